@@ -1,0 +1,190 @@
+// cli/main.cpp: the `rnn` command-line program.
+//
+//   rnn run  --model M --input X [--h0 H0] [--lengths L] [--batch-first]
+//            [--device auto|cpu|cuda] [--output Y] [--final-state HN]
+//   rnn info --model M
+//
+// Contract (../shared/DESIGN.md): exit 0 on success; on any bad input a
+// non-zero exit, exactly one line on stderr "rnn: error: <file or flag>:
+// <what is wrong>", and no output file written (outputs are computed in
+// full, then written to temporary names and renamed).
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "rnn/rnn.hpp"
+
+namespace {
+
+constexpr int kExitError = 1;  // bad input or failure while running
+constexpr int kExitUsage = 2;  // bad command line
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+int fail(const std::string& subject, const std::string& message, int code) {
+  std::cerr << "rnn: error: " << one_line(subject.empty() ? message : subject + ": " + message) << std::endl;
+  return code;
+}
+
+// Turns a CLI11 parse error into "subject: message" naming the flag.
+int usage_error(const CLI::ParseError& e) {
+  std::string msg = one_line(e.what());
+  const std::string extras = "The following arguments were not expected: ";
+  if (msg.rfind(extras, 0) == 0) {
+    const std::string args = msg.substr(extras.size());
+    return fail(args, std::string("unknown argument") + (args.find(' ') != std::string::npos ? "s" : "") +
+                          " (see rnn --help)", kExitUsage);
+  }
+  if (e.get_name() == "RequiredError") {
+    if (msg.find("subcommand") != std::string::npos)
+      return fail("command", "missing: expected run or info (see rnn --help)", kExitUsage);
+    const std::string suffix = " is required";
+    const size_t at = msg.find(suffix);
+    if (at != std::string::npos) return fail(msg.substr(0, at), "is required", kExitUsage);
+  }
+  if (e.get_name() == "ArgumentMismatch") {
+    const size_t colon = msg.find(": ");
+    if (colon != std::string::npos) return fail(msg.substr(0, colon), msg.substr(colon + 2), kExitUsage);
+  }
+  return fail("arguments", msg, kExitUsage);
+}
+
+struct RunArgs {
+  std::string model, input, h0, lengths, output, final_state, device = "auto";
+  bool batch_first = false;
+};
+
+std::string describe(const rnn::ModelConfig& c) {
+  std::ostringstream s;
+  s << c.num_layers << (c.num_layers == 1 ? " layer, " : " layers, ")
+    << (c.bidirectional ? "bidirectional" : "unidirectional") << ", " << rnn::nonlinearity_name(c.nonlinearity)
+    << ", I=" << c.input_size << " H=" << c.hidden_size << (c.bias ? "" : ", no bias");
+  if (c.output_size > 0) s << ", head O=" << c.output_size;
+  return s.str();
+}
+
+int cmd_run(const RunArgs& a) {
+  const rnn::Device device = rnn::parse_device(a.device, "--device");
+  if (!a.output.empty() && a.output == a.final_state)
+    throw rnn::Error("--final-state", "same file as --output: " + a.output);
+  const rnn::Model model = rnn::load_model(a.model);
+  const rnn::Tensor x = rnn::read_npy(a.input);
+  rnn::Tensor h0;
+  if (!a.h0.empty()) h0 = rnn::read_npy(a.h0);
+  rnn::IntArray lengths;
+  if (!a.lengths.empty()) {
+    lengths = rnn::read_npy_int(a.lengths);
+    if (lengths.shape.size() != 1)
+      throw rnn::Error(a.lengths, "has shape " + rnn::shape_string(lengths.shape) + ", expected [B]");
+  }
+  rnn::ForwardOptions opt;
+  opt.batch_first = a.batch_first;
+  opt.device = device;
+  rnn::ForwardResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    r = rnn::forward(model, x, a.h0.empty() ? nullptr : &h0, a.lengths.empty() ? nullptr : &lengths.data, opt);
+  } catch (const rnn::Error& e) {
+    // Name the file or flag the user gave, not the API argument.
+    const std::map<std::string, std::string> where = {
+        {"x", a.input}, {"h0", a.h0}, {"lengths", a.lengths}, {"model", a.model}, {"device", "--device"}};
+    auto it = where.find(e.subject());
+    if (it != where.end() && !it->second.empty()) throw rnn::Error(it->second, e.message());
+    throw;
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
+  if (!a.output.empty()) files.emplace_back(a.output, rnn::npy_bytes(r.y));
+  if (!a.final_state.empty()) files.emplace_back(a.final_state, rnn::npy_bytes(r.h_n));
+  rnn::write_files_atomic(files);
+
+  std::printf("rnn run: %s (%s)\n", a.model.c_str(), describe(model.config()).c_str());
+  std::printf("  x %s%s -> y %s, h_n %s on %s in %.3f ms\n", rnn::shape_string(x.shape()).c_str(),
+              a.batch_first ? " (batch-first)" : "", rnn::shape_string(r.y.shape()).c_str(),
+              rnn::shape_string(r.h_n.shape()).c_str(), rnn::device_name(r.device), ms);
+  if (!a.output.empty()) std::printf("  wrote y to %s\n", a.output.c_str());
+  if (!a.final_state.empty()) std::printf("  wrote h_n to %s\n", a.final_state.c_str());
+  if (files.empty()) std::printf("  (no --output or --final-state given: nothing written)\n");
+  return 0;
+}
+
+int cmd_info(const std::string& path) {
+  const rnn::Model m = rnn::load_model(path);
+  const rnn::ModelConfig& c = m.config();
+  std::printf("model: %s\n", path.c_str());
+  std::printf("  layers: %lld\n  directions: %lld (%s)\n", static_cast<long long>(c.num_layers),
+              static_cast<long long>(c.num_directions()), c.bidirectional ? "bidirectional" : "unidirectional");
+  std::printf("  input size: %lld\n  hidden size: %lld\n", static_cast<long long>(c.input_size),
+              static_cast<long long>(c.hidden_size));
+  std::printf("  nonlinearity: %s\n  bias: %s\n", rnn::nonlinearity_name(c.nonlinearity), c.bias ? "yes" : "no");
+  if (c.output_size > 0)
+    std::printf("  head: fc, %lld outputs%s\n", static_cast<long long>(c.output_size),
+                c.output_bias ? " with bias" : ", no bias");
+  else
+    std::printf("  head: none\n");
+  if (!m.vocab.empty()) std::printf("  vocab: %zu bytes\n", m.vocab.size());
+  for (const auto& [k, v] : m.metadata) std::printf("  metadata %s: %s\n", k.c_str(), v.c_str());
+  std::printf("  parameters: %lld\n", static_cast<long long>(m.parameter_count()));
+  std::printf("  shapes: x [T, B, %lld] -> y [T, B, %lld], h0/h_n [%lld, B, %lld]\n",
+              static_cast<long long>(c.input_size), static_cast<long long>(c.num_directions() * c.hidden_size),
+              static_cast<long long>(c.num_layers * c.num_directions()), static_cast<long long>(c.hidden_size));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rnn: an engine for Elman recurrent networks (torch.nn.RNN semantics)", "rnn"};
+  app.set_version_flag("--version", std::string("rnn ") + rnn::version());
+  app.require_subcommand(1);
+
+  RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a model forward on an input batch");
+  run_cmd->add_option("--model", run.model, "model .safetensors (torch.nn.RNN names)")->required();
+  run_cmd->add_option("--input", run.input, "x .npy: [T, B, I] (or [B, T, I] with --batch-first), <f4 or <f8")
+      ->required();
+  run_cmd->add_option("--h0", run.h0, "initial state .npy: [L*D, B, H] (default zeros)");
+  run_cmd->add_option("--lengths", run.lengths, "sequence lengths .npy: [B] of <i4 or <i8, each in [1, T]");
+  run_cmd->add_flag("--batch-first", run.batch_first, "x and y are [B, T, ...]");
+  run_cmd->add_option("--device", run.device, "auto (default), cpu or cuda");
+  run_cmd->add_option("--output", run.output, "write y .npy: [T, B, D*H] (or [B, T, D*H])");
+  run_cmd->add_option("--final-state", run.final_state, "write h_n .npy: [L*D, B, H]");
+
+  std::string info_model;
+  CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
+  info_cmd->add_option("--model", info_model, "model .safetensors")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e);
+  }
+
+  try {
+    if (run_cmd->parsed()) return cmd_run(run);
+    if (info_cmd->parsed()) return cmd_info(info_model);
+  } catch (const rnn::Error& e) {
+    return fail(e.subject(), e.message(), kExitError);
+  } catch (const std::bad_alloc&) {
+    return fail("", "out of memory", kExitError);
+  } catch (const std::exception& e) {
+    return fail("", e.what(), kExitError);
+  }
+  return fail("command", "missing: expected run or info (see rnn --help)", kExitUsage);
+}

@@ -1,0 +1,138 @@
+// host/forward.cpp: the public forward entry points: validation of every
+// input, batch-first layout, device dispatch, and the padding convenience.
+//
+// Validation happens here, once, before any backend runs; backends receive
+// time-major x [T, B, I] and checked h0 / lengths.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "cpu/reference.hpp"
+#include "rnn/error.hpp"
+#include "rnn/forward.hpp"
+
+namespace rnn {
+namespace {
+
+// [A, B, C] -> [B, A, C]
+Tensor swap01(const Tensor& t) {
+  const int64_t A = t.dim(0), B = t.dim(1), C = t.dim(2);
+  Tensor out({B, A, C});
+  for (int64_t a = 0; a < A; ++a)
+    for (int64_t b = 0; b < B; ++b)
+      std::copy_n(t.data() + (a * B + b) * C, C, out.data() + (b * A + a) * C);
+  return out;
+}
+
+void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                     bool batch_first) {
+  try {
+    model.validate();
+  } catch (const Error& e) {
+    throw Error("model", e.what());
+  }
+  const ModelConfig& cfg = model.config();
+  const char* layout = batch_first ? "[B, T, I]" : "[T, B, I]";
+  if (x.rank() != 3)
+    throw Error("x", "has " + std::to_string(x.rank()) + " dimensions " + shape_string(x.shape()) + ", expected 3 " +
+                         layout);
+  const int64_t T = batch_first ? x.dim(1) : x.dim(0);
+  const int64_t B = batch_first ? x.dim(0) : x.dim(1);
+  if (T == 0) throw Error("x", "T = 0: the sequence length must be at least 1");
+  if (B == 0) throw Error("x", "B = 0: the batch must hold at least one sequence");
+  if (x.dim(2) != cfg.input_size)
+    throw Error("x", "input size (last dimension) is " + std::to_string(x.dim(2)) + ", the model expects " +
+                         std::to_string(cfg.input_size));
+  if (h0) {
+    const std::vector<int64_t> want = {cfg.num_layers * cfg.num_directions(), B, cfg.hidden_size};
+    if (h0->shape() != want)
+      throw Error("h0", "has shape " + shape_string(h0->shape()) + ", expected [L*D, B, H] = " + shape_string(want));
+  }
+  if (lengths) {
+    if (static_cast<int64_t>(lengths->size()) != B)
+      throw Error("lengths", "holds " + std::to_string(lengths->size()) + " lengths for a batch of " +
+                                 std::to_string(B) + " sequences");
+    for (size_t b = 0; b < lengths->size(); ++b) {
+      const int64_t len = (*lengths)[b];
+      if (len < 1 || len > T)
+        throw Error("lengths", "length " + std::to_string(len) + " of sequence " + std::to_string(b) +
+                                   " is outside [1, T] = [1, " + std::to_string(T) + "]");
+    }
+  }
+}
+
+}  // namespace
+
+ForwardResult forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                      const ForwardOptions& options) {
+  validate_inputs(model, x, h0, lengths, options.batch_first);
+  ForwardResult r;
+  r.device = resolve_device(options.device);
+  // Only the CPU backend exists in this version; resolve_device() refuses Cuda.
+  if (options.batch_first) {
+    cpu::forward(model, swap01(x), h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);
+    r.y = swap01(r.y);
+  } else {
+    cpu::forward(model, x, h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);
+  }
+  return r;
+}
+
+SequencesResult forward_sequences(const Model& model, const std::vector<Tensor>& sequences, const Tensor* h0,
+                                  Device device) {
+  const int64_t I = model.config().input_size;
+  if (sequences.empty()) throw Error("sequences", "no sequences given");
+  int64_t T = 0;
+  std::vector<int64_t> lengths;
+  for (size_t b = 0; b < sequences.size(); ++b) {
+    const Tensor& s = sequences[b];
+    const std::string subject = "sequences[" + std::to_string(b) + "]";
+    if (s.rank() != 2 || s.dim(1) != I)
+      throw Error(subject, "has shape " + shape_string(s.shape()) + ", expected [T, " + std::to_string(I) + "]");
+    if (s.dim(0) < 1) throw Error(subject, "is empty: every sequence needs at least one step");
+    lengths.push_back(s.dim(0));
+    T = std::max(T, s.dim(0));
+  }
+  const int64_t B = static_cast<int64_t>(sequences.size());
+  Tensor x({T, B, I});
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < lengths[b]; ++t)
+      std::copy_n(sequences[b].data() + t * I, I, x.data() + (t * B + b) * I);
+  ForwardOptions opt;
+  opt.device = device;
+  ForwardResult r = forward(model, x, h0, &lengths, opt);
+  SequencesResult out;
+  const int64_t W = r.y.dim(2);
+  for (int64_t b = 0; b < B; ++b) {
+    Tensor yb({lengths[b], W});
+    for (int64_t t = 0; t < lengths[b]; ++t) std::copy_n(r.y.data() + (t * B + b) * W, W, yb.data() + t * W);
+    out.outputs.push_back(std::move(yb));
+  }
+  out.h_n = std::move(r.h_n);
+  out.device = r.device;
+  return out;
+}
+
+Tensor apply_head(const Model& model, const Tensor& y) {
+  if (!model.has_head()) throw Error("model", "has no output head (fc.weight)");
+  const ModelConfig& cfg = model.config();
+  const int64_t W = cfg.num_directions() * cfg.hidden_size, O = cfg.output_size;
+  if (y.rank() < 1 || y.shape().back() != W)
+    throw Error("y", "has shape " + shape_string(y.shape()) + ", its last dimension must be D*H = " + std::to_string(W));
+  std::vector<int64_t> shape = y.shape();
+  shape.back() = O;
+  Tensor logits(shape);
+  const int64_t rows = y.numel() / W;
+  const float* w = model.head().weight.data();
+  const bool has_bias = !model.head().bias.empty();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t o = 0; o < O; ++o) {
+      double acc = has_bias ? model.head().bias[o] : 0.0;
+      for (int64_t k = 0; k < W; ++k) acc += static_cast<double>(w[o * W + k]) * y[r * W + k];
+      logits[r * O + o] = static_cast<float>(acc);
+    }
+  }
+  return logits;
+}
+
+}  // namespace rnn

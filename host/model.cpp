@@ -1,0 +1,304 @@
+// host/model.cpp: rnn::Model, its validation, and its safetensors mapping.
+//
+// Names follow torch.nn.RNN's state_dict (optionally all under "rnn."), plus
+// an optional nn.Linear head "fc.weight" / "fc.bias". Loading infers L, D, I,
+// H, bias and O from names and shapes and rejects every inconsistency.
+#include <cmath>
+#include <random>
+#include <regex>
+#include <set>
+
+#include "rnn/error.hpp"
+#include "rnn/io.hpp"
+#include "rnn/model.hpp"
+#include "rnn/version.hpp"
+
+namespace rnn {
+
+const char* version() noexcept { return "0.1.0"; }
+
+const char* nonlinearity_name(Nonlinearity n) noexcept { return n == Nonlinearity::Relu ? "relu" : "tanh"; }
+
+Nonlinearity parse_nonlinearity(const std::string& s, const std::string& subject) {
+  if (s == "tanh") return Nonlinearity::Tanh;
+  if (s == "relu") return Nonlinearity::Relu;
+  throw Error(subject, "unknown nonlinearity '" + s + "' (expected tanh or relu)");
+}
+
+void ModelConfig::validate() const {
+  if (input_size < 1) throw Error("config", "input_size must be at least 1, got " + std::to_string(input_size));
+  if (hidden_size < 1) throw Error("config", "hidden_size must be at least 1, got " + std::to_string(hidden_size));
+  if (num_layers < 1) throw Error("config", "num_layers must be at least 1, got " + std::to_string(num_layers));
+  if (output_size < 0) throw Error("config", "output_size must be 0 (no head) or more, got " + std::to_string(output_size));
+}
+
+std::string parameter_name(const std::string& base, int64_t layer, int64_t direction) {
+  return base + "_l" + std::to_string(layer) + (direction == 1 ? "_reverse" : "");
+}
+
+Model::Model(const ModelConfig& config) : config_(config) {
+  config_.validate();
+  const int64_t H = config_.hidden_size, D = config_.num_directions();
+  for (int64_t l = 0; l < config_.num_layers; ++l) {
+    for (int64_t d = 0; d < D; ++d) {
+      CellWeights c;
+      c.w_ih = Tensor({H, config_.layer_input_size(l)});
+      c.w_hh = Tensor({H, H});
+      if (config_.bias) {
+        c.b_ih = Tensor({H});
+        c.b_hh = Tensor({H});
+      }
+      cells_.push_back(std::move(c));
+    }
+  }
+  if (config_.output_size > 0) {
+    head_.weight = Tensor({config_.output_size, D * H});
+    if (config_.output_bias) head_.bias = Tensor({config_.output_size});
+  }
+}
+
+Model Model::random(const ModelConfig& config, uint64_t seed) {
+  Model m(config);
+  std::mt19937_64 gen(seed);
+  // Uniform in [-bound, bound) from the top 53 bits: identical on every platform
+  // (std::uniform_real_distribution is not).
+  auto fill = [&gen](Tensor& t, double bound) {
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      const double u = static_cast<double>(gen() >> 11) * 0x1.0p-53;
+      t[i] = static_cast<float>((2.0 * u - 1.0) * bound);
+    }
+  };
+  const double k = 1.0 / std::sqrt(static_cast<double>(config.hidden_size));
+  for (auto& c : m.cells_) {
+    fill(c.w_ih, k);
+    fill(c.w_hh, k);
+    fill(c.b_ih, k);
+    fill(c.b_hh, k);
+  }
+  const double kf = 1.0 / std::sqrt(static_cast<double>(config.num_directions() * config.hidden_size));
+  fill(m.head_.weight, kf);
+  fill(m.head_.bias, kf);
+  return m;
+}
+
+CellWeights& Model::cell(int64_t layer, int64_t direction) {
+  return const_cast<CellWeights&>(static_cast<const Model&>(*this).cell(layer, direction));
+}
+
+const CellWeights& Model::cell(int64_t layer, int64_t direction) const {
+  if (layer < 0 || layer >= config_.num_layers || direction < 0 || direction >= config_.num_directions())
+    throw Error("model", "no cell for layer " + std::to_string(layer) + ", direction " + std::to_string(direction));
+  return cells_[static_cast<size_t>(layer * config_.num_directions() + direction)];
+}
+
+namespace {
+void expect_shape(const Tensor& t, const std::vector<int64_t>& shape, const std::string& name) {
+  if (t.shape() != shape)
+    throw Error(name, "shape " + shape_string(t.shape()) + ", expected " + shape_string(shape));
+}
+}  // namespace
+
+void Model::validate() const {
+  config_.validate();
+  const int64_t H = config_.hidden_size, D = config_.num_directions();
+  if (cells_.size() != static_cast<size_t>(config_.num_layers * D))
+    throw Error("model", "holds " + std::to_string(cells_.size()) + " cells for " +
+                             std::to_string(config_.num_layers) + " layers x " + std::to_string(D) + " directions");
+  for (int64_t l = 0; l < config_.num_layers; ++l) {
+    for (int64_t d = 0; d < D; ++d) {
+      const CellWeights& c = cell(l, d);
+      expect_shape(c.w_ih, {H, config_.layer_input_size(l)}, parameter_name("weight_ih", l, d));
+      expect_shape(c.w_hh, {H, H}, parameter_name("weight_hh", l, d));
+      if (config_.bias) {
+        expect_shape(c.b_ih, {H}, parameter_name("bias_ih", l, d));
+        expect_shape(c.b_hh, {H}, parameter_name("bias_hh", l, d));
+      } else if (!c.b_ih.empty() || !c.b_hh.empty()) {
+        throw Error(parameter_name("bias_ih", l, d), "present in a model configured without bias");
+      }
+    }
+  }
+  if (config_.output_size > 0) {
+    expect_shape(head_.weight, {config_.output_size, D * H}, "fc.weight");
+    if (config_.output_bias) expect_shape(head_.bias, {config_.output_size}, "fc.bias");
+    else if (!head_.bias.empty()) throw Error("fc.bias", "present in a head configured without bias");
+  }
+}
+
+int64_t Model::parameter_count() const noexcept {
+  int64_t n = 0;
+  for (const auto& c : cells_) n += c.w_ih.numel() + c.w_hh.numel() + c.b_ih.numel() + c.b_hh.numel();
+  return n + head_.weight.numel() + head_.bias.numel();
+}
+
+// ---- loading -----------------------------------------------------------------
+
+Model parse_model(const uint8_t* bytes, size_t size, const std::string& name) {
+  TensorFile file = parse_safetensors(bytes, size, name);
+
+  // Strip the optional "rnn." prefix: either every RNN tensor has it or none.
+  int prefixed = 0, plain = 0;
+  for (const auto& entry : file.tensors) {
+    const std::string& n = entry.first;
+    if (n.rfind("fc.", 0) == 0) continue;
+    (n.rfind("rnn.", 0) == 0 ? prefixed : plain)++;
+  }
+  if (prefixed && plain) throw Error(name, "mixes tensor names with and without the 'rnn.' prefix");
+
+  struct Found {
+    const Tensor* t = nullptr;
+  };
+  static const std::regex kCell(R"((weight_ih|weight_hh|bias_ih|bias_hh)_l(0|[1-9][0-9]{0,5})(_reverse)?)");
+  std::map<std::tuple<std::string, int64_t, int64_t>, const Tensor*> cell_tensors;
+  const Tensor* fc_weight = nullptr;
+  const Tensor* fc_bias = nullptr;
+  int64_t max_layer = -1;
+  bool any_reverse = false;
+  for (const auto& [full, t] : file.tensors) {
+    if (full == "fc.weight") {
+      fc_weight = &t;
+      continue;
+    }
+    if (full == "fc.bias") {
+      fc_bias = &t;
+      continue;
+    }
+    const std::string n = prefixed ? full.substr(4) : full;
+    std::smatch m;
+    if (!std::regex_match(n, m, kCell))
+      throw Error(name, "unexpected tensor '" + full + "' (not an nn.RNN parameter or fc.weight/fc.bias)");
+    const int64_t layer = std::stoll(m[2].str());
+    const int64_t dir = m[3].matched ? 1 : 0;
+    cell_tensors[{m[1].str(), layer, dir}] = &t;
+    max_layer = std::max(max_layer, layer);
+    any_reverse = any_reverse || dir == 1;
+  }
+  if (max_layer < 0) throw Error(name, "holds no nn.RNN tensors (expected weight_ih_l0, weight_hh_l0, ...)");
+
+  const std::string pre = prefixed ? "rnn." : "";
+  auto get = [&](const std::string& base, int64_t l, int64_t d) -> const Tensor* {
+    auto it = cell_tensors.find({base, l, d});
+    return it == cell_tensors.end() ? nullptr : it->second;
+  };
+  auto require = [&](const std::string& base, int64_t l, int64_t d) -> const Tensor& {
+    const Tensor* t = get(base, l, d);
+    if (!t) throw Error(name, "missing tensor '" + pre + parameter_name(base, l, d) + "'");
+    return *t;
+  };
+
+  ModelConfig cfg;
+  cfg.num_layers = max_layer + 1;
+  cfg.bidirectional = any_reverse;
+  const Tensor& whh0 = require("weight_hh", 0, 0);
+  const Tensor& wih0 = require("weight_ih", 0, 0);
+  if (whh0.rank() != 2 || whh0.dim(0) != whh0.dim(1) || whh0.dim(0) < 1)
+    throw Error(name, "tensor '" + pre + "weight_hh_l0' has shape " + shape_string(whh0.shape()) + ", expected [H, H]");
+  if (wih0.rank() != 2 || wih0.dim(1) < 1)
+    throw Error(name, "tensor '" + pre + "weight_ih_l0' has shape " + shape_string(wih0.shape()) + ", expected [H, I]");
+  cfg.hidden_size = whh0.dim(0);
+  cfg.input_size = wih0.dim(1);
+  cfg.bias = get("bias_ih", 0, 0) != nullptr || get("bias_hh", 0, 0) != nullptr;
+  if (file.metadata.count("nonlinearity"))
+    cfg.nonlinearity = parse_nonlinearity(file.metadata.at("nonlinearity"), name + ": __metadata__ nonlinearity");
+  if (fc_weight) {
+    if (fc_weight->rank() != 2 || fc_weight->dim(0) < 1)
+      throw Error(name, "tensor 'fc.weight' has shape " + shape_string(fc_weight->shape()) + ", expected [O, D*H]");
+    cfg.output_size = fc_weight->dim(0);
+    cfg.output_bias = fc_bias != nullptr;
+  } else if (fc_bias) {
+    throw Error(name, "has 'fc.bias' without 'fc.weight'");
+  }
+
+  // Check every tensor against the shapes the config implies before
+  // allocating anything, so a lying header cannot cause a large allocation.
+  const int64_t D = cfg.num_directions(), H = cfg.hidden_size;
+  const std::vector<std::string> bases = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+  for (int64_t l = 0; l < cfg.num_layers; ++l) {
+    for (int64_t d = 0; d < D; ++d) {
+      const std::vector<int64_t> shapes[] = {{H, cfg.layer_input_size(l)}, {H, H}, {H}, {H}};
+      for (size_t k = 0; k < 4; ++k) {
+        const bool is_bias = k >= 2;
+        const std::string tname = pre + parameter_name(bases[k], l, d);
+        const Tensor* t = get(bases[k], l, d);
+        if (is_bias && !cfg.bias) {
+          if (t) throw Error(name, "tensor '" + tname + "' is present but layer 0 has no bias");
+          continue;
+        }
+        if (!t) throw Error(name, "missing tensor '" + tname + "'");
+        if (t->shape() != shapes[k])
+          throw Error(name, "tensor '" + tname + "' has shape " + shape_string(t->shape()) + ", expected " +
+                                shape_string(shapes[k]));
+      }
+    }
+  }
+  if (cell_tensors.size() != static_cast<size_t>(cfg.num_layers * D * (cfg.bias ? 4 : 2)))
+    throw Error(name, "holds tensors that do not fit a " + std::to_string(cfg.num_layers) + "-layer model");
+
+  Model model(cfg);
+  for (int64_t l = 0; l < cfg.num_layers; ++l) {
+    for (int64_t d = 0; d < D; ++d) {
+      CellWeights& c = model.cell(l, d);
+      c.w_ih = *get("weight_ih", l, d);
+      c.w_hh = *get("weight_hh", l, d);
+      if (cfg.bias) {
+        c.b_ih = *get("bias_ih", l, d);
+        c.b_hh = *get("bias_hh", l, d);
+      }
+    }
+  }
+  if (fc_weight) {
+    if (fc_weight->shape() != model.head().weight.shape())
+      throw Error(name, "tensor 'fc.weight' has shape " + shape_string(fc_weight->shape()) + ", expected " +
+                            shape_string(model.head().weight.shape()) + " (the RNN's output is D*H = " +
+                            std::to_string(D * cfg.hidden_size) + " wide)");
+    model.head().weight = *fc_weight;
+    if (fc_bias) {
+      if (fc_bias->shape() != model.head().bias.shape())
+        throw Error(name, "tensor 'fc.bias' has shape " + shape_string(fc_bias->shape()) + ", expected " +
+                              shape_string(model.head().bias.shape()));
+      model.head().bias = *fc_bias;
+    }
+  }
+  for (const auto& [k, v] : file.metadata) {
+    if (k == "nonlinearity") continue;
+    if (k == "vocab") model.vocab = v;
+    else model.metadata[k] = v;
+  }
+  model.validate();
+  return model;
+}
+
+Model load_model(const std::string& path) {
+  const std::vector<uint8_t> bytes = read_file(path);
+  return parse_model(bytes.data(), bytes.size(), path);
+}
+
+void save_model(const Model& model, const std::string& path, const SaveOptions& options) {
+  try {
+    model.validate();
+  } catch (const Error& e) {
+    throw Error(path, "cannot save an inconsistent model: " + std::string(e.what()));
+  }
+  const ModelConfig& cfg = model.config();
+  TensorFile file;
+  for (int64_t l = 0; l < cfg.num_layers; ++l) {
+    for (int64_t d = 0; d < cfg.num_directions(); ++d) {
+      const CellWeights& c = model.cell(l, d);
+      file.tensors.emplace_back(options.prefix + parameter_name("weight_ih", l, d), c.w_ih);
+      file.tensors.emplace_back(options.prefix + parameter_name("weight_hh", l, d), c.w_hh);
+      if (cfg.bias) {
+        file.tensors.emplace_back(options.prefix + parameter_name("bias_ih", l, d), c.b_ih);
+        file.tensors.emplace_back(options.prefix + parameter_name("bias_hh", l, d), c.b_hh);
+      }
+    }
+  }
+  if (model.has_head()) {
+    file.tensors.emplace_back("fc.weight", model.head().weight);
+    if (cfg.output_bias) file.tensors.emplace_back("fc.bias", model.head().bias);
+  }
+  file.metadata = model.metadata;
+  file.metadata["nonlinearity"] = nonlinearity_name(cfg.nonlinearity);
+  if (!model.vocab.empty()) file.metadata["vocab"] = model.vocab;
+  write_safetensors(path, file);
+}
+
+}  // namespace rnn

@@ -1,0 +1,45 @@
+// host/tensor.cpp: rnn::Tensor and shape helpers.
+#include "rnn/tensor.hpp"
+
+#include <limits>
+#include <sstream>
+
+#include "rnn/error.hpp"
+
+namespace rnn {
+
+int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& what) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw Error(what, "negative extent in shape " + shape_string(shape));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      throw Error(what, "shape " + shape_string(shape) + " has too many elements");
+    n *= d;
+  }
+  return n;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::ostringstream s;
+  s << '[';
+  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  s << ']';
+  return s.str();
+}
+
+Tensor::Tensor(std::vector<int64_t> shape) : shape_(std::move(shape)) {
+  const int64_t n = checked_numel(shape_, "tensor");
+  if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / sizeof(float))
+    throw Error("tensor", "shape " + shape_string(shape_) + " is too large");
+  data_.assign(static_cast<size_t>(n), 0.0f);
+}
+
+Tensor::Tensor(std::vector<int64_t> shape, std::vector<float> data)
+    : shape_(std::move(shape)), data_(std::move(data)) {
+  const int64_t n = checked_numel(shape_, "tensor");
+  if (static_cast<uint64_t>(n) != data_.size())
+    throw Error("tensor", "shape " + shape_string(shape_) + " holds " + std::to_string(n) +
+                              " elements but " + std::to_string(data_.size()) + " were given");
+}
+
+}  // namespace rnn

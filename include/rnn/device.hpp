@@ -1,0 +1,31 @@
+// rnn/device.hpp: where a computation runs.
+#pragma once
+
+#include <string>
+
+namespace rnn {
+
+enum class Device {
+  Auto,  // a GPU when one is usable, else the CPU
+  Cpu,   // the CPU reference backend
+  Cuda,  // the CUDA backend
+};
+
+// "auto" / "cpu" / "cuda"
+const char* device_name(Device d) noexcept;
+// Parses "auto", "cpu" or "cuda"; throws rnn::Error(subject, ...) otherwise.
+Device parse_device(const std::string& s, const std::string& subject = "device");
+
+// True when this build has the CUDA backend compiled in.
+bool cuda_compiled() noexcept;
+// Number of CUDA devices usable by this process (0 without CUDA or a GPU).
+int cuda_device_count() noexcept;
+// True when the CUDA backend can run the forward pass here: compiled in, a
+// device present, and the backend's forward path available.
+bool cuda_forward_available() noexcept;
+
+// Auto -> Cuda when cuda_forward_available(), else Cpu. Cpu -> Cpu. Cuda ->
+// Cuda, or rnn::Error("device", reason) when the CUDA backend cannot run.
+Device resolve_device(Device requested);
+
+}  // namespace rnn

@@ -1,0 +1,129 @@
+// rnn/model.hpp: an Elman RNN's configuration and weights, and their files.
+//
+//   h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)     act = tanh or relu
+//   y_t = W_hy h_t + b_hy                                 (optional output head)
+//
+// Weights follow torch.nn.RNN. For layer k and direction d (0 forward,
+// 1 reverse), with H = hidden_size, I = input_size, D = 1 or 2:
+//   w_ih [H, I] for k = 0, [H, D*H] for k > 0     (PyTorch weight_ih_l{k}[_reverse])
+//   w_hh [H, H]                                    (weight_hh_l{k}[_reverse])
+//   b_ih [H], b_hh [H], both empty when bias=false (bias_ih_l{k}, bias_hh_l{k})
+// The optional head maps the top layer's concatenated output:
+//   head.weight [O, D*H], head.bias [O] or empty   (PyTorch fc.weight, fc.bias)
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rnn/tensor.hpp"
+
+namespace rnn {
+
+enum class Nonlinearity { Tanh, Relu };
+
+// "tanh" / "relu"
+const char* nonlinearity_name(Nonlinearity n) noexcept;
+// Parses "tanh" or "relu"; throws rnn::Error (subject `subject`) otherwise.
+Nonlinearity parse_nonlinearity(const std::string& s, const std::string& subject = "nonlinearity");
+
+struct ModelConfig {
+  int64_t input_size = 0;   // I >= 1
+  int64_t hidden_size = 0;  // H >= 1
+  int64_t num_layers = 1;   // L >= 1
+  bool bidirectional = false;
+  bool bias = true;
+  Nonlinearity nonlinearity = Nonlinearity::Tanh;
+  int64_t output_size = 0;  // O: 0 = no output head
+  bool output_bias = true;  // head has a bias (ignored when output_size == 0)
+
+  int64_t num_directions() const noexcept { return bidirectional ? 2 : 1; }
+  // Width of layer k's input: I for k = 0, D*H above.
+  int64_t layer_input_size(int64_t layer) const noexcept {
+    return layer == 0 ? input_size : num_directions() * hidden_size;
+  }
+  // Throws rnn::Error (subject "config") on a size < 1 (output_size < 0).
+  void validate() const;
+};
+
+// One layer, one direction.
+struct CellWeights {
+  Tensor w_ih;  // [H, layer_input_size]
+  Tensor w_hh;  // [H, H]
+  Tensor b_ih;  // [H], or empty when the model has no bias
+  Tensor b_hh;  // [H], or empty when the model has no bias
+};
+
+struct OutputHead {
+  Tensor weight;  // [O, D*H]
+  Tensor bias;    // [O], or empty
+};
+
+class Model {
+ public:
+  Model() = default;
+  // All weights zero, shapes from `config` (validated).
+  explicit Model(const ModelConfig& config);
+
+  // Weights drawn like PyTorch's default initialisation: every parameter
+  // uniform in [-1/sqrt(H), 1/sqrt(H)] (the head's in [-1/sqrt(D*H), ..]).
+  // Deterministic for a given seed on every platform.
+  static Model random(const ModelConfig& config, uint64_t seed);
+
+  const ModelConfig& config() const noexcept { return config_; }
+
+  // Layer `layer` in [0, L), direction in [0, D). Throws rnn::Error if out of range.
+  CellWeights& cell(int64_t layer, int64_t direction);
+  const CellWeights& cell(int64_t layer, int64_t direction) const;
+
+  bool has_head() const noexcept { return config_.output_size > 0; }
+  OutputHead& head() noexcept { return head_; }
+  const OutputHead& head() const noexcept { return head_; }
+
+  // Characters of a character-level model, in index order ("" if none).
+  std::string vocab;
+  // Other string metadata carried through load/save untouched.
+  std::map<std::string, std::string> metadata;
+
+  // Checks every tensor's shape against the config; throws rnn::Error
+  // (subject: the PyTorch name of the offending tensor) on a mismatch.
+  void validate() const;
+
+  // Total number of scalar parameters.
+  int64_t parameter_count() const noexcept;
+
+ private:
+  ModelConfig config_;
+  std::vector<CellWeights> cells_;  // index layer * D + direction
+  OutputHead head_;
+};
+
+// PyTorch's name for a cell parameter, e.g. ("weight_ih", 1, 1) -> "weight_ih_l1_reverse".
+std::string parameter_name(const std::string& base, int64_t layer, int64_t direction);
+
+// Reads a model from a .safetensors file with torch.nn.RNN state_dict names,
+// optionally all under the prefix "rnn.", and an optional head "fc.weight" /
+// "fc.bias". Layers, directions, sizes and bias are inferred from the names
+// and shapes. __metadata__ may hold "nonlinearity" ("tanh" default, "relu")
+// and "vocab". F32 is read as is; F64, F16 and BF16 are converted.
+// Throws rnn::Error with subject `path` on any unreadable, malformed or
+// inconsistent file (unknown or missing tensors, wrong shapes, ...).
+Model load_model(const std::string& path);
+
+// Same, from the bytes of a file held in memory; `name` is the error subject.
+Model parse_model(const uint8_t* bytes, size_t size, const std::string& name);
+
+struct SaveOptions {
+  // Prefix for the RNN's tensors: "" gives plain nn.RNN names; "rnn." gives
+  // the names of a module holding `self.rnn = nn.RNN(...)` and `self.fc`.
+  std::string prefix;
+};
+
+// Writes the model as F32 safetensors (PyTorch names; the head as fc.*;
+// nonlinearity, vocab and other metadata in __metadata__). The file is
+// written to a temporary name and renamed, so it is never half-written.
+// Throws rnn::Error with subject `path` on failure.
+void save_model(const Model& model, const std::string& path, const SaveOptions& options = {});
+
+}  // namespace rnn

@@ -1,0 +1,17 @@
+// rnn/rnn.hpp: the whole public API of the rnn engine.
+//
+//   rnn/error.hpp    rnn::Error, the one exception type
+//   rnn/tensor.hpp   rnn::Tensor, a host float32 array
+//   rnn/model.hpp    rnn::Model, its config and weights; load_model / save_model
+//   rnn/io.hpp       .npy and .safetensors readers and writers
+//   rnn/device.hpp   rnn::Device (auto, cpu, cuda)
+//   rnn/forward.hpp  rnn::forward, rnn::forward_sequences, rnn::apply_head
+#pragma once
+
+#include "rnn/device.hpp"
+#include "rnn/error.hpp"
+#include "rnn/forward.hpp"
+#include "rnn/io.hpp"
+#include "rnn/model.hpp"
+#include "rnn/tensor.hpp"
+#include "rnn/version.hpp"

@@ -1,0 +1,50 @@
+// rnn/tensor.hpp: a dense, host-resident, row-major (C order) float32 array.
+//
+// Tensor owns its data. shape lists the extents, outermost first; data holds
+// numel() = product(shape) floats (1 for a rank-0 tensor). Constructors check
+// that the element count does not overflow and that data matches shape.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rnn {
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Zero-filled tensor of the given shape. Throws rnn::Error on a negative
+  // extent or an element count that overflows.
+  explicit Tensor(std::vector<int64_t> shape);
+  // Tensor holding `data`; throws rnn::Error unless data.size() == numel(shape).
+  Tensor(std::vector<int64_t> shape, std::vector<float> data);
+
+  const std::vector<int64_t>& shape() const noexcept { return shape_; }
+  int64_t rank() const noexcept { return static_cast<int64_t>(shape_.size()); }
+  // Extent of dimension i (0 <= i < rank()).
+  int64_t dim(int64_t i) const { return shape_.at(static_cast<size_t>(i)); }
+  int64_t numel() const noexcept { return static_cast<int64_t>(data_.size()); }
+  bool empty() const noexcept { return shape_.empty() && data_.empty(); }
+
+  float* data() noexcept { return data_.data(); }
+  const float* data() const noexcept { return data_.data(); }
+  std::vector<float>& values() noexcept { return data_; }
+  const std::vector<float>& values() const noexcept { return data_; }
+
+  float& operator[](int64_t i) { return data_[static_cast<size_t>(i)]; }
+  float operator[](int64_t i) const { return data_[static_cast<size_t>(i)]; }
+
+ private:
+  std::vector<int64_t> shape_;
+  std::vector<float> data_;
+};
+
+// Product of the extents, checked: throws rnn::Error (subject `what`) on a
+// negative extent or on overflow past INT64_MAX.
+int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& what = "shape");
+
+// "[5, 2, 4]"
+std::string shape_string(const std::vector<int64_t>& shape);
+
+}  // namespace rnn

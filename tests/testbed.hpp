@@ -1,0 +1,99 @@
+// tests/testbed.hpp: what every suite shares: seeded random inputs (never
+// zeros), relative-norm error against a reference with a few elements
+// printed on failure, fixture paths and scratch folders.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "rnn/rnn.hpp"
+
+namespace testbed {
+
+// Uniform in [-scale, scale], with no element exactly 0.
+inline rnn::Tensor random_tensor(const std::vector<int64_t>& shape, uint64_t seed, float scale = 1.0f) {
+  rnn::Tensor t(shape);
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<float> u(-scale, scale);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    float v = 0.0f;
+    while (v == 0.0f) v = u(gen);
+    t[i] = v;
+  }
+  return t;
+}
+
+inline bool all_zero(const rnn::Tensor& t) {
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (t[i] != 0.0f) return false;
+  return true;
+}
+
+// ||a - b|| / ||b|| in double (1e-30 floor on the denominator).
+inline double rel_err(const rnn::Tensor& a, const rnn::Tensor& b) {
+  double num = 0.0, den = 0.0;
+  for (int64_t i = 0; i < b.numel(); ++i) {
+    const double d = static_cast<double>(a[i]) - b[i];
+    num += d * d;
+    den += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
+}
+
+// Same shape, finite, and relative error <= tol; on failure prints the error
+// and the first differing elements.
+inline ::testing::AssertionResult close(const rnn::Tensor& actual, const rnn::Tensor& expected, double tol) {
+  if (actual.shape() != expected.shape())
+    return ::testing::AssertionFailure() << "shape " << rnn::shape_string(actual.shape()) << ", expected "
+                                         << rnn::shape_string(expected.shape());
+  for (int64_t i = 0; i < actual.numel(); ++i)
+    if (!std::isfinite(actual[i])) return ::testing::AssertionFailure() << "non-finite element " << i;
+  const double e = rel_err(actual, expected);
+  if (e <= tol) return ::testing::AssertionSuccess();
+  std::ostringstream s;
+  s << "relative error " << e << " > " << tol << "; first differences:";
+  int shown = 0;
+  for (int64_t i = 0; i < actual.numel() && shown < 5; ++i) {
+    if (std::abs(static_cast<double>(actual[i]) - expected[i]) > tol * (1.0 + std::abs(expected[i]))) {
+      s << " [" << i << "] " << actual[i] << " vs " << expected[i] << ";";
+      ++shown;
+    }
+  }
+  return ::testing::AssertionFailure() << s.str();
+}
+
+inline std::string data_path(const std::string& rel) { return std::string(RNN_TEST_DATA_DIR) + "/" + rel; }
+
+// A fresh, empty folder unique to this process and call; removed on destruction.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("rnn-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace testbed
