@@ -38,9 +38,9 @@ int fail(const std::string& subject, const std::string& message, int code) {
 // Turns a CLI11 parse error into "subject: message" naming the flag.
 int usage_error(const CLI::ParseError& e) {
   std::string msg = one_line(e.what());
-  const std::string extras = "The following arguments were not expected: ";
-  if (msg.rfind(extras, 0) == 0) {
-    const std::string args = msg.substr(extras.size());
+  const std::string extras = " not expected: ";  // "The following argument(s) was/were not expected: "
+  if (e.get_name() == "ExtrasError" && msg.find(extras) != std::string::npos) {
+    const std::string args = msg.substr(msg.find(extras) + extras.size());
     return fail(args, std::string("unknown argument") + (args.find(' ') != std::string::npos ? "s" : "") +
                           " (see rnn --help)", kExitUsage);
   }
@@ -53,9 +53,36 @@ int usage_error(const CLI::ParseError& e) {
   }
   if (e.get_name() == "ArgumentMismatch") {
     const size_t colon = msg.find(": ");
-    if (colon != std::string::npos) return fail(msg.substr(0, colon), msg.substr(colon + 2), kExitUsage);
+    if (colon != std::string::npos) {
+      const bool no_value = msg.find("missing") != std::string::npos;
+      return fail(msg.substr(0, colon), no_value ? "needs a value" : msg.substr(colon + 2), kExitUsage);
+    }
   }
   return fail("arguments", msg, kExitUsage);
+}
+
+// Before CLI11 parses (and reports a missing required flag first), names
+// the first unknown command, flag or stray argument. Returns 0 when none.
+int check_words(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2) return 0;
+  const std::string first = argv[1];
+  if (first.empty() || first[0] == '-') return 0;  // --help, --version, or CLI11's own error
+  const CLI::App* sub = nullptr;
+  for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
+    if (s->get_name() == first) sub = s;
+  if (!sub) return fail(first, "unknown command (expected run or info; see rnn --help)", kExitUsage);
+  for (int i = 2; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.rfind("--", 0) != 0 && word != "-h") {
+      return fail(word, "unexpected argument (see rnn " + first + " --help)", kExitUsage);
+    }
+    const bool inline_value = word.find('=') != std::string::npos;
+    word = word.substr(0, word.find('='));
+    const CLI::Option* opt = sub->get_option_no_throw(word);
+    if (!opt) return fail(word, "unknown argument (see rnn " + first + " --help)", kExitUsage);
+    if (opt->get_expected_min() > 0 && !inline_value) ++i;  // skip the option's value
+  }
+  return 0;
 }
 
 struct RunArgs {
@@ -164,6 +191,7 @@ int main(int argc, char** argv) {
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
 
+  if (const int code = check_words(app, argc, argv)) return code;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,1 +1,241 @@
+// tests/cli/test_cli.cpp: the `rnn` program as a user runs it. The contract
+// (../shared/DESIGN.md): exit 0 on success; on bad input a non-zero exit,
+// exactly one stderr line "rnn: error: <file or flag>: <what>", no crash
+// (no signal), and no output file written.
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "testbed.hpp"
+
+namespace {
+
+struct Outcome {
+  int code = -1;  // exit status, or 128 + signal
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  Outcome rnn(const std::vector<std::string>& args) {
+    std::string cmd = quote(RNN_CLI_PATH);
+    for (const auto& a : args) cmd += " " + quote(a);
+    const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+    cmd += " >" + quote(out) + " 2>" + quote(err);
+    const int status = std::system(cmd.c_str());
+    Outcome r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+  // Bad input: non-zero exit (not a crash), one stderr line naming `subject`.
+  void expect_error(const Outcome& r, const std::string& subject, const std::string& what) {
+    EXPECT_NE(r.code, 0);
+    EXPECT_LT(r.code, 128) << "killed by a signal";
+    EXPECT_EQ(r.err.rfind("rnn: error: " + subject + ": ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(y_path())) << "an output was written";
+    EXPECT_FALSE(std::filesystem::exists(hn_path())) << "an output was written";
+  }
+
+  std::string y_path() const { return dir.file("y.npy"); }
+  std::string hn_path() const { return dir.file("hn.npy"); }
+  std::string fixture(const std::string& name) const {
+    return testbed::data_path("parity/t08_varlen_bidir_layers2_batch_first/" + name);
+  }
+  // A valid run of the fixture plus `extra`, with some arguments replaced.
+  std::vector<std::string> run_args(std::map<std::string, std::string> replace = {},
+                                    std::vector<std::string> extra = {}) const {
+    std::map<std::string, std::string> a = {{"--model", fixture("model.safetensors")},
+                                            {"--input", fixture("x.npy")},
+                                            {"--h0", fixture("h0.npy")},
+                                            {"--lengths", fixture("lengths.npy")},
+                                            {"--output", y_path()},
+                                            {"--final-state", hn_path()},
+                                            {"--device", "cpu"}};
+    for (auto& [k, v] : replace) a[k] = v;
+    std::vector<std::string> args = {"run", "--batch-first"};
+    for (auto& [k, v] : a)
+      if (!v.empty()) args.insert(args.end(), {k, v});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  std::string write_npy(const std::string& name, const rnn::Tensor& t) {
+    rnn::write_npy(dir.file(name), t);
+    return dir.file(name);
+  }
+  std::string write_ints(const std::string& name, std::vector<int64_t> shape, std::vector<int64_t> v) {
+    rnn::IntArray a{std::move(shape), std::move(v)};
+    rnn::write_npy(dir.file(name), a);
+    return dir.file(name);
+  }
+
+  testbed::ScratchDir dir;
+};
+
+TEST_F(Cli, RunWritesOutputsMatchingPyTorch) {
+  const Outcome r = rnn(run_args());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  EXPECT_NE(r.out.find("on cpu"), std::string::npos) << r.out;
+  EXPECT_TRUE(testbed::close(rnn::read_npy(y_path()), rnn::read_npy(fixture("expected_y.npy")), 1e-6));
+  EXPECT_TRUE(testbed::close(rnn::read_npy(hn_path()), rnn::read_npy(fixture("expected_hn.npy")), 1e-6));
+  // No temporaries left beside the outputs.
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) files += e.path().extension() == ".npy";
+  EXPECT_EQ(files, 2);
+}
+
+TEST_F(Cli, DeviceAutoRuns) {
+  const Outcome r = rnn(run_args({{"--device", "auto"}}));
+  ASSERT_EQ(r.code, 0) << r.err;
+}
+
+TEST_F(Cli, HelpOnEverySubcommand) {
+  const Outcome top = rnn({"--help"});
+  EXPECT_EQ(top.code, 0);
+  EXPECT_NE(top.out.find("run"), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("info"), std::string::npos) << top.out;
+  for (const auto& args : std::vector<std::vector<std::string>>{{"run", "--help"}, {"info", "--help"}}) {
+    const Outcome r = rnn(args);
+    EXPECT_EQ(r.code, 0) << args[0];
+    EXPECT_NE(r.out.find("--model"), std::string::npos) << r.out;
+  }
+  const Outcome r = rnn({"run", "--help"});
+  for (const char* flag : {"--input", "--h0", "--lengths", "--batch-first", "--device", "--output", "--final-state"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+}
+
+TEST_F(Cli, InfoDescribesTheModel) {
+  const Outcome r = rnn({"info", "--model", fixture("model.safetensors")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("layers: 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bidirectional"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hidden size: 5"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, UnknownFlag) {
+  expect_error(rnn(run_args({}, {"--frobnicate"})), "--frobnicate", "unknown argument");
+  expect_error(rnn({"info", "--model", fixture("model.safetensors"), "--input", "x"}), "--input", "unknown argument");
+}
+
+TEST_F(Cli, UnknownSubcommandOrNone) {
+  Outcome r = rnn({"fly"});
+  expect_error(r, "fly", "unknown command");
+  r = rnn({});
+  expect_error(r, "command", "expected run or info");
+}
+
+TEST_F(Cli, MissingRequiredFlag) {
+  expect_error(rnn(run_args({{"--model", ""}})), "--model", "is required");
+  expect_error(rnn(run_args({{"--input", ""}})), "--input", "is required");
+}
+
+TEST_F(Cli, FlagWithoutValue) { expect_error(rnn({"run", "--model"}), "--model", "needs a value"); }
+
+TEST_F(Cli, UnknownFlagIsReportedBeforeMissingOnes) {
+  expect_error(rnn({"run", "--model", fixture("model.safetensors"), "--inptu", "x.npy"}), "--inptu",
+               "unknown argument");
+}
+
+TEST_F(Cli, StrayPositionalArgument) {
+  expect_error(rnn(run_args({}, {"extra.npy"})), "extra.npy", "unexpected argument");
+}
+
+TEST_F(Cli, UnknownDevice) { expect_error(rnn(run_args({{"--device", "gpu"}})), "--device", "unknown device 'gpu'"); }
+
+TEST_F(Cli, CudaWithoutBackend) {
+  if (rnn::cuda_forward_available()) GTEST_SKIP() << "the CUDA forward path is available here";
+  expect_error(rnn(run_args({{"--device", "cuda"}})), "--device", "cuda: ");
+}
+
+TEST_F(Cli, MissingModelFile) {
+  const std::string missing = dir.file("nope.safetensors");
+  expect_error(rnn(run_args({{"--model", missing}})), missing, "no such file");
+}
+
+TEST_F(Cli, TruncatedModelFile) {
+  const std::string bytes = slurp(fixture("model.safetensors"));
+  const std::string cut = dir.file("cut.safetensors");
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  expect_error(rnn(run_args({{"--model", cut}})), cut, "truncated");
+}
+
+TEST_F(Cli, InputOfWrongRank) {
+  const std::string x = write_npy("x2.npy", testbed::random_tensor({3, 6}, 1));
+  expect_error(rnn(run_args({{"--input", x}})), x, "expected 3 [B, T, I]");
+}
+
+TEST_F(Cli, InputOfWrongFeatureSize) {
+  const std::string x = write_npy("x5.npy", testbed::random_tensor({3, 6, 5}, 1));
+  expect_error(rnn(run_args({{"--input", x}})), x, "model expects 4");
+}
+
+TEST_F(Cli, InputWithTZero) {
+  const std::string x = write_npy("x0.npy", rnn::Tensor({3, 0, 4}));
+  expect_error(rnn(run_args({{"--input", x}})), x, "T = 0");
+}
+
+TEST_F(Cli, H0OfWrongShape) {
+  const std::string h0 = write_npy("h0.npy", testbed::random_tensor({4, 2, 5}, 1));
+  expect_error(rnn(run_args({{"--h0", h0}})), h0, "expected [L*D, B, H] = [4, 3, 5]");
+}
+
+TEST_F(Cli, LengthsZeroOrBeyondT) {
+  const std::string zero = write_ints("len0.npy", {3}, {4, 0, 2});
+  expect_error(rnn(run_args({{"--lengths", zero}})), zero, "outside [1, T] = [1, 6]");
+  const std::string big = write_ints("len7.npy", {3}, {4, 7, 2});
+  expect_error(rnn(run_args({{"--lengths", big}})), big, "outside [1, T] = [1, 6]");
+}
+
+TEST_F(Cli, LengthsOfWrongCountRankOrDtype) {
+  const std::string two = write_ints("len2.npy", {2}, {4, 2});
+  expect_error(rnn(run_args({{"--lengths", two}})), two, "2 lengths for a batch of 3");
+  const std::string mat = write_ints("lenm.npy", {3, 1}, {4, 2, 1});
+  expect_error(rnn(run_args({{"--lengths", mat}})), mat, "expected [B]");
+  const std::string flt = write_npy("lenf.npy", rnn::Tensor({3}, {4, 2, 1}));
+  expect_error(rnn(run_args({{"--lengths", flt}})), flt, "not an integer array");
+}
+
+TEST_F(Cli, InputThatIsNotNpy) {
+  const std::string x = dir.file("x.txt");
+  std::ofstream(x) << "1 2 3\n";
+  expect_error(rnn(run_args({{"--input", x}})), x, "not a .npy file");
+}
+
+TEST_F(Cli, OutputIntoMissingFolder) {
+  const std::string y = dir.file("no/such/dir/y.npy");
+  const Outcome r = rnn(run_args({{"--output", y}}));
+  expect_error(r, y, "cannot create file");
+}
+
+TEST_F(Cli, OutputAndFinalStateTheSameFile) {
+  expect_error(rnn(run_args({{"--final-state", y_path()}})), "--final-state", "same file as --output");
+}
+
+TEST_F(Cli, InfoOnABadModel) {
+  const std::string bad = write_npy("not_a_model.safetensors", testbed::random_tensor({3}, 1));
+  const Outcome r = rnn({"info", "--model", bad});
+  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(r.err.rfind("rnn: error: " + bad + ": ", 0), 0u) << r.err;
+}
+
+}  // namespace
