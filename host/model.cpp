@@ -197,8 +197,15 @@ Model parse_model(const uint8_t* bytes, size_t size, const std::string& name) {
   cfg.hidden_size = whh0.dim(0);
   cfg.input_size = wih0.dim(1);
   cfg.bias = get("bias_ih", 0, 0) != nullptr || get("bias_hh", 0, 0) != nullptr;
-  if (file.metadata.count("nonlinearity"))
-    cfg.nonlinearity = parse_nonlinearity(file.metadata.at("nonlinearity"), name + ": __metadata__ nonlinearity");
+  if (file.metadata.count("nonlinearity")) {
+    // The subject must be the file (as for every other load error); the
+    // text stays "<file>: __metadata__ nonlinearity: unknown ...".
+    try {
+      cfg.nonlinearity = parse_nonlinearity(file.metadata.at("nonlinearity"), "__metadata__ nonlinearity");
+    } catch (const Error& e) {
+      throw Error(name, e.what());
+    }
+  }
   if (fc_weight) {
     if (fc_weight->rank() != 2 || fc_weight->dim(0) < 1)
       throw Error(name, "tensor 'fc.weight' has shape " + shape_string(fc_weight->shape()) + ", expected [O, D*H]");

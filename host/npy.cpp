@@ -270,12 +270,16 @@ IntArray read_npy_int(const std::string& path) {
 }
 
 std::vector<uint8_t> npy_bytes(const Tensor& t) {
+  if (static_cast<uint64_t>(t.numel()) != static_cast<uint64_t>(checked_numel(t.shape(), "array")))
+    throw Error("array", "holds no data (a default-constructed Tensor)");
+  if (t.shape().size() > kMaxRank) throw Error("array", "has more than 32 dimensions");
   std::vector<uint8_t> data(static_cast<size_t>(t.numel()) * 4);
   for (int64_t i = 0; i < t.numel(); ++i) detail::store_u32(data.data() + 4 * i, detail::float_to_bits(t[i]));
   return build("<f4", t.shape(), data.data(), data.size());
 }
 
 std::vector<uint8_t> npy_bytes(const IntArray& a) {
+  if (a.shape.size() > kMaxRank) throw Error("array", "has more than 32 dimensions");
   if (static_cast<uint64_t>(checked_numel(a.shape, "array")) != a.data.size())
     throw Error("array", "shape " + shape_string(a.shape) + " does not match its " +
                              std::to_string(a.data.size()) + " elements");

@@ -64,8 +64,19 @@ TensorFile parse_safetensors(const uint8_t* bytes, size_t size, const std::strin
   if (header_len > kMaxHeaderBytes)
     throw Error(name, "header length " + std::to_string(header_len) + " exceeds the 100 MB limit");
   const char* hbegin = reinterpret_cast<const char*>(bytes + 8);
-  const json header = json::parse(hbegin, hbegin + header_len, nullptr, /*allow_exceptions=*/false);
+  // The callback sees every key as it is parsed; the JSON library itself
+  // would silently keep the last of two equal names.
+  std::set<std::string> top_keys;
+  std::string duplicate;
+  const json::parser_callback_t on_event = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 && !top_keys.insert(parsed.get<std::string>()).second &&
+        duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
+  const json header = json::parse(hbegin, hbegin + header_len, on_event, /*allow_exceptions=*/false);
   if (header.is_discarded()) throw Error(name, "header is not valid JSON");
+  if (!duplicate.empty()) throw Error(name, "header names '" + duplicate + "' twice");
   if (!header.is_object()) throw Error(name, "header is not a JSON object");
 
   const uint64_t data_size = size - 8 - header_len;
@@ -162,6 +173,9 @@ std::vector<uint8_t> safetensors_bytes(const TensorFile& file, const std::string
   for (const auto& [tname, t] : file.tensors) {
     if (tname.empty() || tname == "__metadata__") throw Error(name, "invalid tensor name '" + tname + "'");
     if (!seen.insert(tname).second) throw Error(name, "duplicate tensor name '" + tname + "'");
+    if (static_cast<uint64_t>(t.numel()) != static_cast<uint64_t>(checked_numel(t.shape(), name)))
+      throw Error(name, "tensor '" + tname + "' holds no data (a default-constructed Tensor)");
+    if (t.shape().size() > kMaxRank) throw Error(name, "tensor '" + tname + "' has more than 32 dimensions");
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * 4;
     header[tname] = {{"dtype", "F32"}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;

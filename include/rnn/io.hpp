@@ -37,7 +37,8 @@ IntArray read_npy_int(const std::string& path);
 Tensor parse_npy(const uint8_t* bytes, size_t size, const std::string& name);
 IntArray parse_npy_int(const uint8_t* bytes, size_t size, const std::string& name);
 
-// Writes '<f4' (version 1.0; 2.0 if the header needs it).
+// Writes '<f4' (version 1.0; 2.0 if the header needs it). The tensor must
+// hold its data (not a default-constructed Tensor); at most 32 dimensions.
 void write_npy(const std::string& path, const Tensor& t);
 // Writes '<i8'.
 void write_npy(const std::string& path, const IntArray& a);
@@ -50,7 +51,7 @@ std::vector<uint8_t> npy_bytes(const IntArray& a);
 
 // An ordered list of named tensors and the string metadata of the file.
 struct TensorFile {
-  std::vector<std::pair<std::string, Tensor>> tensors;  // in file order
+  std::vector<std::pair<std::string, Tensor>> tensors;  // in the order their data lie in the file
   std::map<std::string, std::string> metadata;          // "__metadata__"
 
   // Pointer to the tensor called `name`, or nullptr.
@@ -58,12 +59,14 @@ struct TensorFile {
 };
 
 // Reads F32 tensors as is and converts F64, F16 and BF16 to float; any other
-// dtype is an error. Limits: header <= 100 MB.
+// dtype is an error, as is a name given twice. Limits: header <= 100 MB,
+// at most 32 dimensions.
 TensorFile read_safetensors(const std::string& path);
 TensorFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& name);
 
 // Writes every tensor as F32, in the given order. Names must be unique and
-// non-empty and must not be "__metadata__".
+// non-empty and must not be "__metadata__"; every tensor must hold its data
+// (not a default-constructed Tensor) and have at most 32 dimensions.
 void write_safetensors(const std::string& path, const TensorFile& file);
 std::vector<uint8_t> safetensors_bytes(const TensorFile& file, const std::string& name = "safetensors");
 

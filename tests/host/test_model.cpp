@@ -1,1 +1,642 @@
+// tests/host/test_model.cpp: rnn::Model, ModelConfig and the model file
+// mapping (host/model.cpp: parse_model, load_model, save_model).
+//
+// ModelFile: save_model then load_model gives back every tensor bitwise and
+//   the same config, vocab and metadata (with and without bias, with a head
+//   with or without bias, plain and "rnn."-prefixed names); hand-built
+//   PyTorch-style state dicts load with and without the prefix; parameter
+//   counts and names.
+// ModelMalformed: one test per class of inconsistent state dict, each
+//   checking that rnn::Error is thrown, that its subject is the file name and
+//   that its message names the problem; ModelConfig::validate and
+//   Model::validate errors.
+// ModelRandom: Model::random's determinism and value range.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "testbed.hpp"
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+// ---- checking errors ----------------------------------------------------------
+
+// Runs f, which must throw rnn::Error about `subject`; returns its what().
+template <class F>
+std::string error_of(F f, const std::string& subject) {
+  try {
+    f();
+  } catch (const rnn::Error& e) {
+    EXPECT_EQ(e.subject(), subject);
+    return e.what();
+  }
+  ADD_FAILURE() << "no rnn::Error was thrown";
+  return "";
+}
+
+::testing::AssertionResult says(const std::string& message, const std::string& part) {
+  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "message \"" << message << "\" does not contain \"" << part << "\"";
+}
+
+uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+// ---- state dicts as PyTorch writes them -------------------------------------------
+
+const std::string kName = "model.safetensors";
+
+// The tensors of torch.nn.RNN(I, H, L, bias=bias, bidirectional=bidir) under
+// `prefix`, in state_dict order, filled with seeded random values.
+rnn::TensorFile state_dict(int64_t I, int64_t H, int64_t L, bool bidir, bool bias, const std::string& prefix = "") {
+  rnn::TensorFile f;
+  uint64_t seed = 100;
+  const int64_t D = bidir ? 2 : 1;
+  for (int64_t l = 0; l < L; ++l) {
+    for (int64_t d = 0; d < D; ++d) {
+      const std::string sfx = "_l" + std::to_string(l) + (d ? "_reverse" : "");
+      f.tensors.emplace_back(prefix + "weight_ih" + sfx, testbed::random_tensor({H, l == 0 ? I : D * H}, seed++));
+      f.tensors.emplace_back(prefix + "weight_hh" + sfx, testbed::random_tensor({H, H}, seed++));
+      if (bias) {
+        f.tensors.emplace_back(prefix + "bias_ih" + sfx, testbed::random_tensor({H}, seed++));
+        f.tensors.emplace_back(prefix + "bias_hh" + sfx, testbed::random_tensor({H}, seed++));
+      }
+    }
+  }
+  return f;
+}
+
+void erase(rnn::TensorFile& f, const std::string& name) {
+  const auto it = std::find_if(f.tensors.begin(), f.tensors.end(), [&](const auto& e) { return e.first == name; });
+  ASSERT_NE(it, f.tensors.end()) << "test setup: no tensor " << name;
+  f.tensors.erase(it);
+}
+
+// Replaces the tensor called `name`, or appends it.
+void put(rnn::TensorFile& f, const std::string& name, const rnn::Tensor& t) {
+  for (auto& [n, old] : f.tensors) {
+    if (n == name) {
+      old = t;
+      return;
+    }
+  }
+  f.tensors.emplace_back(name, t);
+}
+
+rnn::Model parse(const rnn::TensorFile& f) {
+  const Bytes b = rnn::safetensors_bytes(f);
+  return rnn::parse_model(b.data(), b.size(), kName);
+}
+
+std::string load_error(const rnn::TensorFile& f) {
+  const Bytes b = rnn::safetensors_bytes(f);
+  return error_of([&] { rnn::parse_model(b.data(), b.size(), kName); }, kName);
+}
+
+// ---- comparing models ---------------------------------------------------------------
+
+void expect_bitwise_equal(const rnn::Tensor& a, const rnn::Tensor& b, const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_EQ(a.shape(), b.shape());
+  ASSERT_EQ(a.numel(), b.numel());
+  for (int64_t i = 0; i < a.numel(); ++i) EXPECT_EQ(bits(a[i]), bits(b[i])) << "element " << i;
+}
+
+void expect_same_config(const rnn::ModelConfig& a, const rnn::ModelConfig& b) {
+  EXPECT_EQ(a.input_size, b.input_size);
+  EXPECT_EQ(a.hidden_size, b.hidden_size);
+  EXPECT_EQ(a.num_layers, b.num_layers);
+  EXPECT_EQ(a.bidirectional, b.bidirectional);
+  EXPECT_EQ(a.bias, b.bias);
+  EXPECT_EQ(a.nonlinearity, b.nonlinearity);
+  EXPECT_EQ(a.output_size, b.output_size);
+  if (a.output_size > 0) EXPECT_EQ(a.output_bias, b.output_bias);  // ignored without a head
+}
+
+void expect_same_model(const rnn::Model& a, const rnn::Model& b) {
+  expect_same_config(a.config(), b.config());
+  const rnn::ModelConfig& c = b.config();
+  if (a.config().num_layers != c.num_layers || a.config().bidirectional != c.bidirectional) return;
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    for (int64_t d = 0; d < c.num_directions(); ++d) {
+      expect_bitwise_equal(a.cell(l, d).w_ih, b.cell(l, d).w_ih, rnn::parameter_name("weight_ih", l, d));
+      expect_bitwise_equal(a.cell(l, d).w_hh, b.cell(l, d).w_hh, rnn::parameter_name("weight_hh", l, d));
+      expect_bitwise_equal(a.cell(l, d).b_ih, b.cell(l, d).b_ih, rnn::parameter_name("bias_ih", l, d));
+      expect_bitwise_equal(a.cell(l, d).b_hh, b.cell(l, d).b_hh, rnn::parameter_name("bias_hh", l, d));
+    }
+  }
+  expect_bitwise_equal(a.head().weight, b.head().weight, "fc.weight");
+  expect_bitwise_equal(a.head().bias, b.head().bias, "fc.bias");
+  EXPECT_EQ(a.vocab, b.vocab);
+  EXPECT_EQ(a.metadata, b.metadata);
+}
+
+rnn::Model save_and_load(const rnn::Model& m, const rnn::SaveOptions& options = {}) {
+  testbed::ScratchDir dir;
+  const std::string path = dir.file("m.safetensors");
+  rnn::save_model(m, path, options);
+  return rnn::load_model(path);
+}
+
+rnn::ModelConfig config(int64_t I, int64_t H, int64_t L, bool bidir) {
+  rnn::ModelConfig c;
+  c.input_size = I;
+  c.hidden_size = H;
+  c.num_layers = L;
+  c.bidirectional = bidir;
+  return c;
+}
+
+}  // namespace
+
+// ---- save and load ------------------------------------------------------------------
+
+TEST(ModelFile, RoundTripThreeLayerBidirectionalReluWithBias) {
+  rnn::ModelConfig c = config(5, 4, 3, true);
+  c.nonlinearity = rnn::Nonlinearity::Relu;
+  const rnn::Model m = rnn::Model::random(c, 1);
+  const rnn::Model back = save_and_load(m);
+  EXPECT_EQ(back.config().nonlinearity, rnn::Nonlinearity::Relu);
+  EXPECT_TRUE(back.config().bidirectional);
+  EXPECT_EQ(back.config().num_layers, 3);
+  expect_same_model(back, m);
+}
+
+TEST(ModelFile, RoundTripWithoutBias) {
+  rnn::ModelConfig c = config(3, 6, 2, false);
+  c.bias = false;
+  const rnn::Model m = rnn::Model::random(c, 2);
+  const rnn::Model back = save_and_load(m);
+  EXPECT_FALSE(back.config().bias);
+  EXPECT_TRUE(back.cell(1, 0).b_ih.empty());
+  EXPECT_TRUE(back.cell(1, 0).b_hh.empty());
+  expect_same_model(back, m);
+}
+
+TEST(ModelFile, RoundTripWithHeadVocabMetadataAndPrefix) {
+  rnn::ModelConfig c = config(4, 5, 2, true);
+  c.output_size = 3;
+  rnn::Model m = rnn::Model::random(c, 3);
+  m.vocab = "ab\n \"c\xc3\xa9";  // newline, quote and a UTF-8 character
+  m.metadata["author"] = "someone";
+  m.metadata["epochs"] = "12";
+  testbed::ScratchDir dir;
+  const std::string path = dir.file("m.safetensors");
+  rnn::save_model(m, path, rnn::SaveOptions{"rnn."});
+
+  // The file holds rnn.-prefixed RNN tensors and an unprefixed head.
+  const rnn::TensorFile f = rnn::read_safetensors(path);
+  EXPECT_NE(f.find("rnn.weight_ih_l1_reverse"), nullptr);
+  EXPECT_EQ(f.find("weight_ih_l0"), nullptr);
+  EXPECT_NE(f.find("fc.weight"), nullptr);
+  EXPECT_NE(f.find("fc.bias"), nullptr);
+  EXPECT_EQ(f.tensors.size(), 2u * 2 * 4 + 2);
+  EXPECT_EQ(f.metadata.at("nonlinearity"), "tanh");
+  EXPECT_EQ(f.metadata.at("vocab"), m.vocab);
+  EXPECT_EQ(f.metadata.at("author"), "someone");
+
+  const rnn::Model back = rnn::load_model(path);
+  EXPECT_TRUE(back.has_head());
+  EXPECT_EQ(back.config().output_size, 3);
+  EXPECT_TRUE(back.config().output_bias);
+  expect_same_model(back, m);
+}
+
+TEST(ModelFile, RoundTripWithHeadWithoutBias) {
+  rnn::ModelConfig c = config(2, 3, 1, false);
+  c.output_size = 4;
+  c.output_bias = false;
+  const rnn::Model m = rnn::Model::random(c, 4);
+  testbed::ScratchDir dir;
+  const std::string path = dir.file("m.safetensors");
+  rnn::save_model(m, path);
+  EXPECT_EQ(rnn::read_safetensors(path).find("fc.bias"), nullptr);
+  const rnn::Model back = rnn::load_model(path);
+  EXPECT_FALSE(back.config().output_bias);
+  EXPECT_TRUE(back.head().bias.empty());
+  expect_same_model(back, m);
+}
+
+TEST(ModelFile, SavedFileHasPyTorchNamesInStateDictOrder) {
+  const rnn::Model m = rnn::Model::random(config(2, 3, 2, true), 5);
+  testbed::ScratchDir dir;
+  const std::string path = dir.file("m.safetensors");
+  rnn::save_model(m, path);
+  const rnn::TensorFile f = rnn::read_safetensors(path);
+  const std::vector<std::string> expected = {
+      "weight_ih_l0",         "weight_hh_l0",         "bias_ih_l0",         "bias_hh_l0",
+      "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse",
+      "weight_ih_l1",         "weight_hh_l1",         "bias_ih_l1",         "bias_hh_l1",
+      "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse"};
+  std::vector<std::string> names;
+  for (const auto& e : f.tensors) names.push_back(e.first);
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(f.find("weight_ih_l1")->shape(), (std::vector<int64_t>{3, 6}));
+}
+
+TEST(ModelFile, LoadsStateDictWithAndWithoutRnnPrefix) {
+  const rnn::TensorFile plain = state_dict(3, 4, 2, true, true);
+  const rnn::TensorFile prefixed = state_dict(3, 4, 2, true, true, "rnn.");
+  const rnn::Model a = parse(plain);
+  const rnn::Model b = parse(prefixed);
+  EXPECT_EQ(a.config().input_size, 3);
+  EXPECT_EQ(a.config().hidden_size, 4);
+  EXPECT_EQ(a.config().num_layers, 2);
+  EXPECT_TRUE(a.config().bidirectional);
+  EXPECT_TRUE(a.config().bias);
+  EXPECT_EQ(a.config().nonlinearity, rnn::Nonlinearity::Tanh);  // default without metadata
+  EXPECT_FALSE(a.has_head());
+  expect_same_model(b, a);
+  expect_bitwise_equal(a.cell(1, 1).w_ih, *plain.find("weight_ih_l1_reverse"), "weight_ih_l1_reverse");
+}
+
+TEST(ModelFile, LoadsPrefixedStateDictWithHead) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true, "rnn.");
+  put(f, "fc.weight", testbed::random_tensor({2, 4}, 9));
+  put(f, "fc.bias", testbed::random_tensor({2}, 10));
+  f.metadata["nonlinearity"] = "relu";
+  f.metadata["vocab"] = "xy";
+  f.metadata["format"] = "pt";
+  const rnn::Model m = parse(f);
+  EXPECT_EQ(m.config().output_size, 2);
+  EXPECT_EQ(m.config().nonlinearity, rnn::Nonlinearity::Relu);
+  EXPECT_EQ(m.vocab, "xy");
+  EXPECT_EQ(m.metadata, (std::map<std::string, std::string>{{"format", "pt"}}));
+  expect_bitwise_equal(m.head().weight, *f.find("fc.weight"), "fc.weight");
+  expect_bitwise_equal(m.head().bias, *f.find("fc.bias"), "fc.bias");
+}
+
+TEST(ModelFile, ParameterCount) {
+  // Layer 0: 2 directions x (4*5 + 4*4 + 4 + 4) = 88; layers 1 and 2 read
+  // D*H = 8 inputs: 2 x (4*8 + 4*4 + 4 + 4) = 112 each.
+  rnn::ModelConfig c = config(5, 4, 3, true);
+  EXPECT_EQ(rnn::Model(c).parameter_count(), 88 + 112 + 112);
+  c.bias = false;  // 2 x (20 + 16) + 2 x 2 x (32 + 16)
+  EXPECT_EQ(rnn::Model(c).parameter_count(), 72 + 96 + 96);
+  c = config(5, 4, 1, false);
+  c.output_size = 3;  // 20 + 16 + 4 + 4, plus a 3x4 head and its 3 biases
+  EXPECT_EQ(rnn::Model(c).parameter_count(), 44 + 12 + 3);
+  c.output_bias = false;
+  EXPECT_EQ(rnn::Model(c).parameter_count(), 44 + 12);
+}
+
+TEST(ModelFile, ParameterNames) {
+  EXPECT_EQ(rnn::parameter_name("weight_ih", 0, 0), "weight_ih_l0");
+  EXPECT_EQ(rnn::parameter_name("weight_ih", 1, 1), "weight_ih_l1_reverse");
+  EXPECT_EQ(rnn::parameter_name("bias_hh", 12, 0), "bias_hh_l12");
+}
+
+TEST(ModelFile, NonlinearityNames) {
+  EXPECT_STREQ(rnn::nonlinearity_name(rnn::Nonlinearity::Tanh), "tanh");
+  EXPECT_STREQ(rnn::nonlinearity_name(rnn::Nonlinearity::Relu), "relu");
+  EXPECT_EQ(rnn::parse_nonlinearity("relu"), rnn::Nonlinearity::Relu);
+  EXPECT_EQ(rnn::parse_nonlinearity("tanh"), rnn::Nonlinearity::Tanh);
+  EXPECT_TRUE(says(error_of([] { rnn::parse_nonlinearity("ReLU", "--act"); }, "--act"), "unknown nonlinearity 'ReLU'"));
+}
+
+TEST(ModelFile, SaveRefusesInconsistentModelAndWritesNothing) {
+  rnn::Model m = rnn::Model::random(config(2, 3, 1, false), 6);
+  m.cell(0, 0).w_hh = rnn::Tensor({3, 2});
+  testbed::ScratchDir dir;
+  const std::string path = dir.file("m.safetensors");
+  const std::string msg = error_of([&] { rnn::save_model(m, path); }, path);
+  EXPECT_TRUE(says(msg, "cannot save an inconsistent model"));
+  EXPECT_TRUE(says(msg, "weight_hh_l0"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+// ---- malformed state dicts ----------------------------------------------------------
+
+TEST(ModelMalformed, NoRnnTensors) {
+  EXPECT_TRUE(says(load_error(rnn::TensorFile{}), "holds no nn.RNN tensors"));
+  rnn::TensorFile head_only;
+  put(head_only, "fc.weight", rnn::Tensor({2, 4}));
+  EXPECT_TRUE(says(load_error(head_only), "holds no nn.RNN tensors"));
+}
+
+TEST(ModelMalformed, MissingWeightHhL0) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  erase(f, "weight_hh_l0");
+  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_hh_l0'"));
+}
+
+TEST(ModelMalformed, MissingWeightIhL0) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  erase(f, "weight_ih_l0");
+  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_ih_l0'"));
+}
+
+TEST(ModelMalformed, MissingTensorIsNamedWithItsPrefix) {
+  rnn::TensorFile f = state_dict(3, 4, 2, false, true, "rnn.");
+  erase(f, "rnn.weight_hh_l1");
+  EXPECT_TRUE(says(load_error(f), "missing tensor 'rnn.weight_hh_l1'"));
+}
+
+TEST(ModelMalformed, MissingOneBiasOfAPair) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  erase(f, "bias_hh_l0");
+  EXPECT_TRUE(says(load_error(f), "missing tensor 'bias_hh_l0'"));
+  rnn::TensorFile g = state_dict(3, 4, 1, false, true);
+  erase(g, "bias_ih_l0");
+  EXPECT_TRUE(says(load_error(g), "missing tensor 'bias_ih_l0'"));
+}
+
+TEST(ModelMalformed, BiasInLayer0Only) {
+  rnn::TensorFile f = state_dict(3, 4, 2, false, true);
+  erase(f, "bias_ih_l1");
+  erase(f, "bias_hh_l1");
+  EXPECT_TRUE(says(load_error(f), "missing tensor 'bias_ih_l1'"));
+}
+
+TEST(ModelMalformed, BiasInLayer1Only) {
+  rnn::TensorFile f = state_dict(3, 4, 2, false, true);
+  erase(f, "bias_ih_l0");
+  erase(f, "bias_hh_l0");
+  EXPECT_TRUE(says(load_error(f), "tensor 'bias_ih_l1' is present but layer 0 has no bias"));
+}
+
+TEST(ModelMalformed, LayerGap) {
+  rnn::TensorFile f = state_dict(3, 4, 3, false, true);
+  for (const char* n : {"weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"}) erase(f, n);
+  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_ih_l1'"));
+}
+
+TEST(ModelMalformed, ReverseTensorsOnlyForLayer1) {
+  rnn::TensorFile f = state_dict(3, 4, 2, true, true);
+  for (const char* n : {"weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse"})
+    erase(f, n);
+  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_ih_l0_reverse'"));
+}
+
+TEST(ModelMalformed, WeightHhNotSquare) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  put(f, "weight_hh_l0", rnn::Tensor({4, 3}));
+  EXPECT_TRUE(says(load_error(f), "tensor 'weight_hh_l0' has shape [4, 3], expected [H, H]"));
+  rnn::TensorFile g = state_dict(3, 4, 2, false, true);
+  put(g, "weight_hh_l1", rnn::Tensor({4, 3}));
+  EXPECT_TRUE(says(load_error(g), "tensor 'weight_hh_l1' has shape [4, 3], expected [4, 4]"));
+}
+
+TEST(ModelMalformed, WeightIhL0NotAMatrix) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  put(f, "weight_ih_l0", rnn::Tensor({12}));
+  EXPECT_TRUE(says(load_error(f), "tensor 'weight_ih_l0' has shape [12], expected [H, I]"));
+}
+
+TEST(ModelMalformed, WeightIhL0RowsNotH) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  put(f, "weight_ih_l0", rnn::Tensor({5, 3}));
+  EXPECT_TRUE(says(load_error(f), "tensor 'weight_ih_l0' has shape [5, 3], expected [4, 3]"));
+}
+
+TEST(ModelMalformed, Layer1WeightIhWidthNotDTimesH) {
+  rnn::TensorFile f = state_dict(3, 4, 2, true, true);
+  put(f, "weight_ih_l1", rnn::Tensor({4, 4}));  // H wide, but the layer below is bidirectional: 2H
+  EXPECT_TRUE(says(load_error(f), "tensor 'weight_ih_l1' has shape [4, 4], expected [4, 8]"));
+}
+
+TEST(ModelMalformed, WrongBiasLength) {
+  rnn::TensorFile f = state_dict(3, 4, 1, true, true);
+  put(f, "bias_hh_l0_reverse", rnn::Tensor({5}));
+  EXPECT_TRUE(says(load_error(f), "tensor 'bias_hh_l0_reverse' has shape [5], expected [4]"));
+}
+
+TEST(ModelMalformed, UnknownTensorName) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  put(f, "embedding.weight", rnn::Tensor({10, 3}));
+  EXPECT_TRUE(says(load_error(f), "unexpected tensor 'embedding.weight'"));
+}
+
+TEST(ModelMalformed, LayerIndexWithLeadingZeroOrSevenDigits) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  put(f, "weight_ih_l01", rnn::Tensor({4, 4}));
+  EXPECT_TRUE(says(load_error(f), "unexpected tensor 'weight_ih_l01'"));
+  rnn::TensorFile g = state_dict(3, 4, 1, false, true);
+  put(g, "weight_ih_l1000000", rnn::Tensor({4, 4}));
+  EXPECT_TRUE(says(load_error(g), "unexpected tensor 'weight_ih_l1000000'"));
+}
+
+TEST(ModelMalformed, MixedPrefixedAndUnprefixedNames) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true, "rnn.");
+  erase(f, "rnn.weight_hh_l0");
+  put(f, "weight_hh_l0", testbed::random_tensor({4, 4}, 1));
+  EXPECT_TRUE(says(load_error(f), "mixes tensor names with and without the 'rnn.' prefix"));
+}
+
+TEST(ModelMalformed, UnknownNonlinearity) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  f.metadata["nonlinearity"] = "gelu";
+  const std::string msg = load_error(f);
+  EXPECT_TRUE(says(msg, "__metadata__ nonlinearity: unknown nonlinearity 'gelu' (expected tanh or relu)"));
+}
+
+TEST(ModelMalformed, FcBiasWithoutFcWeight) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  put(f, "fc.bias", rnn::Tensor({2}));
+  EXPECT_TRUE(says(load_error(f), "has 'fc.bias' without 'fc.weight'"));
+}
+
+TEST(ModelMalformed, FcWeightWidthNotDTimesH) {
+  rnn::TensorFile f = state_dict(3, 4, 1, true, true);
+  put(f, "fc.weight", rnn::Tensor({2, 4}));  // H wide; a bidirectional RNN gives 2H
+  const std::string msg = load_error(f);
+  EXPECT_TRUE(says(msg, "tensor 'fc.weight' has shape [2, 4], expected [2, 8]"));
+  EXPECT_TRUE(says(msg, "D*H = 8"));
+}
+
+TEST(ModelMalformed, FcWeightNotAMatrix) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  put(f, "fc.weight", rnn::Tensor({8}));
+  EXPECT_TRUE(says(load_error(f), "tensor 'fc.weight' has shape [8], expected [O, D*H]"));
+}
+
+TEST(ModelMalformed, FcBiasWrongLength) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  put(f, "fc.weight", rnn::Tensor({2, 4}));
+  put(f, "fc.bias", rnn::Tensor({3}));
+  EXPECT_TRUE(says(load_error(f), "tensor 'fc.bias' has shape [3], expected [2]"));
+}
+
+// A lone weight_ih_l999999 would mean a million layers: the loader must
+// report the first missing tensor without building anything that size.
+TEST(ModelMalformed, MillionLayerIndexFailsFast) {
+  rnn::TensorFile f;
+  put(f, "weight_ih_l999999", rnn::Tensor({4, 8}));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_hh_l0'"));
+
+  rnn::TensorFile g = state_dict(3, 4, 1, false, true);
+  put(g, "weight_ih_l999999", rnn::Tensor({4, 4}));
+  put(g, "weight_hh_l999999", rnn::Tensor({4, 4}));
+  EXPECT_TRUE(says(load_error(g), "missing tensor 'weight_ih_l1'"));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 2.0);
+}
+
+TEST(ModelMalformed, MalformedSafetensorsIsReportedAgainstTheFile) {
+  const Bytes b = {3, 0, 0, 0, 0, 0, 0, 0, '{', '}', '}'};  // header length 3, "{}}"
+  EXPECT_TRUE(says(error_of([&] { rnn::parse_model(b.data(), b.size(), kName); }, kName), "not valid JSON"));
+}
+
+TEST(ModelMalformed, NonexistentPath) {
+  testbed::ScratchDir dir;
+  const std::string path = dir.file("none.safetensors");
+  EXPECT_TRUE(says(error_of([&] { rnn::load_model(path); }, path), "no such file"));
+}
+
+TEST(ModelMalformed, MalformedFileNamesThePath) {
+  testbed::ScratchDir dir;
+  const std::string path = dir.file("bad.safetensors");
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
+  erase(f, "weight_hh_l0");
+  rnn::write_safetensors(path, f);
+  EXPECT_TRUE(says(error_of([&] { rnn::load_model(path); }, path), "missing tensor 'weight_hh_l0'"));
+}
+
+// ---- ModelConfig::validate and Model::validate ------------------------------------------
+
+TEST(ModelMalformed, ConfigSizesBelowOne) {
+  rnn::ModelConfig c = config(0, 4, 1, false);
+  EXPECT_TRUE(says(error_of([&] { c.validate(); }, "config"), "input_size must be at least 1, got 0"));
+  c = config(3, 0, 1, false);
+  EXPECT_TRUE(says(error_of([&] { c.validate(); }, "config"), "hidden_size must be at least 1, got 0"));
+  c = config(3, 4, 0, false);
+  EXPECT_TRUE(says(error_of([&] { c.validate(); }, "config"), "num_layers must be at least 1, got 0"));
+  c = config(3, 4, 1, false);
+  c.output_size = -1;
+  EXPECT_TRUE(says(error_of([&] { c.validate(); }, "config"), "output_size must be 0 (no head) or more, got -1"));
+  c = config(-2, 4, 1, false);
+  EXPECT_TRUE(says(error_of([&] { rnn::Model m(c); }, "config"), "input_size must be at least 1, got -2"));
+  EXPECT_TRUE(says(error_of([&] { rnn::Model::random(c, 1); }, "config"), "input_size"));
+  EXPECT_NO_THROW(config(1, 1, 1, false).validate());
+}
+
+TEST(ModelMalformed, ValidateCatchesTensorReshapedAfterConstruction) {
+  rnn::Model m = rnn::Model::random(config(3, 4, 2, true), 7);
+  EXPECT_NO_THROW(m.validate());
+  m.cell(1, 1).w_ih = rnn::Tensor({4, 4});
+  EXPECT_TRUE(says(error_of([&] { m.validate(); }, "weight_ih_l1_reverse"), "shape [4, 4], expected [4, 8]"));
+}
+
+TEST(ModelMalformed, ValidateCatchesBiasReshaped) {
+  rnn::Model m = rnn::Model::random(config(3, 4, 1, false), 7);
+  m.cell(0, 0).b_hh = rnn::Tensor({5});
+  EXPECT_TRUE(says(error_of([&] { m.validate(); }, "bias_hh_l0"), "shape [5], expected [4]"));
+}
+
+TEST(ModelMalformed, ValidateCatchesBiasInModelWithoutBias) {
+  rnn::ModelConfig c = config(3, 4, 1, false);
+  c.bias = false;
+  rnn::Model m(c);
+  m.cell(0, 0).b_ih = rnn::Tensor({4});
+  EXPECT_TRUE(says(error_of([&] { m.validate(); }, "bias_ih_l0"), "present in a model configured without bias"));
+}
+
+TEST(ModelMalformed, ValidateCatchesHeadReshaped) {
+  rnn::ModelConfig c = config(3, 4, 1, false);
+  c.output_size = 2;
+  rnn::Model m(c);
+  m.head().weight = rnn::Tensor({2, 3});
+  EXPECT_TRUE(says(error_of([&] { m.validate(); }, "fc.weight"), "shape [2, 3], expected [2, 4]"));
+}
+
+TEST(ModelMalformed, CellOutOfRange) {
+  const rnn::Model m(config(3, 4, 2, false));
+  EXPECT_TRUE(says(error_of([&] { m.cell(2, 0); }, "model"), "no cell for layer 2, direction 0"));
+  EXPECT_TRUE(says(error_of([&] { m.cell(0, 1); }, "model"), "no cell for layer 0, direction 1"));
+  EXPECT_TRUE(says(error_of([&] { m.cell(-1, 0); }, "model"), "no cell for layer -1"));
+}
+
+// ---- Model::random ------------------------------------------------------------------
+
+namespace {
+
+// Every parameter of the model, cells first, then the head.
+std::vector<float> all_values(const rnn::Model& m) {
+  std::vector<float> v;
+  const rnn::ModelConfig& c = m.config();
+  for (int64_t l = 0; l < c.num_layers; ++l)
+    for (int64_t d = 0; d < c.num_directions(); ++d)
+      for (const rnn::Tensor* t : {&m.cell(l, d).w_ih, &m.cell(l, d).w_hh, &m.cell(l, d).b_ih, &m.cell(l, d).b_hh})
+        v.insert(v.end(), t->values().begin(), t->values().end());
+  v.insert(v.end(), m.head().weight.values().begin(), m.head().weight.values().end());
+  v.insert(v.end(), m.head().bias.values().begin(), m.head().bias.values().end());
+  return v;
+}
+
+rnn::ModelConfig random_config() {
+  rnn::ModelConfig c = config(5, 16, 2, true);
+  c.output_size = 3;
+  return c;
+}
+
+}  // namespace
+
+TEST(ModelRandom, DeterministicForASeed) {
+  const rnn::Model a = rnn::Model::random(random_config(), 42);
+  const rnn::Model b = rnn::Model::random(random_config(), 42);
+  expect_same_model(a, b);
+  EXPECT_EQ(all_values(a).size(), static_cast<size_t>(a.parameter_count()));
+}
+
+TEST(ModelRandom, DifferentForAnotherSeed) {
+  const std::vector<float> a = all_values(rnn::Model::random(random_config(), 42));
+  const std::vector<float> b = all_values(rnn::Model::random(random_config(), 43));
+  ASSERT_EQ(a.size(), b.size());
+  size_t same = 0;
+  for (size_t i = 0; i < a.size(); ++i) same += bits(a[i]) == bits(b[i]);
+  EXPECT_LT(same, a.size() / 100) << same << " of " << a.size() << " values equal";
+}
+
+TEST(ModelRandom, ValuesWithinPyTorchBounds) {
+  const rnn::Model m = rnn::Model::random(random_config(), 7);
+  const rnn::ModelConfig& c = m.config();
+  const float k = static_cast<float>(1.0 / std::sqrt(16.0));        // cells: 1/sqrt(H)
+  const float kf = static_cast<float>(1.0 / std::sqrt(2.0 * 16.0));  // head: 1/sqrt(D*H)
+  std::vector<float> cells;
+  for (int64_t l = 0; l < c.num_layers; ++l)
+    for (int64_t d = 0; d < c.num_directions(); ++d)
+      for (const rnn::Tensor* t : {&m.cell(l, d).w_ih, &m.cell(l, d).w_hh, &m.cell(l, d).b_ih, &m.cell(l, d).b_hh})
+        cells.insert(cells.end(), t->values().begin(), t->values().end());
+  ASSERT_FALSE(cells.empty());
+  for (float v : cells) ASSERT_LE(std::abs(v), k) << v;
+  // Spread over the whole range, not one value repeated.
+  const auto [lo, hi] = std::minmax_element(cells.begin(), cells.end());
+  EXPECT_LT(*lo, -0.9f * k);
+  EXPECT_GT(*hi, 0.9f * k);
+  EXPECT_NE(*lo, *hi);
+
+  std::vector<float> head = m.head().weight.values();
+  head.insert(head.end(), m.head().bias.values().begin(), m.head().bias.values().end());
+  ASSERT_EQ(head.size(), 3u * 32 + 3);
+  for (float v : head) ASSERT_LE(std::abs(v), kf) << v;
+  const auto [hlo, hhi] = std::minmax_element(head.begin(), head.end());
+  EXPECT_LT(*hlo, -0.5f * kf);
+  EXPECT_GT(*hhi, 0.5f * kf);
+}
+
+TEST(ModelRandom, EveryTensorIsFilled) {
+  const rnn::Model m = rnn::Model::random(random_config(), 8);
+  const rnn::ModelConfig& c = m.config();
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    for (int64_t d = 0; d < c.num_directions(); ++d) {
+      SCOPED_TRACE(rnn::parameter_name("layer", l, d));
+      EXPECT_FALSE(testbed::all_zero(m.cell(l, d).w_ih));
+      EXPECT_FALSE(testbed::all_zero(m.cell(l, d).w_hh));
+      EXPECT_FALSE(testbed::all_zero(m.cell(l, d).b_ih));
+      EXPECT_FALSE(testbed::all_zero(m.cell(l, d).b_hh));
+    }
+  }
+  EXPECT_FALSE(testbed::all_zero(m.head().weight));
+  EXPECT_FALSE(testbed::all_zero(m.head().bias));
+  EXPECT_NO_THROW(m.validate());
+}
