@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -69,6 +70,56 @@ inline ::testing::AssertionResult close(const rnn::Tensor& actual, const rnn::Te
     }
   }
   return ::testing::AssertionFailure() << s.str();
+}
+
+// ---- bytes of hand-made files -------------------------------------------------
+
+using Bytes = std::vector<uint8_t>;
+
+// Appends the low `nbytes` bytes of v, little-endian.
+inline void append_le(Bytes& out, uint64_t v, int nbytes) {
+  for (int i = 0; i < nbytes; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+inline Bytes f32_bytes(const std::vector<float>& v) {
+  Bytes out;
+  for (float f : v) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    append_le(out, u, 4);
+  }
+  return out;
+}
+
+inline Bytes f64_bytes(const std::vector<double>& v) {
+  Bytes out;
+  for (double d : v) {
+    uint64_t u;
+    std::memcpy(&u, &d, 8);
+    append_le(out, u, 8);
+  }
+  return out;
+}
+
+// ---- errors ----------------------------------------------------------------------
+
+// Runs f, which must throw rnn::Error about `subject`; returns its what().
+template <class F>
+std::string error_of(F f, const std::string& subject) {
+  try {
+    f();
+  } catch (const rnn::Error& e) {
+    EXPECT_EQ(e.subject(), subject);
+    return e.what();
+  }
+  ADD_FAILURE() << "no rnn::Error was thrown";
+  return "";
+}
+
+// Success when `message` contains `part`.
+inline ::testing::AssertionResult says(const std::string& message, const std::string& part) {
+  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "message \"" << message << "\" does not contain \"" << part << "\"";
 }
 
 inline std::string data_path(const std::string& rel) { return std::string(RNN_TEST_DATA_DIR) + "/" + rel; }

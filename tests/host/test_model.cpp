@@ -23,27 +23,13 @@
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using testbed::error_of;
+using testbed::says;
+
+using testbed::Bytes;
 
 // ---- checking errors ----------------------------------------------------------
 
-// Runs f, which must throw rnn::Error about `subject`; returns its what().
-template <class F>
-std::string error_of(F f, const std::string& subject) {
-  try {
-    f();
-  } catch (const rnn::Error& e) {
-    EXPECT_EQ(e.subject(), subject);
-    return e.what();
-  }
-  ADD_FAILURE() << "no rnn::Error was thrown";
-  return "";
-}
-
-::testing::AssertionResult says(const std::string& message, const std::string& part) {
-  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "message \"" << message << "\" does not contain \"" << part << "\"";
-}
 
 uint32_t bits(float f) {
   uint32_t u;

@@ -18,7 +18,13 @@
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using testbed::error_of;
+using testbed::says;
+
+using testbed::append_le;
+using testbed::Bytes;
+using testbed::f32_bytes;
+using testbed::f64_bytes;
 
 // ---- building .npy files by hand ------------------------------------------
 
@@ -43,29 +49,8 @@ Bytes npy_file(const std::string& header, const Bytes& data, int major = 1, int 
   return out;
 }
 
-void append_le(Bytes& out, uint64_t v, int nbytes) {
-  for (int i = 0; i < nbytes; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
 
-Bytes f32_bytes(const std::vector<float>& v) {
-  Bytes out;
-  for (float f : v) {
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    append_le(out, u, 4);
-  }
-  return out;
-}
 
-Bytes f64_bytes(const std::vector<double>& v) {
-  Bytes out;
-  for (double d : v) {
-    uint64_t u;
-    std::memcpy(&u, &d, 8);
-    append_le(out, u, 8);
-  }
-  return out;
-}
 
 Bytes i32_bytes(const std::vector<int32_t>& v) {
   Bytes out;
@@ -90,23 +75,6 @@ size_t header_len_v1(const Bytes& b) { return b[8] | (b[9] << 8); }
 
 // ---- checking errors ----------------------------------------------------------
 
-// Runs f, which must throw rnn::Error about `subject`; returns its what().
-template <class F>
-std::string error_of(F f, const std::string& subject) {
-  try {
-    f();
-  } catch (const rnn::Error& e) {
-    EXPECT_EQ(e.subject(), subject);
-    return e.what();
-  }
-  ADD_FAILURE() << "no rnn::Error was thrown";
-  return "";
-}
-
-::testing::AssertionResult says(const std::string& message, const std::string& part) {
-  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "message \"" << message << "\" does not contain \"" << part << "\"";
-}
 
 const std::string kName = "input.npy";
 

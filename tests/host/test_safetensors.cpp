@@ -22,13 +22,16 @@
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using testbed::error_of;
+using testbed::says;
+
+using testbed::append_le;
+using testbed::Bytes;
+using testbed::f32_bytes;
+using testbed::f64_bytes;
 
 // ---- building .safetensors files by hand -------------------------------------
 
-void append_le(Bytes& out, uint64_t v, int nbytes) {
-  for (int i = 0; i < nbytes; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
 
 // u64 little-endian `header_len`, then `header` verbatim, then `data`.
 Bytes st_raw(uint64_t header_len, const std::string& header, const Bytes& data) {
@@ -50,25 +53,7 @@ std::string entry(const std::string& name, const std::string& dtype, const std::
          std::to_string(begin) + ", " + std::to_string(end) + "]}";
 }
 
-Bytes f32_bytes(const std::vector<float>& v) {
-  Bytes out;
-  for (float f : v) {
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    append_le(out, u, 4);
-  }
-  return out;
-}
 
-Bytes f64_bytes(const std::vector<double>& v) {
-  Bytes out;
-  for (double d : v) {
-    uint64_t u;
-    std::memcpy(&u, &d, 8);
-    append_le(out, u, 8);
-  }
-  return out;
-}
 
 Bytes u16_bytes(const std::vector<uint16_t>& v) {
   Bytes out;
@@ -96,23 +81,6 @@ uint64_t load_u64(const uint8_t* p) {
 
 // ---- checking errors ----------------------------------------------------------
 
-// Runs f, which must throw rnn::Error about `subject`; returns its what().
-template <class F>
-std::string error_of(F f, const std::string& subject) {
-  try {
-    f();
-  } catch (const rnn::Error& e) {
-    EXPECT_EQ(e.subject(), subject);
-    return e.what();
-  }
-  ADD_FAILURE() << "no rnn::Error was thrown";
-  return "";
-}
-
-::testing::AssertionResult says(const std::string& message, const std::string& part) {
-  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "message \"" << message << "\" does not contain \"" << part << "\"";
-}
 
 const std::string kName = "weights.safetensors";
 
