@@ -1,7 +1,8 @@
 // cli/main.cpp: the `rnn` command-line program.
 //
 //   rnn run  --model M --input X [--h0 H0] [--lengths L] [--batch-first]
-//            [--device auto|cpu|cuda] [--output Y] [--final-state HN]
+//            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent]
+//            [--output Y] [--final-state HN]
 //   rnn info --model M
 //
 // Contract (../shared/DESIGN.md): exit 0 on success; on any bad input a
@@ -86,7 +87,7 @@ int check_words(const CLI::App& app, int argc, char** argv) {
 }
 
 struct RunArgs {
-  std::string model, input, h0, lengths, output, final_state, device = "auto";
+  std::string model, input, h0, lengths, output, final_state, device = "auto", kernel = "auto";
   bool batch_first = false;
 };
 
@@ -101,6 +102,7 @@ std::string describe(const rnn::ModelConfig& c) {
 
 int cmd_run(const RunArgs& a) {
   const rnn::Device device = rnn::parse_device(a.device, "--device");
+  const rnn::Kernel kernel = rnn::parse_kernel(a.kernel, "--kernel");
   if (!a.output.empty() && a.output == a.final_state)
     throw rnn::Error("--final-state", "same file as --output: " + a.output);
   const rnn::Model model = rnn::load_model(a.model);
@@ -116,6 +118,7 @@ int cmd_run(const RunArgs& a) {
   rnn::ForwardOptions opt;
   opt.batch_first = a.batch_first;
   opt.device = device;
+  opt.kernel = kernel;
   rnn::ForwardResult r;
   const auto t0 = std::chrono::steady_clock::now();
   try {
@@ -123,7 +126,8 @@ int cmd_run(const RunArgs& a) {
   } catch (const rnn::Error& e) {
     // Name the file or flag the user gave, not the API argument.
     const std::map<std::string, std::string> where = {
-        {"x", a.input}, {"h0", a.h0}, {"lengths", a.lengths}, {"model", a.model}, {"device", "--device"}};
+        {"x", a.input}, {"h0", a.h0}, {"lengths", a.lengths}, {"model", a.model}, {"device", "--device"},
+        {"kernel", "--kernel"}};
     auto it = where.find(e.subject());
     if (it != where.end() && !it->second.empty()) throw rnn::Error(it->second, e.message());
     throw;
@@ -184,6 +188,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--lengths", run.lengths, "sequence lengths .npy: [B] of <i4 or <i8, each in [1, T]");
   run_cmd->add_flag("--batch-first", run.batch_first, "x and y are [B, T, ...]");
   run_cmd->add_option("--device", run.device, "auto (default), cpu or cuda");
+  run_cmd->add_option("--kernel", run.kernel, "CUDA recurrence kernel: auto (default), stepwise or persistent");
   run_cmd->add_option("--output", run.output, "write y .npy: [T, B, D*H] (or [B, T, D*H])");
   run_cmd->add_option("--final-state", run.final_state, "write h_n .npy: [L*D, B, H]");
 

@@ -1,15 +1,29 @@
 // host/backend.hpp: what the host side knows of the CUDA backend.
 //
-// host/device.cpp is compiled in every build; the functions below are
-// implemented by host/cuda/runtime.cpp when CUDA is enabled, and by the
-// CPU-only stubs at the end of host/device.cpp otherwise.
+// host/device.cpp is compiled in every build; cuda_runtime_device_count is
+// implemented by host/cuda/runtime.cpp when CUDA is enabled, and by a
+// CPU-only stub at the end of host/device.cpp otherwise; cuda_forward
+// exists only in CUDA builds.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
+
+#include "rnn/device.hpp"
+#include "rnn/model.hpp"
+#include "rnn/tensor.hpp"
 
 namespace rnn::detail {
 
 // Number of usable CUDA devices; on 0, *why says why (no driver, no device).
 int cuda_runtime_device_count(std::string* why) noexcept;
+
+#ifdef RNN_HAVE_CUDA
+// The forward pass on the current CUDA device for validated host inputs
+// (host/cuda/forward.cpp): x in its own layout, y in the same layout.
+void cuda_forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                  bool batch_first, Kernel kernel, Tensor& y, Tensor& h_n);
+#endif
 
 }  // namespace rnn::detail

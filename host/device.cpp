@@ -36,10 +36,23 @@ int cuda_device_count() noexcept {
   return detail::cuda_runtime_device_count(&why);
 }
 
-// The CUDA forward path is not part of this version: the CUDA build holds
-// the device runtime glue and kernels/ only. Until it lands, `auto` resolves
-// to the CPU and `cuda` is refused with the reason.
-bool cuda_forward_available() noexcept { return false; }
+bool cuda_forward_available() noexcept { return cuda_compiled() && cuda_device_count() > 0; }
+
+const char* kernel_name(Kernel k) noexcept {
+  switch (k) {
+    case Kernel::Auto: return "auto";
+    case Kernel::Stepwise: return "stepwise";
+    case Kernel::Persistent: return "persistent";
+  }
+  return "?";
+}
+
+Kernel parse_kernel(const std::string& s, const std::string& subject) {
+  if (s == "auto") return Kernel::Auto;
+  if (s == "stepwise") return Kernel::Stepwise;
+  if (s == "persistent") return Kernel::Persistent;
+  throw Error(subject, "unknown kernel '" + s + "' (expected auto, stepwise or persistent)");
+}
 
 Device resolve_device(Device requested) {
   if (requested == Device::Cpu) return Device::Cpu;
@@ -47,8 +60,6 @@ Device resolve_device(Device requested) {
   if (!cuda_compiled()) throw Error("device", "cuda: this build has no CUDA backend (it was configured without nvcc)");
   std::string why;
   if (detail::cuda_runtime_device_count(&why) == 0) throw Error("device", "cuda: no usable CUDA device (" + why + ")");
-  if (!cuda_forward_available())
-    throw Error("device", "cuda: the CUDA forward path is not available in this version; use --device cpu");
   return Device::Cuda;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "backend.hpp"
 #include "cpu/reference.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
@@ -68,7 +69,12 @@ ForwardResult forward(const Model& model, const Tensor& x, const Tensor* h0, con
   validate_inputs(model, x, h0, lengths, options.batch_first);
   ForwardResult r;
   r.device = resolve_device(options.device);
-  // Only the CPU backend exists in this version; resolve_device() refuses Cuda.
+#ifdef RNN_HAVE_CUDA
+  if (r.device == Device::Cuda) {
+    detail::cuda_forward(model, x, h0, lengths, options.batch_first, options.kernel, r.y, r.h_n);
+    return r;
+  }
+#endif
   if (options.batch_first) {
     cpu::forward(model, swap01(x), h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);
     r.y = swap01(r.y);

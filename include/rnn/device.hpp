@@ -11,6 +11,18 @@ enum class Device {
   Cuda,  // the CUDA backend
 };
 
+// Which recurrence kernel the CUDA backend runs (ignored on the CPU).
+enum class Kernel {
+  Auto,        // chosen from H, B, T and the device
+  Stepwise,    // one launch per step, replayed as a CUDA graph
+  Persistent,  // one cooperative launch per layer, W_hh kept on chip
+};
+
+// "auto" / "stepwise" / "persistent"
+const char* kernel_name(Kernel k) noexcept;
+// Parses "auto", "stepwise" or "persistent"; throws rnn::Error(subject, ...) otherwise.
+Kernel parse_kernel(const std::string& s, const std::string& subject = "kernel");
+
 // "auto" / "cpu" / "cuda"
 const char* device_name(Device d) noexcept;
 // Parses "auto", "cpu" or "cuda"; throws rnn::Error(subject, ...) otherwise.
@@ -20,8 +32,8 @@ Device parse_device(const std::string& s, const std::string& subject = "device")
 bool cuda_compiled() noexcept;
 // Number of CUDA devices usable by this process (0 without CUDA or a GPU).
 int cuda_device_count() noexcept;
-// True when the CUDA backend can run the forward pass here: compiled in, a
-// device present, and the backend's forward path available.
+// True when the CUDA backend can run the forward pass here: compiled in and
+// a device present.
 bool cuda_forward_available() noexcept;
 
 // Auto -> Cuda when cuda_forward_available(), else Cpu. Cpu -> Cpu. Cuda ->

@@ -26,6 +26,7 @@ namespace rnn {
 struct ForwardOptions {
   bool batch_first = false;      // x and y are [B, T, ...]
   Device device = Device::Auto;  // see rnn/device.hpp
+  Kernel kernel = Kernel::Auto;  // the CUDA recurrence kernel (ignored on the CPU)
 };
 
 struct ForwardResult {
@@ -37,8 +38,10 @@ struct ForwardResult {
 // Runs the RNN on a batch. h0 and lengths may be null.
 // Throws rnn::Error with subject "x", "h0" or "lengths" when an input's rank,
 // sizes or values are wrong (T = 0, B = 0, a length outside [1, T], ...),
-// with subject "model" when the model is inconsistent, and with subject
-// "device" when the requested device cannot run.
+// with subject "model" when the model is inconsistent, with subject
+// "device" when the requested device cannot run, with subject "kernel" when
+// the forced kernel cannot run this model, and with subject "cuda" when a
+// CUDA or cuBLAS call fails (the message names the call, file and line).
 ForwardResult forward(const Model& model, const Tensor& x, const Tensor* h0 = nullptr,
                       const std::vector<int64_t>* lengths = nullptr, const ForwardOptions& options = {});
 

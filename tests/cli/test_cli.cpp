@@ -120,7 +120,8 @@ TEST_F(Cli, HelpOnEverySubcommand) {
     EXPECT_NE(r.out.find("--model"), std::string::npos) << r.out;
   }
   const Outcome r = rnn({"run", "--help"});
-  for (const char* flag : {"--input", "--h0", "--lengths", "--batch-first", "--device", "--output", "--final-state"})
+  for (const char* flag :
+       {"--input", "--h0", "--lengths", "--batch-first", "--device", "--kernel", "--output", "--final-state"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
 }
 
@@ -161,6 +162,10 @@ TEST_F(Cli, StrayPositionalArgument) {
 }
 
 TEST_F(Cli, UnknownDevice) { expect_error(rnn(run_args({{"--device", "gpu"}})), "--device", "unknown device 'gpu'"); }
+
+TEST_F(Cli, UnknownKernel) {
+  expect_error(rnn(run_args({{"--kernel", "fast"}})), "--kernel", "unknown kernel 'fast'");
+}
 
 TEST_F(Cli, CudaWithoutBackend) {
   if (rnn::cuda_forward_available()) GTEST_SKIP() << "the CUDA forward path is available here";

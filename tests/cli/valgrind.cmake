@@ -4,7 +4,7 @@
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 set(case ${DATA}/parity/t08_varlen_bidir_layers2_batch_first)
-set(vg ${VALGRIND} --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet)
+set(vg ${VALGRIND} --suppressions=${CMAKE_CURRENT_LIST_DIR}/valgrind.supp --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet)
 
 execute_process(COMMAND ${vg} ${RNN} run --model ${case}/model.safetensors --input ${case}/x.npy
                         --h0 ${case}/h0.npy --lengths ${case}/lengths.npy --batch-first

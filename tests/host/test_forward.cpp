@@ -177,6 +177,16 @@ TEST(Device, ParseAndName) {
   EXPECT_STREQ(rnn::device_name(rnn::Device::Cuda), "cuda");
 }
 
+TEST(Device, ParseKernel) {
+  EXPECT_EQ(rnn::parse_kernel("auto"), rnn::Kernel::Auto);
+  EXPECT_EQ(rnn::parse_kernel("stepwise"), rnn::Kernel::Stepwise);
+  EXPECT_EQ(rnn::parse_kernel("persistent"), rnn::Kernel::Persistent);
+  EXPECT_STREQ(rnn::kernel_name(rnn::Kernel::Persistent), "persistent");
+  const auto e = error_of([] { rnn::parse_kernel("fast", "--kernel"); });
+  EXPECT_EQ(e.subject(), "--kernel");
+  EXPECT_NE(e.message().find("unknown kernel 'fast'"), std::string::npos);
+}
+
 TEST(Device, AutoRunsWhereTheForwardPathIsAvailable) {
   const auto m = model_2x_bidir();
   rnn::ForwardOptions o;  // Device::Auto

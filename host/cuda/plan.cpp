@@ -1,0 +1,306 @@
+// host/cuda/plan.cpp: rnn::cuda::Plan, the CUDA backend's host side.
+//
+// Per layer (L of them), one run does:
+//   1. P = X_l W_cat^T with one cuBLAS SGEMM for both directions
+//      (W_cat = [W_ih forward; W_ih reverse], [D*H, K]; P is [T*B, D*H]);
+//      the biases b_ih + b_hh are added inside the recurrence kernels.
+//   2. the recurrence of both directions (kernels/recurrence_*.cu): the
+//      stepwise kernel (T launches, captured once into a CUDA graph and
+//      replayed) or the persistent kernel (one cooperative launch).
+// Layer l's output is layer l+1's X; intermediate outputs alternate
+// between two workspace buffers, the top layer writes the caller's y.
+//
+// Workspace (run()'s `workspace`), each part 256-byte aligned:
+//   P                 [max_steps * max_batch, D*H] floats
+//   layer outputs     one or two more of the same size when L > 1
+// Owned by the plan: the weights in the layouts the kernels read, cuBLAS's
+// handle and workspace, a capture stream and the cached graph.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include "../../kernels/recurrence_persistent.cuh"
+#include "../../kernels/recurrence_stepwise.cuh"
+#include "buffer.hpp"
+#include "check.hpp"
+#include "rnn/cuda.hpp"
+#include "rnn/error.hpp"
+
+namespace rnn::cuda {
+
+using cuda_detail::DeviceBuffer;
+
+namespace {
+
+constexpr size_t kAlign = 256;
+constexpr size_t kCublasWorkspace = size_t{32} << 20;  // cuBLAS's recommendation for Hopper
+
+size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+#ifdef RNN_DEBUG_SYNC
+constexpr bool kUseGraphs = false;  // synchronising after each launch cannot be captured
+#else
+constexpr bool kUseGraphs = true;
+#endif
+
+// Offsets (in floats) of one layer's weights inside the plan's weight buffer.
+struct LayerWeights {
+  size_t w_ih = 0;    // [D*H, K]
+  size_t w_hh = 0;    // [D, H, H]
+  size_t w_hh_t = 0;  // [D, H, H] transposed per direction
+  size_t bias = 0;    // [D*H] b_ih + b_hh (only with bias)
+  int k = 0;          // layer input width
+};
+
+// What the cached graph was captured for; a run with other values recaptures.
+struct GraphKey {
+  const void* x = nullptr;
+  const void* h0 = nullptr;
+  const void* lengths = nullptr;
+  const void* y = nullptr;
+  const void* h_n = nullptr;
+  const void* workspace = nullptr;
+  int64_t steps = 0, batch = 0;
+  bool operator==(const GraphKey& o) const {
+    return x == o.x && h0 == o.h0 && lengths == o.lengths && y == o.y && h_n == o.h_n &&
+           workspace == o.workspace && steps == o.steps && batch == o.batch;
+  }
+};
+
+std::string persistent_reason(cudaError_t err, const ModelConfig& c) {
+  if (err == cudaErrorInvalidConfiguration) {
+    return "the persistent kernel cannot hold W_hh (" + std::to_string(c.num_directions()) + " x " +
+           std::to_string(c.hidden_size) + " x " + std::to_string(c.hidden_size) +
+           " floats) in the shared memory of this device's co-resident blocks; use the stepwise kernel";
+  }
+  return std::string("persistent kernel setup failed: ") + cudaGetErrorString(err);
+}
+
+}  // namespace
+
+struct Plan::Impl {
+  ModelConfig config;
+  PlanOptions options;
+  int device = 0;
+  Kernel kernel = Kernel::Stepwise;
+  kernels::PersistentShape shape;
+  std::vector<LayerWeights> layers;
+  DeviceBuffer weights;
+  DeviceBuffer cublas_workspace;
+  cublasHandle_t cublas = nullptr;
+  cudaStream_t capture_stream = nullptr;
+  cudaGraphExec_t graph = nullptr;
+  GraphKey graph_key;
+  size_t rows_bytes = 0;  // one [max_steps * max_batch, D*H] buffer, aligned
+
+  ~Impl() {
+    if (graph) cudaGraphExecDestroy(graph);
+    if (capture_stream) cudaStreamDestroy(capture_stream);
+    if (cublas) cublasDestroy(cublas);
+  }
+
+  const float* w(size_t offset) const { return weights.as<float>() + offset; }
+
+  // Enqueues the whole forward pass on `stream`.
+  void enqueue(const RunArgs& a, void* workspace, cudaStream_t stream) {
+    const int L = static_cast<int>(config.num_layers), D = static_cast<int>(config.num_directions());
+    const int H = static_cast<int>(config.hidden_size), DH = D * H;
+    const int rows = static_cast<int>(a.steps * a.batch);
+    char* ws = static_cast<char*>(workspace);
+    float* p = reinterpret_cast<float*>(ws);
+    float* bufs[2] = {reinterpret_cast<float*>(ws + rows_bytes), reinterpret_cast<float*>(ws + 2 * rows_bytes)};
+    RNN_CUDA_CHECK(cublasSetStream(cublas, stream));
+    const float one = 1.0f, zero = 0.0f;
+    const int64_t state = static_cast<int64_t>(D) * a.batch * H;  // one layer's slice of h0 / h_n
+    for (int l = 0; l < L; ++l) {
+      const LayerWeights& lw = layers[l];
+      const float* in = l == 0 ? a.x : bufs[(l - 1) % 2];
+      float* out = l == L - 1 ? a.y : bufs[l % 2];
+      // P^T [DH, rows] = W_cat [DH, K] . X^T [K, rows], in cuBLAS's column-major terms.
+      RNN_CUDA_CHECK(cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, DH, rows, lw.k, &one, w(lw.w_ih), lw.k, in, lw.k,
+                                 &zero, p, DH));
+      kernels::RecurrenceParams rp;
+      rp.T = static_cast<int>(a.steps);
+      rp.B = static_cast<int>(a.batch);
+      rp.H = H;
+      rp.D = D;
+      rp.batch_first = options.batch_first;
+      rp.relu = config.nonlinearity == Nonlinearity::Relu;
+      rp.p = p;
+      rp.bias = config.bias ? w(lw.bias) : nullptr;
+      rp.w_hh = w(lw.w_hh);
+      rp.w_hh_t = w(lw.w_hh_t);
+      rp.h0 = a.h0 ? a.h0 + l * state : nullptr;
+      rp.lengths = a.lengths;
+      rp.y = out;
+      rp.h_n = a.h_n ? a.h_n + l * state : nullptr;
+      if (kernel == Kernel::Persistent) {
+        RNN_LAUNCH_CHECK(kernels::recurrence_persistent(rp, shape, stream));
+      } else {
+        for (int s = 0; s < rp.T; ++s) RNN_LAUNCH_CHECK(kernels::recurrence_stepwise_step(rp, s, stream));
+      }
+    }
+  }
+
+  // Captures enqueue() into the cached graph (or updates it in place).
+  void capture(const RunArgs& a, void* workspace, const GraphKey& key) {
+    RNN_CUDA_CHECK(cudaStreamBeginCapture(capture_stream, cudaStreamCaptureModeThreadLocal));
+    cudaGraph_t g = nullptr;
+    try {
+      enqueue(a, workspace, capture_stream);
+    } catch (...) {
+      cudaStreamEndCapture(capture_stream, &g);
+      if (g) cudaGraphDestroy(g);
+      throw;
+    }
+    RNN_CUDA_CHECK(cudaStreamEndCapture(capture_stream, &g));
+    bool updated = false;
+    if (graph) {
+      cudaGraphExecUpdateResultInfo info;
+      updated = cudaGraphExecUpdate(graph, g, &info) == cudaSuccess;
+      if (!updated) {
+        cudaGetLastError();  // clear the failed update's error
+        cudaGraphExecDestroy(graph);
+        graph = nullptr;
+      }
+    }
+    cudaError_t err = cudaSuccess;
+    if (!updated) err = cudaGraphInstantiate(&graph, g, 0);
+    cudaGraphDestroy(g);
+    if (err != cudaSuccess) {
+      graph = nullptr;
+      graph_key = GraphKey{};
+      RNN_CUDA_CHECK(err);
+    }
+    graph_key = key;
+  }
+};
+
+Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  try {
+    model.validate();
+  } catch (const Error& e) {
+    throw Error("model", e.what());
+  }
+  m.config = model.config();
+  m.options = options;
+  const ModelConfig& c = m.config;
+  const int64_t D = c.num_directions(), H = c.hidden_size;
+  if (options.max_steps < 1 || options.max_batch < 1)
+    throw Error("options", "max_steps and max_batch must be at least 1");
+  if (options.max_batch > INT_MAX / options.max_steps || options.max_steps * options.max_batch > INT_MAX / (D * H) ||
+      c.input_size > INT_MAX / (D * H))
+    throw Error("options", "max_steps x max_batch x D*H exceeds the 32-bit sizes of the kernels and cuBLAS");
+
+  if (options.device >= 0) RNN_CUDA_CHECK(cudaSetDevice(options.device));
+  RNN_CUDA_CHECK(cudaGetDevice(&m.device));
+
+  // Kernel choice. The persistent kernel wins wherever it fits: it pays one
+  // grid barrier per step instead of a launch and reads W_hh from shared
+  // memory instead of L2. (To be refined against measurements.)
+  std::string why;
+  const cudaError_t fit = kernels::persistent_shape(static_cast<int>(H), static_cast<int>(D),
+                                                    static_cast<int>(options.max_batch), &m.shape);
+  if (fit != cudaSuccess) {
+    why = persistent_reason(fit, c);
+    cudaGetLastError();
+  }
+  if (options.kernel == Kernel::Persistent) {
+    if (fit != cudaSuccess) throw Error("kernel", "persistent: " + why);
+    m.kernel = Kernel::Persistent;
+  } else if (options.kernel == Kernel::Stepwise) {
+    m.kernel = Kernel::Stepwise;
+  } else {
+    m.kernel = fit == cudaSuccess ? Kernel::Persistent : Kernel::Stepwise;
+  }
+
+  // Weights, in the layouts the kernels read, in one buffer.
+  std::vector<float> host;
+  auto place = [&host](size_t n) {
+    const size_t at = host.size();
+    host.resize(at + align_up(n * sizeof(float)) / sizeof(float), 0.0f);
+    return at;
+  };
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    LayerWeights lw;
+    lw.k = static_cast<int>(c.layer_input_size(l));
+    lw.w_ih = place(static_cast<size_t>(D * H * lw.k));
+    lw.w_hh = place(static_cast<size_t>(D * H * H));
+    lw.w_hh_t = place(static_cast<size_t>(D * H * H));
+    if (c.bias) lw.bias = place(static_cast<size_t>(D * H));
+    for (int64_t d = 0; d < D; ++d) {
+      const CellWeights& cw = model.cell(l, d);
+      std::copy(cw.w_ih.data(), cw.w_ih.data() + H * lw.k, host.begin() + lw.w_ih + d * H * lw.k);
+      std::copy(cw.w_hh.data(), cw.w_hh.data() + H * H, host.begin() + lw.w_hh + d * H * H);
+      for (int64_t i = 0; i < H; ++i)
+        for (int64_t j = 0; j < H; ++j) host[lw.w_hh_t + d * H * H + j * H + i] = cw.w_hh[i * H + j];
+      if (c.bias)
+        for (int64_t i = 0; i < H; ++i) host[lw.bias + d * H + i] = cw.b_ih[i] + cw.b_hh[i];
+    }
+    m.layers.push_back(lw);
+  }
+  m.weights = DeviceBuffer(host.size() * sizeof(float));
+  RNN_CUDA_CHECK(cudaMemcpy(m.weights.get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
+
+  m.rows_bytes = align_up(static_cast<size_t>(options.max_steps * options.max_batch * D * H) * sizeof(float));
+  m.cublas_workspace = DeviceBuffer(kCublasWorkspace);
+  RNN_CUDA_CHECK(cublasCreate(&m.cublas));
+  RNN_CUDA_CHECK(cublasSetWorkspace(m.cublas, m.cublas_workspace.get(), kCublasWorkspace));
+  RNN_CUDA_CHECK(cublasSetMathMode(m.cublas, options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  RNN_CUDA_CHECK(cudaStreamCreateWithFlags(&m.capture_stream, cudaStreamNonBlocking));
+}
+
+Plan::~Plan() = default;
+Plan::Plan(Plan&&) noexcept = default;
+Plan& Plan::operator=(Plan&&) noexcept = default;
+
+size_t Plan::workspace_size() const noexcept {
+  const int64_t L = impl_->config.num_layers;
+  return impl_->rows_bytes * static_cast<size_t>(1 + std::min<int64_t>(L - 1, 2));
+}
+
+Kernel Plan::kernel() const noexcept { return impl_->kernel; }
+const ModelConfig& Plan::config() const noexcept { return impl_->config; }
+
+void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
+  Impl& m = *impl_;
+  if (a.steps < 1 || a.steps > m.options.max_steps)
+    throw Error("args", "steps = " + std::to_string(a.steps) + " is outside [1, max_steps = " +
+                            std::to_string(m.options.max_steps) + "]");
+  if (a.batch < 1 || a.batch > m.options.max_batch)
+    throw Error("args", "batch = " + std::to_string(a.batch) + " is outside [1, max_batch = " +
+                            std::to_string(m.options.max_batch) + "]");
+  if (!a.x || !a.y) throw Error("args", "x and y must be device pointers, not null");
+  if (!workspace) throw Error("args", "workspace is null (size it with workspace_size())");
+  int current = -1;
+  RNN_CUDA_CHECK(cudaGetDevice(&current));
+  if (current != m.device)
+    throw Error("args", "the current device is " + std::to_string(current) + ", the plan's is " +
+                            std::to_string(m.device));
+
+  if (m.kernel == Kernel::Stepwise && kUseGraphs) {
+    const GraphKey key{a.x, a.h0, a.lengths, a.y, a.h_n, workspace, a.steps, a.batch};
+    if (!m.graph || !(key == m.graph_key)) m.capture(a, workspace, key);
+    RNN_CUDA_CHECK(cudaGraphLaunch(m.graph, stream));
+  } else {
+    m.enqueue(a, workspace, stream);
+  }
+}
+
+bool persistent_fits(const ModelConfig& config, int64_t batch, std::string* why) {
+  kernels::PersistentShape shape;
+  const cudaError_t err =
+      kernels::persistent_shape(static_cast<int>(config.hidden_size), static_cast<int>(config.num_directions()),
+                                static_cast<int>(std::max<int64_t>(batch, 1)), &shape);
+  if (err == cudaSuccess) return true;
+  cudaGetLastError();
+  if (why) *why = persistent_reason(err, config);
+  return false;
+}
+
+}  // namespace rnn::cuda

@@ -1,0 +1,88 @@
+// rnn/cuda.hpp: the device API, for GPU applications that keep their data
+// on the GPU. Include it only with the CUDA runtime headers available; the
+// rest of the API (<rnn/rnn.hpp>) needs no CUDA headers.
+//
+// Plan once, run many times:
+//
+//   rnn::cuda::PlanOptions o;  o.max_steps = T;  o.max_batch = B;
+//   rnn::cuda::Plan plan(model, o);            // uploads the weights once
+//   void* ws;  cudaMalloc(&ws, plan.workspace_size());
+//   rnn::cuda::RunArgs a;  a.steps = T;  a.batch = B;  a.x = d_x;  a.y = d_y;  ...
+//   plan.run(a, ws, stream);                   // asynchronous on `stream`
+//
+// run() allocates nothing and never synchronises with the host; all its
+// work is ordered on the caller's stream. Shapes are those of
+// <rnn/forward.hpp>; every pointer in RunArgs is device memory.
+//
+// Threads: a Plan may be used by one thread at a time (run() updates the
+// plan's cached CUDA graph). Separate plans of one model may run
+// concurrently on separate streams.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "rnn/device.hpp"
+#include "rnn/model.hpp"
+
+namespace rnn::cuda {
+
+struct PlanOptions {
+  int64_t max_steps = 0;   // the largest T run() will be given (>= 1)
+  int64_t max_batch = 0;   // the largest B run() will be given (>= 1)
+  bool batch_first = false;   // x and y are [B, T, ...]
+  Kernel kernel = Kernel::Auto;  // the recurrence kernel; Persistent fails if W_hh does not fit on chip
+  bool allow_tf32 = false;    // let cuBLAS use TF32 for the input projection (default: strict FP32)
+  int device = -1;            // CUDA device ordinal; -1: the device current at construction
+};
+
+// One run's device pointers (float32, C order) and sizes.
+struct RunArgs {
+  int64_t steps = 0;               // T, 1 <= T <= max_steps
+  int64_t batch = 0;               // B, 1 <= B <= max_batch
+  const float* x = nullptr;        // [T, B, I] ([B, T, I] batch-first)
+  const float* h0 = nullptr;       // [L*D, B, H], or null for zeros
+  const int32_t* lengths = nullptr;  // [B], each in [1, T] (not checked on the device), or null for all T
+  float* y = nullptr;              // [T, B, D*H] ([B, T, D*H] batch-first); 0 past each length
+  float* h_n = nullptr;            // [L*D, B, H], or null
+};
+
+class Plan {
+ public:
+  // Validates the model and options, selects the device, uploads the
+  // weights and sets up cuBLAS. Throws rnn::Error ("model", "options",
+  // "kernel" or "cuda" as subject) on failure.
+  Plan(const Model& model, const PlanOptions& options);
+  ~Plan();
+  Plan(Plan&&) noexcept;
+  Plan& operator=(Plan&&) noexcept;
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+
+  // Bytes of device workspace run() needs for max_steps x max_batch
+  // (256-byte aligned pointer).
+  size_t workspace_size() const noexcept;
+  // The kernel the plan runs (never Kernel::Auto).
+  Kernel kernel() const noexcept;
+  const ModelConfig& config() const noexcept;
+
+  // Enqueues the forward pass on `stream`. Throws rnn::Error("args", ...) on
+  // sizes out of range or missing pointers, rnn::Error("cuda", ...) when a
+  // CUDA or cuBLAS call fails (naming the call, file and line). The device
+  // current on the calling thread must be the plan's.
+  void run(const RunArgs& args, void* workspace, cudaStream_t stream);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether the persistent kernel can keep `config`'s W_hh on chip for batch
+// `batch` on the current device; when not, *why (if given) says why.
+bool persistent_fits(const ModelConfig& config, int64_t batch, std::string* why = nullptr);
+
+}  // namespace rnn::cuda

@@ -1,0 +1,192 @@
+// kernels/recurrence_persistent.cu: the persistent recurrence kernel.
+//
+// One cooperative launch runs all T steps of a layer, both directions. The
+// grid has D * blocks_per_dir blocks, one per multiprocessor; block k of
+// direction d owns rows [k*R, k*R + R) of W_hh[d] and copies them into
+// shared memory once. Each step, for each chunk of sequences, the block
+// stages h_prev (full width H) into shared memory, then each warp computes
+// tiles of 2 rows x BT sequences: lanes stride over j, keep 2*BT partial
+// sums in registers, and reduce them with shuffles. The new states go to y
+// in global memory; blocks meet at a grid-wide barrier (cooperative groups
+// grid.sync(), which also orders the memory) before the next step reads
+// them. Sequences past their length cost no arithmetic.
+//
+// Fits when R * H + batch_tile * H floats fit in a block's shared memory
+// (R = ceil(H / blocks_per_dir)): about H <= 2048 on one direction and
+// H <= 1536 on two, on a 132-multiprocessor H100 (227 KB per block).
+//
+// Kernels:
+//   persistent_kernel<BT>   (static) the whole recurrence of a layer, BT = sequences per warp tile
+//
+// nvcc -Xptxas -v, sm_90, CUDA 13.0 (no spills, no stack; W_hh and h_prev
+// live in dynamic shared memory, sized by persistent_shape()):
+//   BT=1: 64 registers   BT=2: 93 registers   BT=4: 94 registers
+#include <cooperative_groups.h>
+
+#include <algorithm>
+
+#include "recurrence_persistent.cuh"
+
+namespace cg = cooperative_groups;
+
+namespace rnn::kernels {
+
+namespace {
+constexpr int kThreads = 256;  // 8 warps
+constexpr int kWarps = kThreads / 32;
+constexpr int kRowTile = 2;    // rows per warp tile
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+  return v;
+}
+}  // namespace
+
+template <int BT>
+static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(RecurrenceParams p, PersistentShape shape) {
+  cg::grid_group grid = cg::this_grid();
+  extern __shared__ float smem[];
+  const int H = p.H, R = shape.rows, chunk = shape.batch_chunk;
+  const int d = blockIdx.x / shape.blocks_per_dir;
+  const int r0 = (blockIdx.x % shape.blocks_per_dir) * R;
+  const int nrows = min(R, H - r0);  // >= 1 by construction of the grid
+  float* w = smem;                   // [R][H]   rows r0 .. r0+R-1 of W_hh[d] (zero past nrows)
+  float* hb = smem + static_cast<int64_t>(R) * H;  // [chunk][H]   staged h_prev
+
+  const float* wsrc = p.w_hh + (static_cast<int64_t>(d) * H + r0) * H;
+  for (int64_t k = threadIdx.x; k < static_cast<int64_t>(R) * H; k += kThreads)
+    w[k] = k < static_cast<int64_t>(nrows) * H ? wsrc[k] : 0.0f;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int row_tiles = (nrows + kRowTile - 1) / kRowTile;
+  for (int s = 0; s < p.T; ++s) {
+    for (int b0 = 0; b0 < p.B; b0 += chunk) {
+      const int nb = min(chunk, p.B - b0);
+      __syncthreads();  // weights loaded / the previous chunk's readers are done with hb
+      for (int64_t k = threadIdx.x; k < static_cast<int64_t>(chunk) * H; k += kThreads) {
+        const int bb = static_cast<int>(k / H), j = static_cast<int>(k % H);
+        float v = 0.0f;
+        if (bb < nb) {
+          const int b = b0 + bb, len = rec_length(p, b);
+          if (s < len) v = rec_load_prev(p, d, b, s, len, j);
+        }
+        hb[k] = v;
+      }
+      __syncthreads();
+      const int batch_tiles = (nb + BT - 1) / BT;
+      for (int tile = warp; tile < row_tiles * batch_tiles; tile += kWarps) {
+        const int rt = tile / batch_tiles, bt = tile % batch_tiles;
+        const float* wr = w + static_cast<int64_t>(rt) * kRowTile * H;
+        const float* hr = hb + static_cast<int64_t>(bt) * BT * H;
+        float acc[kRowTile][BT];
+#pragma unroll
+        for (int r = 0; r < kRowTile; ++r)
+#pragma unroll
+          for (int c = 0; c < BT; ++c) acc[r][c] = 0.0f;
+        for (int j = lane; j < H; j += 32) {
+          float wv[kRowTile], hv[BT];
+#pragma unroll
+          for (int r = 0; r < kRowTile; ++r) wv[r] = wr[r * H + j];
+#pragma unroll
+          for (int c = 0; c < BT; ++c) hv[c] = hr[c * H + j];
+#pragma unroll
+          for (int r = 0; r < kRowTile; ++r)
+#pragma unroll
+            for (int c = 0; c < BT; ++c) acc[r][c] = fmaf(wv[r], hv[c], acc[r][c]);
+        }
+#pragma unroll
+        for (int r = 0; r < kRowTile; ++r)
+#pragma unroll
+          for (int c = 0; c < BT; ++c) acc[r][c] = warp_sum(acc[r][c]);
+        // Lane r * BT + c finishes element (row r, sequence c) of the tile.
+#pragma unroll
+        for (int r = 0; r < kRowTile; ++r) {
+#pragma unroll
+          for (int c = 0; c < BT; ++c) {
+            const int row = rt * kRowTile + r, bb = bt * BT + c;
+            if (lane == r * BT + c && row < nrows && bb < nb) {
+              const int b = b0 + bb;
+              rec_store(p, d, b, r0 + row, s, rec_length(p, b), acc[r][c]);
+            }
+          }
+        }
+      }
+    }
+    grid.sync();
+  }
+}
+
+template <int BT>
+static cudaError_t launch_persistent(const RecurrenceParams& p, const PersistentShape& shape, cudaStream_t stream) {
+  auto kernel = persistent_kernel<BT>;
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(shape.smem_bytes));
+  if (err != cudaSuccess) return err;
+  RecurrenceParams params = p;
+  PersistentShape sh = shape;
+  void* args[] = {&params, &sh};
+  return cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), dim3(p.D * shape.blocks_per_dir),
+                                     dim3(kThreads), args, shape.smem_bytes, stream);
+}
+
+template <int BT>
+static cudaError_t max_blocks_per_sm(size_t smem, int* blocks) {
+  auto kernel = persistent_kernel<BT>;
+  cudaError_t err =
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  if (err != cudaSuccess) return err;
+  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, kernel, kThreads, smem);
+}
+
+cudaError_t persistent_shape(int H, int D, int B, PersistentShape* shape) {
+  if (H < 1 || D < 1 || D > 2 || B < 1 || !shape) return cudaErrorInvalidValue;
+  int dev = 0, sms = 0, smem_optin = 0, coop = 0;
+  cudaError_t err = cudaGetDevice(&dev);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, dev);
+  if (err != cudaSuccess) return err;
+  if (!coop || sms < D) return cudaErrorInvalidConfiguration;
+
+  PersistentShape s;
+  s.batch_tile = B >= 4 ? 4 : (B >= 2 ? 2 : 1);
+  const int per_dir = sms / D;
+  s.rows = (H + per_dir - 1) / per_dir;
+  s.rows += s.rows % kRowTile;
+  s.blocks_per_dir = (H + s.rows - 1) / s.rows;
+  const size_t row_bytes = static_cast<size_t>(H) * sizeof(float);
+  const size_t weights = static_cast<size_t>(s.rows) * row_bytes;
+  if (weights + s.batch_tile * row_bytes > static_cast<size_t>(smem_optin)) return cudaErrorInvalidConfiguration;
+  // As many sequences per staging round as fit, a multiple of the tile.
+  const size_t room = (static_cast<size_t>(smem_optin) - weights) / row_bytes;
+  const int want = (B + s.batch_tile - 1) / s.batch_tile * s.batch_tile;
+  s.batch_chunk = static_cast<int>(std::min<size_t>(room / s.batch_tile * s.batch_tile, static_cast<size_t>(want)));
+  s.smem_bytes = weights + static_cast<size_t>(s.batch_chunk) * row_bytes;
+
+  int per_sm = 0;
+  switch (s.batch_tile) {
+    case 4: err = max_blocks_per_sm<4>(s.smem_bytes, &per_sm); break;
+    case 2: err = max_blocks_per_sm<2>(s.smem_bytes, &per_sm); break;
+    default: err = max_blocks_per_sm<1>(s.smem_bytes, &per_sm); break;
+  }
+  if (err != cudaSuccess) return err;
+  if (per_sm < 1 || D * s.blocks_per_dir > per_sm * sms) return cudaErrorInvalidConfiguration;
+  *shape = s;
+  return cudaSuccess;
+}
+
+cudaError_t recurrence_persistent(const RecurrenceParams& p, const PersistentShape& shape, cudaStream_t stream) {
+  if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || !p.p || !p.w_hh || !p.y) return cudaErrorInvalidValue;
+  if (shape.blocks_per_dir < 1 || shape.rows < 1 || shape.batch_chunk < shape.batch_tile ||
+      static_cast<int64_t>(shape.blocks_per_dir) * shape.rows < p.H)
+    return cudaErrorInvalidValue;
+  switch (shape.batch_tile) {
+    case 4: return launch_persistent<4>(p, shape, stream);
+    case 2: return launch_persistent<2>(p, shape, stream);
+    case 1: return launch_persistent<1>(p, shape, stream);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace rnn::kernels

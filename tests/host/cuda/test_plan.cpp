@@ -1,0 +1,328 @@
+// tests/host/cuda/test_plan.cpp: the CUDA backend against the CPU reference.
+//
+// One table of cases (every feature, awkward sizes, long T, saturation) runs
+// on both recurrence kernels through the device API: fresh random inputs,
+// outputs poisoned with NaN before each run (an element a kernel forgets to
+// write fails), relative error < 1e-5 against the double-accumulating CPU
+// reference, and a second run bitwise identical to the first. Every test
+// skips, saying why, on a machine without a usable GPU.
+#include <cuda_runtime.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "kernels/fill.cuh"
+#include "rnn/cuda.hpp"
+#include "testbed.hpp"
+
+namespace {
+
+#define CUDA_OK(call)                                                              \
+  do {                                                                             \
+    const cudaError_t err_ = (call);                                               \
+    ASSERT_EQ(err_, cudaSuccess) << #call << ": " << cudaGetErrorString(err_);     \
+  } while (0)
+
+bool have_gpu() { return rnn::cuda_device_count() > 0; }
+#define SKIP_WITHOUT_GPU() \
+  if (!have_gpu()) GTEST_SKIP() << "no usable CUDA device on this machine"
+
+struct Case {
+  std::string name;
+  int64_t I, H, L;
+  bool bidir, bias, relu;
+  int64_t T, B;
+  bool h0, lengths, batch_first;
+  float x_scale = 1.0f;
+};
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> c = {
+      // name                      I    H     L  bidir  bias   relu   T     B   h0     len    bf
+      {"tanh_I5_H8_T7_B3", 5, 8, 1, false, true, false, 7, 3, false, false, false},
+      {"relu_h0", 4, 6, 1, false, true, true, 9, 2, true, false, false},
+      {"nobias_L2_h0", 3, 5, 2, false, false, false, 6, 2, true, false, false},
+      {"L3_h0", 6, 7, 3, false, true, false, 5, 4, true, false, false},
+      {"bidir_L2_h0", 5, 6, 2, true, true, false, 8, 3, true, false, false},
+      {"bidir_relu_nobias", 4, 5, 1, true, false, true, 6, 2, false, false, false},
+      {"varlen_unsorted", 3, 4, 1, false, true, false, 7, 5, true, true, false},
+      {"varlen_bidir_L2_batch_first", 4, 5, 2, true, true, false, 6, 3, true, true, true},
+      {"batch_first", 3, 4, 1, false, true, false, 5, 2, false, false, true},
+      {"T1_B1", 2, 3, 2, false, true, false, 1, 1, true, false, false},
+      {"H13_not_a_tile", 7, 13, 1, false, true, false, 30, 3, true, false, false},
+      {"H257_B9_bidir", 16, 257, 1, true, true, false, 12, 9, true, true, false},
+      {"H100_B70_varlen", 8, 100, 2, false, true, false, 10, 70, true, true, false},
+      {"H1024_B4", 32, 1024, 1, false, true, false, 16, 4, true, false, false},
+      {"H512_bidir_B16_L2", 64, 512, 2, true, true, false, 10, 16, true, true, true},
+      {"long_T1200_B1", 4, 64, 1, false, true, false, 1200, 1, true, false, false},
+      {"long_T1000_bidir_varlen", 4, 32, 1, true, true, false, 1000, 3, true, true, false},
+      {"saturating", 4, 24, 2, true, true, false, 20, 3, false, false, false, 50.0f},
+  };
+  return c;
+}
+
+rnn::Model model_for(const Case& c, uint64_t seed) {
+  rnn::ModelConfig cfg;
+  cfg.input_size = c.I;
+  cfg.hidden_size = c.H;
+  cfg.num_layers = c.L;
+  cfg.bidirectional = c.bidir;
+  cfg.bias = c.bias;
+  cfg.nonlinearity = c.relu ? rnn::Nonlinearity::Relu : rnn::Nonlinearity::Tanh;
+  return rnn::Model::random(cfg, seed);
+}
+
+// Lengths in [1, T], unsorted, one equal to T.
+std::vector<int64_t> lengths_for(int64_t T, int64_t B, uint64_t seed) {
+  std::vector<int64_t> len(static_cast<size_t>(B));
+  uint64_t s = seed;
+  for (int64_t b = 0; b < B; ++b) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    len[b] = 1 + static_cast<int64_t>((s >> 33) % static_cast<uint64_t>(T));
+  }
+  len[B / 2] = T;
+  return len;
+}
+
+template <class T>
+class Device {
+ public:
+  explicit Device(size_t n) : n_(n) {
+    if (n) EXPECT_EQ(cudaMalloc(&p_, n * sizeof(T)), cudaSuccess);
+  }
+  Device(const std::vector<T>& host) : Device(host.size()) {
+    if (n_) EXPECT_EQ(cudaMemcpy(p_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  }
+  ~Device() { cudaFree(p_); }
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+  T* get() const { return p_; }
+  std::vector<T> host() const {
+    std::vector<T> h(n_);
+    EXPECT_EQ(cudaMemcpy(h.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+    return h;
+  }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+class GpuForward : public ::testing::TestWithParam<std::tuple<Case, rnn::Kernel>> {};
+
+TEST_P(GpuForward, MatchesCpuReferenceAndIsDeterministic) {
+  SKIP_WITHOUT_GPU();
+  const Case& c = std::get<0>(GetParam());
+  const rnn::Kernel kernel = std::get<1>(GetParam());
+  const rnn::Model model = model_for(c, 1000 + c.H + c.T);
+  std::string why;
+  if (kernel == rnn::Kernel::Persistent && !rnn::cuda::persistent_fits(model.config(), c.B, &why))
+    GTEST_SKIP() << why;
+
+  const int64_t D = c.bidir ? 2 : 1;
+  const std::vector<int64_t> xshape = c.batch_first ? std::vector<int64_t>{c.B, c.T, c.I}
+                                                    : std::vector<int64_t>{c.T, c.B, c.I};
+  const rnn::Tensor x = testbed::random_tensor(xshape, 7 + c.T, c.x_scale);
+  const rnn::Tensor h0 = testbed::random_tensor({c.L * D, c.B, c.H}, 11 + c.B, 0.5f);
+  const std::vector<int64_t> lengths = lengths_for(c.T, c.B, 13 + c.H);
+
+  rnn::ForwardOptions cpu;
+  cpu.device = rnn::Device::Cpu;
+  cpu.batch_first = c.batch_first;
+  const rnn::ForwardResult ref = rnn::forward(model, x, c.h0 ? &h0 : nullptr, c.lengths ? &lengths : nullptr, cpu);
+  ASSERT_FALSE(testbed::all_zero(ref.y));
+
+  rnn::cuda::PlanOptions opt;
+  opt.max_steps = c.T;
+  opt.max_batch = c.B;
+  opt.batch_first = c.batch_first;
+  opt.kernel = kernel;
+  rnn::cuda::Plan plan(model, opt);
+  ASSERT_EQ(plan.kernel(), kernel);
+
+  Device<float> d_x(x.values()), d_h0(h0.values()), d_y(ref.y.values().size()), d_hn(ref.h_n.values().size());
+  const std::vector<int32_t> len32(lengths.begin(), lengths.end());
+  Device<int32_t> d_len(len32);
+  Device<char> ws(plan.workspace_size());
+  cudaStream_t stream;
+  CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+
+  rnn::cuda::RunArgs a;
+  a.steps = c.T;
+  a.batch = c.B;
+  a.x = d_x.get();
+  a.h0 = c.h0 ? d_h0.get() : nullptr;
+  a.lengths = c.lengths ? d_len.get() : nullptr;
+  a.y = d_y.get();
+  a.h_n = d_hn.get();
+  std::vector<float> first_y, first_hn;
+  for (int run = 0; run < 2; ++run) {
+    CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), stream));
+    CUDA_OK(rnn::kernels::fill_f32(d_hn.get(), ref.h_n.values().size(), std::nanf(""), stream));
+    plan.run(a, ws.get(), stream);
+    CUDA_OK(cudaStreamSynchronize(stream));
+    const rnn::Tensor y(ref.y.shape(), d_y.host()), hn(ref.h_n.shape(), d_hn.host());
+    EXPECT_TRUE(testbed::close(y, ref.y, 1e-5)) << "y, run " << run;
+    EXPECT_TRUE(testbed::close(hn, ref.h_n, 1e-5)) << "h_n, run " << run;
+    if (run == 0) {
+      first_y = y.values();
+      first_hn = hn.values();
+    } else {
+      EXPECT_EQ(y.values(), first_y) << "second run differs from the first";
+      EXPECT_EQ(hn.values(), first_hn) << "second run differs from the first";
+    }
+  }
+  cudaStreamDestroy(stream);
+}
+
+std::string case_name(const ::testing::TestParamInfo<std::tuple<Case, rnn::Kernel>>& info) {
+  return std::get<0>(info.param).name + "_" + rnn::kernel_name(std::get<1>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, GpuForward,
+                         ::testing::Combine(::testing::ValuesIn(cases()),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent)),
+                         case_name);
+
+// The host API on the GPU gives PyTorch's outputs on every parity fixture.
+class GpuParity : public ::testing::TestWithParam<std::tuple<std::string, rnn::Kernel>> {};
+
+std::vector<std::string> parity_cases() {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(testbed::data_path("parity")))
+    if (e.is_directory()) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_P(GpuParity, HostApiOnCudaMatchesPyTorch) {
+  SKIP_WITHOUT_GPU();
+  const std::string dir = testbed::data_path("parity/" + std::get<0>(GetParam())) + "/";
+  const auto model = rnn::load_model(dir + "model.safetensors");
+  const auto x = rnn::read_npy(dir + "x.npy");
+  rnn::Tensor h0;
+  const bool has_h0 = std::filesystem::exists(dir + "h0.npy");
+  if (has_h0) h0 = rnn::read_npy(dir + "h0.npy");
+  rnn::IntArray lengths;
+  const bool has_len = std::filesystem::exists(dir + "lengths.npy");
+  if (has_len) lengths = rnn::read_npy_int(dir + "lengths.npy");
+  std::ifstream args_file(dir + "args.txt");
+  const std::string args((std::istreambuf_iterator<char>(args_file)), std::istreambuf_iterator<char>());
+  rnn::ForwardOptions opt;
+  opt.device = rnn::Device::Cuda;
+  opt.kernel = std::get<1>(GetParam());
+  opt.batch_first = args.find("--batch-first") != std::string::npos;
+  const auto r = rnn::forward(model, x, has_h0 ? &h0 : nullptr, has_len ? &lengths.data : nullptr, opt);
+  EXPECT_EQ(r.device, rnn::Device::Cuda);
+  EXPECT_TRUE(testbed::close(r.y, rnn::read_npy(dir + "expected_y.npy"), 1e-5));
+  EXPECT_TRUE(testbed::close(r.h_n, rnn::read_npy(dir + "expected_hn.npy"), 1e-5));
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, GpuParity,
+                         ::testing::Combine(::testing::ValuesIn(parity_cases()),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent)),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + rnn::kernel_name(std::get<1>(info.param));
+                         });
+
+rnn::ModelConfig small_config(int64_t H = 8) {
+  rnn::ModelConfig c;
+  c.input_size = 3;
+  c.hidden_size = H;
+  return c;
+}
+
+TEST(GpuPlan, AutoPicksAKernel) {
+  SKIP_WITHOUT_GPU();
+  rnn::cuda::PlanOptions o;
+  o.max_steps = 4;
+  o.max_batch = 2;
+  rnn::cuda::Plan plan(rnn::Model::random(small_config(), 1), o);
+  EXPECT_NE(plan.kernel(), rnn::Kernel::Auto);
+  EXPECT_GT(plan.workspace_size(), 0u);
+}
+
+TEST(GpuPlan, PersistentThatDoesNotFitIsAClearError) {
+  SKIP_WITHOUT_GPU();
+  rnn::ModelConfig c = small_config(4096);  // 64 MB of W_hh: more than any GPU's shared memory
+  c.input_size = 1;
+  std::string why;
+  EXPECT_FALSE(rnn::cuda::persistent_fits(c, 1, &why));
+  EXPECT_NE(why.find("shared memory"), std::string::npos) << why;
+  rnn::cuda::PlanOptions o;
+  o.max_steps = 2;
+  o.max_batch = 1;
+  o.kernel = rnn::Kernel::Persistent;
+  try {
+    rnn::cuda::Plan plan(rnn::Model(c), o);
+    ADD_FAILURE() << "no error";
+  } catch (const rnn::Error& e) {
+    EXPECT_EQ(e.subject(), "kernel");
+    EXPECT_NE(e.message().find("stepwise"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GpuPlan, RunRejectsSizesBeyondThePlan) {
+  SKIP_WITHOUT_GPU();
+  rnn::cuda::PlanOptions o;
+  o.max_steps = 4;
+  o.max_batch = 2;
+  rnn::cuda::Plan plan(rnn::Model::random(small_config(), 1), o);
+  Device<float> x(4 * 2 * 3), y(4 * 2 * 8);
+  Device<char> ws(plan.workspace_size());
+  rnn::cuda::RunArgs a;
+  a.steps = 5;
+  a.batch = 2;
+  a.x = x.get();
+  a.y = y.get();
+  try {
+    plan.run(a, ws.get(), nullptr);
+    ADD_FAILURE() << "no error";
+  } catch (const rnn::Error& e) {
+    EXPECT_EQ(e.subject(), "args");
+    EXPECT_NE(e.message().find("max_steps = 4"), std::string::npos) << e.what();
+  }
+  a.steps = 4;
+  a.y = nullptr;
+  EXPECT_THROW(plan.run(a, ws.get(), nullptr), rnn::Error);
+}
+
+// A plan sized for a large batch runs a smaller one, with new pointers each
+// time (the stepwise graph is recaptured or updated), on the legacy stream.
+TEST(GpuPlan, SmallerBatchesAndNewPointersReuseThePlan) {
+  SKIP_WITHOUT_GPU();
+  const rnn::Model model = rnn::Model::random(small_config(16), 3);
+  for (rnn::Kernel k : {rnn::Kernel::Stepwise, rnn::Kernel::Persistent}) {
+    rnn::cuda::PlanOptions o;
+    o.max_steps = 10;
+    o.max_batch = 8;
+    o.kernel = k;
+    rnn::cuda::Plan plan(model, o);
+    Device<char> ws(plan.workspace_size());
+    for (int64_t B : {int64_t{8}, int64_t{3}, int64_t{1}}) {
+      const int64_t T = 10 - B;
+      const rnn::Tensor x = testbed::random_tensor({T, B, 3}, 40 + B);
+      rnn::ForwardOptions cpu;
+      cpu.device = rnn::Device::Cpu;
+      const auto ref = rnn::forward(model, x, nullptr, nullptr, cpu);
+      Device<float> d_x(x.values()), d_y(ref.y.values().size()), d_hn(ref.h_n.values().size());
+      CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
+      rnn::cuda::RunArgs a;
+      a.steps = T;
+      a.batch = B;
+      a.x = d_x.get();
+      a.y = d_y.get();
+      a.h_n = d_hn.get();
+      plan.run(a, ws.get(), nullptr);
+      CUDA_OK(cudaDeviceSynchronize());
+      EXPECT_TRUE(testbed::close(rnn::Tensor(ref.y.shape(), d_y.host()), ref.y, 1e-5))
+          << rnn::kernel_name(k) << " B=" << B;
+      EXPECT_TRUE(testbed::close(rnn::Tensor(ref.h_n.shape(), d_hn.host()), ref.h_n, 1e-5))
+          << rnn::kernel_name(k) << " B=" << B;
+    }
+  }
+}
+
+}  // namespace
