@@ -15,8 +15,11 @@ static cudaError_t launch_fill_f32(float* data, size_t n, float value, cudaStrea
   constexpr size_t kMaxBlocks = 4096;
   const size_t blocks = (n + kThreads - 1) / kThreads;
   const unsigned grid = static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks);
-  fill_f32_kernel<<<grid, kThreads, 0, stream>>>(data, n, value);
-  return cudaGetLastError();
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(grid);
+  config.blockDim = dim3(kThreads);
+  config.stream = stream;
+  return cudaLaunchKernelEx(&config, fill_f32_kernel, data, n, value);  // this launch's own status
 }
 
 cudaError_t fill_f32(float* data, size_t n, float value, cudaStream_t stream) {

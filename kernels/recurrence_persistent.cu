@@ -20,7 +20,7 @@
 //
 // nvcc -Xptxas -v, sm_90, CUDA 13.0 (no spills, no stack; W_hh and h_prev
 // live in dynamic shared memory, sized by persistent_shape()):
-//   BT=1: 64 registers   BT=2: 85 registers   BT=4: 80 registers
+//   BT=1: 71 registers   BT=2: 85 registers   BT=4: 80 registers
 #include <cooperative_groups.h>
 
 #include <algorithm>
@@ -64,7 +64,9 @@ static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(Recurren
     for (int b0 = 0; b0 < p.B; b0 += chunk) {
       const int nb = min(chunk, p.B - b0);
       __syncthreads();  // weights loaded / the previous chunk's readers are done with hb
-      for (int64_t k = threadIdx.x; k < static_cast<int64_t>(chunk) * H; k += kThreads) {
+      // Stage only the tiles this chunk uses (a run may have B < the planned batch).
+      const int64_t staged = static_cast<int64_t>((nb + BT - 1) / BT) * BT * H;
+      for (int64_t k = threadIdx.x; k < staged; k += kThreads) {
         const int bb = static_cast<int>(k / H), j = static_cast<int>(k % H);
         float v = 0.0f;
         if (bb < nb) {
@@ -126,10 +128,10 @@ static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(Recurren
 
 template <int BT>
 static cudaError_t launch_persistent(const RecurrenceParams& p, const PersistentShape& shape, cudaStream_t stream) {
+  // The kernel's dynamic shared-memory limit was raised to the device's
+  // maximum by persistent_shape(); it is never lowered, so plans of other
+  // sizes on other threads cannot undercut this launch.
   auto kernel = persistent_kernel<BT>;
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(shape.smem_bytes));
-  if (err != cudaSuccess) return err;
   RecurrenceParams params = p;
   PersistentShape sh = shape;
   void* args[] = {&params, &sh};
@@ -137,11 +139,13 @@ static cudaError_t launch_persistent(const RecurrenceParams& p, const Persistent
                                      dim3(kThreads), args, shape.smem_bytes, stream);
 }
 
+// Raises the kernel's dynamic shared-memory limit to the device's maximum
+// (the same value from every caller: an upper bound, not a reservation) and
+// asks how many blocks of `smem` bytes fit on one multiprocessor.
 template <int BT>
-static cudaError_t max_blocks_per_sm(size_t smem, int* blocks) {
+static cudaError_t max_blocks_per_sm(size_t smem, int smem_optin, int* blocks) {
   auto kernel = persistent_kernel<BT>;
-  cudaError_t err =
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_optin);
   if (err != cudaSuccess) return err;
   return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, kernel, kThreads, smem);
 }
@@ -173,9 +177,9 @@ cudaError_t persistent_shape(int H, int D, int B, PersistentShape* shape) {
 
   int per_sm = 0;
   switch (s.batch_tile) {
-    case 4: err = max_blocks_per_sm<4>(s.smem_bytes, &per_sm); break;
-    case 2: err = max_blocks_per_sm<2>(s.smem_bytes, &per_sm); break;
-    default: err = max_blocks_per_sm<1>(s.smem_bytes, &per_sm); break;
+    case 4: err = max_blocks_per_sm<4>(s.smem_bytes, smem_optin, &per_sm); break;
+    case 2: err = max_blocks_per_sm<2>(s.smem_bytes, smem_optin, &per_sm); break;
+    default: err = max_blocks_per_sm<1>(s.smem_bytes, smem_optin, &per_sm); break;
   }
   if (err != cudaSuccess) return err;
   if (per_sm < 1 || D * s.blocks_per_dir > per_sm * sms) return cudaErrorInvalidConfiguration;

@@ -18,7 +18,8 @@ struct PersistentShape {
 };
 
 // Plans a persistent launch for hidden size H, D directions and batch B on
-// the current device. Returns cudaSuccess and fills *shape when the layer's
+// the current device (and raises the kernel's dynamic shared-memory limit
+// there: call it before the first launch on each device). Returns cudaSuccess and fills *shape when the layer's
 // W_hh (D * H * H floats) fits in the shared memory of co-resident blocks;
 // cudaErrorInvalidConfiguration when it does not (or when the device cannot
 // launch cooperatively), other errors from the runtime queries.

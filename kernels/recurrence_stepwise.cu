@@ -73,11 +73,15 @@ static __global__ void __launch_bounds__(kThreads) stepwise_kernel(RecurrencePar
   }
 }
 
+// cudaLaunchKernelEx returns this launch's own status (a <<<>>> launch
+// followed by cudaGetLastError could report an earlier, unrelated error).
 template <int BT>
 static cudaError_t launch_stepwise(const RecurrenceParams& p, int s, cudaStream_t stream) {
-  const dim3 grid((p.H + kThreads - 1) / kThreads, (p.B + BT - 1) / BT, p.D);
-  stepwise_kernel<BT><<<grid, kThreads, 0, stream>>>(p, s);
-  return cudaGetLastError();
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3((p.H + kThreads - 1) / kThreads, (p.B + BT - 1) / BT, p.D);
+  config.blockDim = dim3(kThreads);
+  config.stream = stream;
+  return cudaLaunchKernelEx(&config, stepwise_kernel<BT>, p, s);
 }
 
 cudaError_t recurrence_stepwise_step(const RecurrenceParams& p, int s, cudaStream_t stream) {

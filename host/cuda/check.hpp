@@ -19,7 +19,10 @@ namespace rnn::cuda_detail {
 }
 
 inline void check(cudaError_t err, const char* call, const char* file, int line) {
-  if (err != cudaSuccess) fail(call, file, line, cudaGetErrorString(err));
+  if (err != cudaSuccess) {
+    cudaGetLastError();  // reset the thread's last error so it is not reported again later
+    fail(call, file, line, cudaGetErrorString(err));
+  }
 }
 
 inline void check(cublasStatus_t st, const char* call, const char* file, int line) {

@@ -47,9 +47,9 @@ void cuda_forward(const Model& model, const Tensor& x, const Tensor* h0, const s
   opt.max_batch = B;
   opt.batch_first = batch_first;
   opt.kernel = kernel;
+  Stream stream;  // outlives the plan, whose cuBLAS handle is bound to it
   cuda::Plan plan(model, opt);
 
-  Stream stream;
   y = batch_first ? Tensor({B, T, DH}) : Tensor({T, B, DH});
   h_n = Tensor({c.num_layers * c.num_directions(), B, c.hidden_size});
   DeviceBuffer d_x = upload(x.data(), x.numel() * sizeof(float), stream.get());

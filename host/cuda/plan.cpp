@@ -98,9 +98,9 @@ struct Plan::Impl {
   size_t rows_bytes = 0;  // one [max_steps * max_batch, D*H] buffer, aligned
 
   ~Impl() {
-    if (graph) cudaGraphExecDestroy(graph);
+    if (cublas) cublasDestroy(cublas);  // first: it may still be bound to capture_stream
     if (capture_stream) cudaStreamDestroy(capture_stream);
-    if (cublas) cublasDestroy(cublas);
+    if (graph) cudaGraphExecDestroy(graph);
   }
 
   const float* w(size_t offset) const { return weights.as<float>() + offset; }
@@ -113,7 +113,10 @@ struct Plan::Impl {
     char* ws = static_cast<char*>(workspace);
     float* p = reinterpret_cast<float*>(ws);
     float* bufs[2] = {reinterpret_cast<float*>(ws + rows_bytes), reinterpret_cast<float*>(ws + 2 * rows_bytes)};
+    // cublasSetStream resets the handle's workspace to cuBLAS's own pool
+    // (which may allocate); give it the plan's buffer again.
     RNN_CUDA_CHECK(cublasSetStream(cublas, stream));
+    RNN_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace.get(), cublas_workspace.bytes()));
     const float one = 1.0f, zero = 0.0f;
     const int64_t state = static_cast<int64_t>(D) * a.batch * H;  // one layer's slice of h0 / h_n
     for (int l = 0; l < L; ++l) {
@@ -153,8 +156,9 @@ struct Plan::Impl {
     try {
       enqueue(a, workspace, capture_stream);
     } catch (...) {
-      cudaStreamEndCapture(capture_stream, &g);
+      cudaStreamEndCapture(capture_stream, &g);  // leave the stream usable
       if (g) cudaGraphDestroy(g);
+      cudaGetLastError();  // and no stale capture error for the next call
       throw;
     }
     RNN_CUDA_CHECK(cudaStreamEndCapture(capture_stream, &g));
@@ -218,6 +222,9 @@ Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_uni
   } else {
     m.kernel = fit == cudaSuccess ? Kernel::Persistent : Kernel::Stepwise;
   }
+  if (m.kernel == Kernel::Stepwise && (options.max_batch + 7) / 8 > 65535)
+    throw Error("options", "max_batch = " + std::to_string(options.max_batch) +
+                               " exceeds the stepwise kernel's limit of 524280 sequences");
 
   // Weights, in the layouts the kernels read, in one buffer.
   std::vector<float> host;
@@ -277,6 +284,14 @@ void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
                             std::to_string(m.options.max_batch) + "]");
   if (!a.x || !a.y) throw Error("args", "x and y must be device pointers, not null");
   if (!workspace) throw Error("args", "workspace is null (size it with workspace_size())");
+  if (a.h0 && a.h_n) {
+    // h_n is written while other blocks may still read h0 (a length-1
+    // sequence finishes at the step that reads h0): they must not overlap.
+    const size_t n = static_cast<size_t>(m.config.num_layers * m.config.num_directions() * a.batch *
+                                         m.config.hidden_size);
+    const float *h0 = a.h0, *hn = a.h_n;
+    if (h0 < hn + n && hn < h0 + n) throw Error("args", "h0 and h_n overlap; give h_n its own buffer");
+  }
   int current = -1;
   RNN_CUDA_CHECK(cudaGetDevice(&current));
   if (current != m.device)

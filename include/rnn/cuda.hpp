@@ -14,9 +14,10 @@
 // work is ordered on the caller's stream. Shapes are those of
 // <rnn/forward.hpp>; every pointer in RunArgs is device memory.
 //
-// Threads: a Plan may be used by one thread at a time (run() updates the
-// plan's cached CUDA graph). Separate plans of one model may run
-// concurrently on separate streams.
+// Threads and streams: a Plan may be used by one thread at a time, and its
+// runs must be ordered (one stream, or streams synchronised between runs):
+// runs share the plan's cuBLAS workspace and cached CUDA graph. Separate
+// plans of one model may run concurrently on separate streams.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -48,7 +49,7 @@ struct RunArgs {
   const float* h0 = nullptr;       // [L*D, B, H], or null for zeros
   const int32_t* lengths = nullptr;  // [B], each in [1, T] (not checked on the device), or null for all T
   float* y = nullptr;              // [T, B, D*H] ([B, T, D*H] batch-first); 0 past each length
-  float* h_n = nullptr;            // [L*D, B, H], or null
+  float* h_n = nullptr;            // [L*D, B, H], or null; must not overlap h0
 };
 
 class Plan {

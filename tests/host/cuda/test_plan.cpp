@@ -55,6 +55,8 @@ const std::vector<Case>& cases() {
       {"H257_B9_bidir", 16, 257, 1, true, true, false, 12, 9, true, true, false},
       {"H100_B70_varlen", 8, 100, 2, false, true, false, 10, 70, true, true, false},
       {"H1024_B4", 32, 1024, 1, false, true, false, 16, 4, true, false, false},
+      {"H1024_B64_batch_chunks", 16, 1024, 1, false, true, false, 8, 64, true, true, false},
+      {"H2048_B16_batch_chunks", 16, 2048, 1, false, true, false, 6, 16, true, true, true},
       {"H512_bidir_B16_L2", 64, 512, 2, true, true, false, 10, 16, true, true, true},
       {"long_T1200_B1", 4, 64, 1, false, true, false, 1200, 1, true, false, false},
       {"long_T1000_bidir_varlen", 4, 32, 1, true, true, false, 1000, 3, true, true, false},
@@ -309,6 +311,7 @@ TEST(GpuPlan, SmallerBatchesAndNewPointersReuseThePlan) {
       const auto ref = rnn::forward(model, x, nullptr, nullptr, cpu);
       Device<float> d_x(x.values()), d_y(ref.y.values().size()), d_hn(ref.h_n.values().size());
       CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
+      CUDA_OK(rnn::kernels::fill_f32(d_hn.get(), ref.h_n.values().size(), std::nanf(""), nullptr));
       rnn::cuda::RunArgs a;
       a.steps = T;
       a.batch = B;
@@ -322,6 +325,67 @@ TEST(GpuPlan, SmallerBatchesAndNewPointersReuseThePlan) {
       EXPECT_TRUE(testbed::close(rnn::Tensor(ref.h_n.shape(), d_hn.host()), ref.h_n, 1e-5))
           << rnn::kernel_name(k) << " B=" << B;
     }
+  }
+}
+
+// Same sizes with new buffers, then the same T with another B: the cached
+// stepwise graph is updated in place or rebuilt; results stay right.
+TEST(GpuPlan, GraphFollowsNewPointersAndBatchAtTheSameT) {
+  SKIP_WITHOUT_GPU();
+  const rnn::Model model = rnn::Model::random(small_config(40), 5);
+  rnn::cuda::PlanOptions o;
+  o.max_steps = 9;
+  o.max_batch = 6;
+  o.kernel = rnn::Kernel::Stepwise;
+  rnn::cuda::Plan plan(model, o);
+  Device<char> ws(plan.workspace_size());
+  int round = 0;
+  for (int64_t B : {int64_t{6}, int64_t{6}, int64_t{2}, int64_t{6}}) {
+    const int64_t T = 9;
+    const rnn::Tensor x = testbed::random_tensor({T, B, 3}, 60 + round);
+    const rnn::Tensor h0 = testbed::random_tensor({1, B, 40}, 70 + round);
+    rnn::ForwardOptions cpu;
+    cpu.device = rnn::Device::Cpu;
+    const auto ref = rnn::forward(model, x, &h0, nullptr, cpu);
+    Device<float> d_x(x.values()), d_h0(h0.values()), d_y(ref.y.values().size()), d_hn(ref.h_n.values().size());
+    CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
+    CUDA_OK(rnn::kernels::fill_f32(d_hn.get(), ref.h_n.values().size(), std::nanf(""), nullptr));
+    rnn::cuda::RunArgs a;
+    a.steps = T;
+    a.batch = B;
+    a.x = d_x.get();
+    a.h0 = d_h0.get();
+    a.y = d_y.get();
+    a.h_n = d_hn.get();
+    plan.run(a, ws.get(), nullptr);
+    CUDA_OK(cudaDeviceSynchronize());
+    EXPECT_TRUE(testbed::close(rnn::Tensor(ref.y.shape(), d_y.host()), ref.y, 1e-5)) << "round " << round;
+    EXPECT_TRUE(testbed::close(rnn::Tensor(ref.h_n.shape(), d_hn.host()), ref.h_n, 1e-5)) << "round " << round;
+    ++round;
+  }
+}
+
+TEST(GpuPlan, RunRejectsH0AndHnInOneBuffer) {
+  SKIP_WITHOUT_GPU();
+  rnn::cuda::PlanOptions o;
+  o.max_steps = 4;
+  o.max_batch = 2;
+  rnn::cuda::Plan plan(rnn::Model::random(small_config(), 1), o);
+  Device<float> x(4 * 2 * 3), y(4 * 2 * 8), state(2 * 8);
+  Device<char> ws(plan.workspace_size());
+  rnn::cuda::RunArgs a;
+  a.steps = 4;
+  a.batch = 2;
+  a.x = x.get();
+  a.y = y.get();
+  a.h0 = state.get();
+  a.h_n = state.get();
+  try {
+    plan.run(a, ws.get(), nullptr);
+    ADD_FAILURE() << "no error";
+  } catch (const rnn::Error& e) {
+    EXPECT_EQ(e.subject(), "args");
+    EXPECT_NE(e.message().find("overlap"), std::string::npos) << e.what();
   }
 }
 
