@@ -201,7 +201,18 @@ Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_uni
       c.input_size > INT_MAX / (D * H))
     throw Error("options", "max_steps x max_batch x D*H exceeds the 32-bit sizes of the kernels and cuBLAS");
 
-  if (options.device >= 0) RNN_CUDA_CHECK(cudaSetDevice(options.device));
+  // Work on the requested device; give the caller's thread its own current
+  // device back when done (run() expects the plan's device to be current).
+  int caller_device = 0;
+  RNN_CUDA_CHECK(cudaGetDevice(&caller_device));
+  struct Restore {
+    int device;
+    bool armed;
+    ~Restore() {
+      if (armed) cudaSetDevice(device);
+    }
+  } restore{caller_device, options.device >= 0 && options.device != caller_device};
+  if (restore.armed) RNN_CUDA_CHECK(cudaSetDevice(options.device));
   RNN_CUDA_CHECK(cudaGetDevice(&m.device));
 
   // Kernel choice. The persistent kernel wins wherever it fits: it pays one

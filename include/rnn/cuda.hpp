@@ -38,7 +38,9 @@ struct PlanOptions {
   bool batch_first = false;   // x and y are [B, T, ...]
   Kernel kernel = Kernel::Auto;  // the recurrence kernel; Persistent fails if W_hh does not fit on chip
   bool allow_tf32 = false;    // let cuBLAS use TF32 for the input projection (default: strict FP32)
-  int device = -1;            // CUDA device ordinal; -1: the device current at construction
+  int device = -1;            // CUDA device ordinal; -1: the device current at construction.
+                              // The caller's current device is left as it was; run() must be
+                              // called with the plan's device current.
 };
 
 // One run's device pointers (float32, C order) and sizes.
