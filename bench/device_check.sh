@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # bench/device_check.sh: the one prepared check for a machine with a GPU.
 #
-#   1. builds for sm_90 (Release, CUDA ON) into build-device/
+#   1. builds for sm_90 (Release, CUDA ON, cuDNN baseline) into build-device/
 #   2. runs the whole ctest suite with the GPU tests live, and fails if a
 #      GPU test skipped (it would mean the GPU was not used)
 #   3. runs every parity case of tests/data/parity through `rnn run
 #      --device cuda`, with each kernel, against PyTorch's outputs (1e-5)
 #   4. runs compute-sanitizer memcheck, racecheck, initcheck and synccheck
-#      over the GPU tests (the long-T cases left out to bound the time)
-#   5. times both recurrence kernels (build-device/rnn_kernel_timing)
-# and prints a short summary last. With $OUT set, full logs and
-# results.json (date, GPU, commit, every figure) are written there.
+#      over the GPU tests (long-T and large-H cases left out to bound the time)
+#   5. runs `rnn bench` on the default grid against cuDNN, torch.nn.RNN on
+#      the same shapes (bench/compare_torch.py), and plots (bench/plot.py)
+# and prints a short summary last. With $OUT set, at most 8 files land there:
+#   results.json  summary: date, GPU, commit, every status and count
+#   logs.txt      environment, build, tests, parity, sanitizers, in sections
+#   bench.json, bench.csv, bench.txt (our table, then PyTorch's), torch.json,
+#   time_per_step.png, ratio_to_cudnn.png
 # Budget: under 8 minutes on an H100/H200 with 16 cores.
 #
 # How to call it through the device tool: see bench/README.md.
@@ -19,96 +23,101 @@ cd "$(dirname "$0")/.."
 root=$PWD
 out=${OUT:-$root/device-out}
 mkdir -p "$out"
+log="$out/logs.txt"
+: >"$log"
 commit=${RNN_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 jobs=$(nproc 2>/dev/null || echo 4)
 declare -A status
 summary=()
 note() { summary+=("$1"); echo "== $1"; }
+section() { printf '\n==================== %s ====================\n' "$1" >>"$log"; }
+py=python3
+[ -x /usr/bin/python3 ] && ! python3 -c "import torch" 2>/dev/null && py="/usr/bin/python3 -s"
 
 # ---- 0. the machine ----------------------------------------------------------
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
 [ -n "$gpu" ] || gpu="none found"
-{ date -u; echo "commit $commit"; nvidia-smi 2>&1; nvcc --version 2>&1; cmake --version 2>&1 | head -1; } >"$out/env.txt"
+section environment
+{ date -u; echo "commit $commit"; nvidia-smi 2>&1; nvcc --version 2>&1; cmake --version 2>&1 | head -1; } >>"$log"
 note "gpu: $gpu; commit $commit"
 
 # ---- 1. build ----------------------------------------------------------------
-prefix=()
-[ -d "$root/.deps/prefix" ] && prefix=(-DCMAKE_PREFIX_PATH="$root/.deps/prefix")
-gen=()
-command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
-if cmake -S . -B build-device "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DRNN_CUDA=ON \
-     -DCMAKE_CUDA_ARCHITECTURES=90 "${prefix[@]}" >"$out/build.log" 2>&1 &&
-   cmake --build build-device -j"$jobs" >>"$out/build.log" 2>&1; then
+opts=(-DCMAKE_BUILD_TYPE=Release -DRNN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90)
+[ -d "$root/.deps/prefix" ] && opts+=(-DCMAKE_PREFIX_PATH="$root/.deps/prefix")
+command -v ninja >/dev/null 2>&1 && opts+=(-G Ninja)
+# cuDNN: the toolkit's own, else the one PyTorch ships (pip nvidia-cudnn).
+if [ ! -e /usr/local/cuda/include/cudnn.h ]; then
+  cudnn=$($py -c "import nvidia.cudnn as c; print(list(c.__path__)[0])" 2>/dev/null)
+  if [ -n "$cudnn" ]; then
+    opts+=(-DCUDNN_ROOT="$cudnn")
+    export LD_LIBRARY_PATH="$cudnn/lib:${LD_LIBRARY_PATH:-}"
+  fi
+fi
+section build
+if cmake -S . -B build-device "${opts[@]}" >>"$log" 2>&1 && cmake --build build-device -j"$jobs" >>"$log" 2>&1; then
   status[build]=pass
 else
   status[build]=fail
-  tail -30 "$out/build.log"
+  tail -30 "$log"
 fi
-note "build: ${status[build]}"
+note "build: ${status[build]}$(grep -q 'cuDNN baseline ON' "$log" && echo ', with cuDNN' || echo ', WITHOUT cuDNN')"
 
 # ---- 2. tests ----------------------------------------------------------------
+passed=0; failed=0; skipped=0; gpu_skipped=0; status[tests]=fail
 if [ "${status[build]}" = pass ]; then
-  ctest --test-dir build-device -j8 --output-on-failure --timeout 600 >"$out/tests.log" 2>&1
+  section tests
+  ctest --test-dir build-device -j8 --output-on-failure --timeout 600 >"$out/ctest.tmp" 2>&1
   ctest_rc=$?
-  # "97% tests passed, 5 tests failed out of 182"
-  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$out/tests.log" | tail -1)
+  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$out/ctest.tmp" | tail -1)
   failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed.*/\1/'); failed=${failed:-0}
   total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/'); total=${total:-0}
-  skipped=$(grep -E "^\s+[0-9]+ - .*\(Skipped\)" "$out/tests.log" | wc -l)
+  skipped=$(grep -E "^\s+[0-9]+ - .*\(Skipped\)" "$out/ctest.tmp" | wc -l)
   passed=$((total - failed - skipped))
-  build-device/tests/rnn_gpu_tests >"$out/gpu_tests.tmp" 2>&1
-  gpu_skipped=$(grep -E "^\[  SKIPPED \] [0-9]+ tests?," "$out/gpu_tests.tmp" | grep -oE "[0-9]+" | head -1)
-  { echo; echo "==== rnn_gpu_tests alone ===="; cat "$out/gpu_tests.tmp"; } >>"$out/tests.log"
-  rm -f "$out/gpu_tests.tmp"
+  build-device/tests/rnn_gpu_tests >"$out/gpu.tmp" 2>&1
+  gpu_skipped=$(grep -E "^\[  SKIPPED \] [0-9]+ tests?," "$out/gpu.tmp" | grep -oE "[0-9]+" | head -1)
   gpu_skipped=${gpu_skipped:-0}
-  if [ $ctest_rc -eq 0 ] && [ "$gpu_skipped" -eq 0 ]; then status[tests]=pass; else status[tests]=fail; fi
-  grep -E "\*\*\*Failed|\*\*\*Exception|\*\*\*Timeout" "$out/tests.log" | head -20
-  note "tests: ${status[tests]} ($passed passed, $failed failed, $skipped skipped; GPU tests skipped: $gpu_skipped)"
-else
-  status[tests]=fail; passed=0; failed=0; skipped=0; gpu_skipped=0
-  note "tests: not run (build failed)"
+  { cat "$out/ctest.tmp"; echo "---- rnn_gpu_tests alone ----"; cat "$out/gpu.tmp"; } >>"$log"
+  rm -f "$out/ctest.tmp" "$out/gpu.tmp"
+  if [ $ctest_rc -eq 0 ] && [ "$gpu_skipped" -eq 0 ]; then status[tests]=pass; fi
+  grep -E "\*\*\*Failed|\*\*\*Exception|\*\*\*Timeout" "$log" | head -20
 fi
+note "tests: ${status[tests]} ($passed passed, $failed failed, $skipped skipped; GPU tests skipped: $gpu_skipped)"
 
 # ---- 3. parity on the GPU ----------------------------------------------------
-parity_pass=0; parity_fail=0
+parity_pass=0; parity_fail=0; status[parity]="not run"
 if [ "${status[build]}" = pass ]; then
-  probe=$(build-device/rnn run --device cuda --model examples/data/model.safetensors \
-          --input examples/data/x.npy 2>&1 >/dev/null)
-  if echo "$probe" | grep -q "^rnn: error: --device: "; then
-    status[parity]="refused: ${probe#rnn: error: --device: }"
-  else
-    for case in tests/data/parity/*/; do
-      for kernel in stepwise persistent; do
-        name="$(basename "$case") ($kernel)"
-        args=(run --device cuda --kernel $kernel --model "$case/model.safetensors" --input "$case/x.npy"
-              --output "$out/y.npy" --final-state "$out/hn.npy" $(cat "$case/args.txt"))
-        [ -f "$case/h0.npy" ] && args+=(--h0 "$case/h0.npy")
-        [ -f "$case/lengths.npy" ] && args+=(--lengths "$case/lengths.npy")
-        rm -f "$out/y.npy" "$out/hn.npy"
-        if build-device/rnn "${args[@]}" >>"$out/parity.log" 2>&1 &&
-           python3 bench/compare_npy.py 1e-5 "$out/y.npy" "$case/expected_y.npy" "$out/hn.npy" \
-                   "$case/expected_hn.npy" >>"$out/parity.log" 2>&1; then
-          parity_pass=$((parity_pass + 1)); echo "PASS $name" >>"$out/parity.log"
-        else
-          parity_fail=$((parity_fail + 1)); echo "FAIL $name" >>"$out/parity.log"
-        fi
-      done
+  section "parity on cuda"
+  tmp=$(mktemp -d)
+  for case in tests/data/parity/*/; do
+    for kernel in stepwise persistent; do
+      name="$(basename "$case") ($kernel)"
+      args=(run --device cuda --kernel $kernel --model "$case/model.safetensors" --input "$case/x.npy"
+            --output "$tmp/y.npy" --final-state "$tmp/hn.npy" $(cat "$case/args.txt"))
+      [ -f "$case/h0.npy" ] && args+=(--h0 "$case/h0.npy")
+      [ -f "$case/lengths.npy" ] && args+=(--lengths "$case/lengths.npy")
+      rm -f "$tmp/y.npy" "$tmp/hn.npy"
+      if build-device/rnn "${args[@]}" >>"$log" 2>&1 &&
+         $py bench/compare_npy.py 1e-5 "$tmp/y.npy" "$case/expected_y.npy" "$tmp/hn.npy" \
+             "$case/expected_hn.npy" >>"$log" 2>&1; then
+        parity_pass=$((parity_pass + 1)); echo "PASS $name" >>"$log"
+      else
+        parity_fail=$((parity_fail + 1)); echo "FAIL $name" >>"$log"
+      fi
     done
-    rm -f "$out/y.npy" "$out/hn.npy"
-    if [ $parity_fail -eq 0 ]; then status[parity]=pass; else status[parity]=fail; fi
-  fi
-else
-  status[parity]="not run"
+  done
+  rm -rf "$tmp"
+  if [ $parity_fail -eq 0 ] && [ $parity_pass -gt 0 ]; then status[parity]=pass; else status[parity]=fail; fi
 fi
 note "parity on cuda: ${status[parity]} ($parity_pass passed, $parity_fail failed)"
 
 # ---- 4. compute-sanitizer ----------------------------------------------------
 sanitizer_json=""
 if [ "${status[build]}" = pass ] && command -v compute-sanitizer >/dev/null 2>&1; then
+  section compute-sanitizer
   for tool in memcheck racecheck initcheck synccheck; do
-    echo "==== compute-sanitizer --tool $tool ====" >>"$out/sanitizers.log"
-    if timeout 120 compute-sanitizer --tool $tool --error-exitcode 1 build-device/tests/rnn_gpu_tests \
-         --gtest_filter='FillKernel.*:GpuPlan.*:GpuForward.*:-*long*' >>"$out/sanitizers.log" 2>&1; then
+    echo "---- --tool $tool ----" >>"$log"
+    if timeout 90 compute-sanitizer --tool $tool --error-exitcode 1 build-device/tests/rnn_gpu_tests \
+         --gtest_filter='FillKernel.*:GpuPlan.*:GpuForward.*:-*long*:*H1024*:*H2048*:*H512*' >>"$log" 2>&1; then
       r=clean
     else
       r=errors
@@ -121,18 +130,25 @@ else
   note "compute-sanitizer: not run"
 fi
 
-# ---- 5. a first timing of both kernels ---------------------------------------
-if [ -x build-device/rnn_kernel_timing ]; then
-  if timeout 180 build-device/rnn_kernel_timing --json "$out/timing.json" >"$out/timing.log" 2>&1; then
-    status[bench]=ran
-  else
-    status[bench]=fail
+# ---- 5. benchmark against cuDNN and PyTorch ---------------------------------
+status[bench]="not run"; status[torch]="not run"
+if [ "${status[build]}" = pass ]; then
+  timeout 200 build-device/rnn bench --device cuda --runs 10 --json "$out/bench.json" --csv "$out/bench.csv" \
+    >"$out/bench.txt" 2>>"$log"
+  case $? in 0) status[bench]=ran ;; 3) status[bench]="ran: MISMATCH with cuDNN" ;; *) status[bench]=fail ;; esac
+  if [ -f "$out/bench.json" ]; then
+    { echo; echo "---- torch.nn.RNN on the same shapes ----"; } >>"$out/bench.txt"
+    if timeout 150 $py bench/compare_torch.py --bench "$out/bench.json" --runs 10 --json "$out/torch.json" \
+         >>"$out/bench.txt" 2>>"$log"; then
+      status[torch]=ran
+    else
+      status[torch]=fail
+    fi
+    $py bench/plot.py "$out/bench.json" "$out" >>"$log" 2>&1 || echo "plot.py failed" >>"$log"
   fi
-  cat "$out/timing.log"
-else
-  status[bench]="not built"
+  cat "$out/bench.txt"
 fi
-note "kernel timing: ${status[bench]}"
+note "benchmark: ${status[bench]}; pytorch: ${status[torch]}"
 
 # ---- results -------------------------------------------------------------------
 status[parity]=${status[parity]//\"/\'}
@@ -145,15 +161,16 @@ cat >"$out/results.json" <<JSON
   "tests": {"status": "${status[tests]}", "passed": $passed, "failed": $failed, "skipped": $skipped, "gpu_tests_skipped": $gpu_skipped},
   "parity_cuda": {"status": "${status[parity]}", "passed": $parity_pass, "failed": $parity_fail},
   "sanitizers": {${sanitizer_json%, }},
-  "kernel_timing": "${status[bench]}"
+  "benchmark": "${status[bench]}",
+  "pytorch": "${status[torch]}"
 }
 JSON
 echo
 echo "---- device check summary ----"
 printf '%s\n' "${summary[@]}"
 ok=1
-[ "${status[build]}" = pass ] && [ "${status[tests]}" = pass ] || ok=0
-case "${status[parity]}" in fail) ok=0 ;; esac
-for t in memcheck racecheck initcheck synccheck; do [ "${status[sanitizer_$t]:-clean}" = clean ] || ok=0; done
+[ "${status[build]}" = pass ] && [ "${status[tests]}" = pass ] && [ "${status[parity]}" = pass ] || ok=0
+for t in memcheck racecheck initcheck synccheck; do [ "${status[sanitizer_$t]:-missing}" = clean ] || ok=0; done
+[ "${status[bench]}" = ran ] || ok=0
 [ $ok -eq 1 ] && echo "device check: PASS" || echo "device check: FAIL"
 [ $ok -eq 1 ]

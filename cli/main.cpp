@@ -4,6 +4,9 @@
 //            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent]
 //            [--output Y] [--final-state HN]
 //   rnn info --model M
+//   rnn bench [--quick] [--batch 1,8] [--hidden 256,512] [--input I] [--steps T]
+//             [--layers L] [--bidirectional] [--varlen] [--warmup N] [--runs N]
+//             [--device auto|cpu|cuda] [--json F] [--csv F]
 //
 // Contract (../shared/DESIGN.md): exit 0 on success; on any bad input a
 // non-zero exit, exactly one line on stderr "rnn: error: <file or flag>:
@@ -17,12 +20,14 @@
 #include <sstream>
 #include <string>
 
+#include "bench.hpp"
 #include "rnn/rnn.hpp"
 
 namespace {
 
 constexpr int kExitError = 1;  // bad input or failure while running
 constexpr int kExitUsage = 2;  // bad command line
+constexpr int kExitMismatch = 3;  // rnn bench: an engine's output disagreed with ours
 
 std::string one_line(std::string s) {
   for (char& c : s)
@@ -47,7 +52,7 @@ int usage_error(const CLI::ParseError& e) {
   }
   if (e.get_name() == "RequiredError") {
     if (msg.find("subcommand") != std::string::npos)
-      return fail("command", "missing: expected run or info (see rnn --help)", kExitUsage);
+      return fail("command", "missing: expected run, info or bench (see rnn --help)", kExitUsage);
     const std::string suffix = " is required";
     const size_t at = msg.find(suffix);
     if (at != std::string::npos) return fail(msg.substr(0, at), "is required", kExitUsage);
@@ -71,7 +76,7 @@ int check_words(const CLI::App& app, int argc, char** argv) {
   const CLI::App* sub = nullptr;
   for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
     if (s->get_name() == first) sub = s;
-  if (!sub) return fail(first, "unknown command (expected run or info; see rnn --help)", kExitUsage);
+  if (!sub) return fail(first, "unknown command (expected run, info or bench; see rnn --help)", kExitUsage);
   for (int i = 2; i < argc; ++i) {
     std::string word = argv[i];
     if (word.rfind("--", 0) != 0 && word != "-h") {
@@ -149,6 +154,78 @@ int cmd_run(const RunArgs& a) {
   return 0;
 }
 
+struct BenchArgs {
+  bool quick = false, bidirectional = false, varlen = false;
+  std::string batch, hidden, device = "auto", json, csv;
+  int64_t input = 0, steps = 0, layers = 1;
+  int warmup = 3, runs = 20;
+};
+
+// "1,8,64" -> {1, 8, 64}; every entry >= 1.
+std::vector<int64_t> parse_list(const std::string& text, const std::string& flag) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || v < 1)
+      throw rnn::Error(flag, "'" + item + "' is not a positive integer (expected a list like 1,8,64)");
+    out.push_back(v);
+  }
+  if (out.empty()) throw rnn::Error(flag, "empty list");
+  return out;
+}
+
+int cmd_bench(const BenchArgs& a) {
+  rnn::bench::Options o;
+  o.device = rnn::parse_device(a.device, "--device");
+  if (a.warmup < 0) throw rnn::Error("--warmup", "must be 0 or more");
+  if (a.runs < 1) throw rnn::Error("--runs", "must be at least 1");
+  if (a.input < 0 || a.steps < 0 || a.layers < 1) throw rnn::Error("--input/--steps/--layers", "must be positive");
+  o.warmup = a.warmup;
+  o.runs = a.runs;
+  const bool gpu = rnn::resolve_device(o.device) == rnn::Device::Cuda;
+  const bool custom = !a.batch.empty() || !a.hidden.empty() || a.input || a.steps || a.layers != 1 ||
+                      a.bidirectional || a.varlen;
+  if (custom) {
+    const auto batches = parse_list(a.batch.empty() ? (a.quick ? "1,8" : "1,8,64,256") : a.batch, "--batch");
+    const auto hiddens =
+        parse_list(a.hidden.empty() ? (a.quick ? "256,512" : "256,512,1024,2048") : a.hidden, "--hidden");
+    for (int64_t H : hiddens)
+      for (int64_t B : batches) {
+        rnn::bench::Shape s;
+        s.B = B;
+        s.H = H;
+        s.I = a.input ? a.input : H;
+        s.T = a.steps ? a.steps : (a.quick ? 64 : 256);
+        s.L = a.layers;
+        s.bidirectional = a.bidirectional;
+        s.varlen = a.varlen;
+        o.shapes.push_back(s);
+      }
+  } else if (a.quick || !gpu) {
+    if (!a.quick) std::fprintf(stderr, "rnn bench: no GPU in use: running the quick grid on the CPU reference\n");
+    o.shapes = rnn::bench::quick_grid(gpu);
+  } else {
+    o.shapes = rnn::bench::default_grid();
+  }
+  const rnn::bench::Report report = rnn::bench::run(o, std::cerr);
+  if (!a.json.empty()) rnn::bench::write_json(report, a.json);
+  if (!a.csv.empty()) rnn::bench::write_csv(report, a.csv);
+  rnn::bench::print_table(report, std::cout);
+  if (report.mismatch) {
+    std::cerr << "rnn: error: bench: an engine's output disagrees with ours beyond 1e-5" << std::endl;
+    return kExitMismatch;
+  }
+  return 0;
+}
+
 int cmd_info(const std::string& path) {
   const rnn::Model m = rnn::load_model(path);
   const rnn::ModelConfig& c = m.config();
@@ -196,6 +273,22 @@ int main(int argc, char** argv) {
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
 
+  BenchArgs bench;
+  CLI::App* bench_cmd = app.add_subcommand("bench", "Time our kernels against cuDNN (or the CPU reference without a GPU)");
+  bench_cmd->add_flag("--quick", bench.quick, "a small grid");
+  bench_cmd->add_option("--batch", bench.batch, "batch sizes, e.g. 1,8,64,256");
+  bench_cmd->add_option("--hidden", bench.hidden, "hidden sizes, e.g. 256,512,1024,2048");
+  bench_cmd->add_option("--input", bench.input, "input size (default: = hidden size)");
+  bench_cmd->add_option("--steps", bench.steps, "T (default 256; 64 with --quick)");
+  bench_cmd->add_option("--layers", bench.layers, "layers (default 1)");
+  bench_cmd->add_flag("--bidirectional", bench.bidirectional, "two directions");
+  bench_cmd->add_flag("--varlen", bench.varlen, "per-sequence lengths drawn in [T/2, T]");
+  bench_cmd->add_option("--warmup", bench.warmup, "untimed runs first (default 3)");
+  bench_cmd->add_option("--runs", bench.runs, "timed runs; the median is reported (default 20)");
+  bench_cmd->add_option("--device", bench.device, "auto (default), cpu or cuda");
+  bench_cmd->add_option("--json", bench.json, "write the rows as JSON");
+  bench_cmd->add_option("--csv", bench.csv, "write the rows as CSV");
+
   if (const int code = check_words(app, argc, argv)) return code;
   try {
     app.parse(argc, argv);
@@ -211,6 +304,7 @@ int main(int argc, char** argv) {
 
   try {
     if (run_cmd->parsed()) return cmd_run(run);
+    if (bench_cmd->parsed()) return cmd_bench(bench);
     if (info_cmd->parsed()) return cmd_info(info_model);
   } catch (const rnn::Error& e) {
     return fail(e.subject(), e.message(), kExitError);
@@ -219,5 +313,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return fail("", e.what(), kExitError);
   }
-  return fail("command", "missing: expected run or info (see rnn --help)", kExitUsage);
+  return fail("command", "missing: expected run, info or bench (see rnn --help)", kExitUsage);
 }

@@ -142,7 +142,7 @@ TEST_F(Cli, UnknownSubcommandOrNone) {
   Outcome r = rnn({"fly"});
   expect_error(r, "fly", "unknown command");
   r = rnn({});
-  expect_error(r, "command", "expected run or info");
+  expect_error(r, "command", "expected run, info or bench");
 }
 
 TEST_F(Cli, MissingRequiredFlag) {
@@ -234,6 +234,22 @@ TEST_F(Cli, OutputIntoMissingFolder) {
 
 TEST_F(Cli, OutputAndFinalStateTheSameFile) {
   expect_error(rnn(run_args({{"--final-state", y_path()}})), "--final-state", "same file as --output");
+}
+
+TEST_F(Cli, BenchQuickOnTheCpuWritesLabelledRows) {
+  const Outcome r = rnn({"bench", "--device", "cpu", "--batch", "1,2", "--hidden", "8", "--steps", "4", "--runs", "1",
+                         "--json", dir.file("b.json"), "--csv", dir.file("b.csv")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("CPU reference: not GPU figures"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("B=2 H=8 I=8 T=4 L=1 D=1"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("b.json")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("b.csv")));
+}
+
+TEST_F(Cli, BenchRejectsBadSizes) {
+  expect_error(rnn({"bench", "--batch", "1,0"}), "--batch", "'0' is not a positive integer");
+  expect_error(rnn({"bench", "--hidden", "12x"}), "--hidden", "'12x' is not a positive integer");
+  expect_error(rnn({"bench", "--runs", "0"}), "--runs", "must be at least 1");
 }
 
 TEST_F(Cli, InfoOnABadModel) {

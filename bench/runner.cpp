@@ -1,0 +1,249 @@
+// bench/runner.cpp: the benchmark runner: grids, the CPU path, floors and
+// the table, JSON and CSV outputs. The GPU half is bench/gpu.cpp.
+#include <algorithm>
+#include <chrono>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "bench.hpp"
+#include "gpu.hpp"
+#include "rnn/rnn.hpp"
+
+namespace rnn::bench {
+
+std::string Shape::label() const {
+  std::ostringstream s;
+  s << "B=" << B << " H=" << H << " I=" << I << " T=" << T << " L=" << L << " D=" << directions()
+    << (varlen ? " varlen" : "");
+  return s.str();
+}
+
+double Shape::flops(double tokens) const {
+  double per_token = 0;
+  for (int64_t l = 0; l < L; ++l) {
+    const double in = l == 0 ? static_cast<double>(I) : static_cast<double>(directions() * H);
+    per_token += directions() * 2.0 * H * (in + H);
+  }
+  return per_token * tokens;
+}
+
+std::vector<Shape> default_grid() {
+  std::vector<Shape> g;
+  for (int64_t H : {256, 512, 1024, 2048})
+    for (int64_t B : {1, 8, 64, 256}) {
+      Shape s;
+      s.B = B;
+      s.H = H;
+      s.I = H;
+      g.push_back(s);
+    }
+  Shape two_layers;
+  two_layers.B = 64, two_layers.H = 1024, two_layers.I = 1024, two_layers.L = 2;
+  Shape bidir = two_layers;
+  bidir.L = 1, bidir.bidirectional = true;
+  Shape varlen = two_layers;
+  varlen.L = 1, varlen.varlen = true;
+  Shape mixed;
+  mixed.B = 8, mixed.H = 512, mixed.I = 512, mixed.L = 2, mixed.bidirectional = true, mixed.varlen = true;
+  g.insert(g.end(), {two_layers, bidir, varlen, mixed});
+  return g;
+}
+
+std::vector<Shape> quick_grid(bool gpu) {
+  std::vector<Shape> g;
+  const std::vector<int64_t> hs = gpu ? std::vector<int64_t>{256, 512} : std::vector<int64_t>{64, 128};
+  for (int64_t H : hs)
+    for (int64_t B : {1, 8}) {
+      Shape s;
+      s.B = B;
+      s.H = H;
+      s.I = H;
+      s.T = gpu ? 64 : 32;
+      g.push_back(s);
+    }
+  Shape mixed = g.back();
+  mixed.L = 2, mixed.bidirectional = true, mixed.varlen = true;
+  g.push_back(mixed);
+  return g;
+}
+
+namespace detail {
+
+std::vector<int64_t> bench_lengths(const Shape& s, uint64_t seed) {
+  std::vector<int64_t> len(static_cast<size_t>(s.B), s.T);
+  if (!s.varlen) return len;
+  std::mt19937_64 gen(seed);
+  std::uniform_int_distribution<int64_t> u(std::max<int64_t>(1, s.T / 2), s.T);
+  for (auto& l : len) l = u(gen);
+  len[static_cast<size_t>(s.B / 2)] = s.T;
+  return len;
+}
+
+double floor_ms(const Shape& s, double tokens, const DeviceInfo& info, std::string* kind) {
+  const double D = static_cast<double>(s.directions()), H = static_cast<double>(s.H);
+  const double compute = s.flops(tokens) / (info.peak_fp32_tflops * 1e12) * 1e3;
+  double bytes = 4.0 * (static_cast<double>(s.T * s.B) * (s.I + D * H));  // x in, y out
+  for (int64_t l = 0; l < s.L; ++l) bytes += 4.0 * D * H * ((l == 0 ? s.I : D * H) + H);  // weights once
+  bytes += 4.0 * 2.0 * static_cast<double>(s.L - 1) * s.T * s.B * D * H;  // inner layers out and back in
+  const double memory = bytes / (info.bandwidth_gbs * 1e9) * 1e3;
+  const double barrier = info.barrier_us * 1e-3 * static_cast<double>(s.T * s.L);
+  double best = compute;
+  *kind = "compute";
+  if (memory > best) best = memory, *kind = "memory";
+  if (barrier > best) best = barrier, *kind = "barrier";
+  return best;
+}
+
+}  // namespace detail
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+Row run_cpu_shape(const Shape& s, const Options& o) {
+  ModelConfig cfg;
+  cfg.input_size = s.I;
+  cfg.hidden_size = s.H;
+  cfg.num_layers = s.L;
+  cfg.bidirectional = s.bidirectional;
+  std::random_device fresh;
+  const Model model = Model::random(cfg, fresh());
+  Tensor x({s.T, s.B, s.I});
+  std::mt19937_64 gen(fresh());
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = u(gen);
+  const std::vector<int64_t> lengths = detail::bench_lengths(s, fresh());
+  ForwardOptions fo;
+  fo.device = Device::Cpu;
+  std::vector<double> times;
+  const int runs = std::max(1, std::min(o.runs, 3));  // the CPU reference is slow; a few runs say enough
+  for (int r = 0; r < runs + 1; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    forward(model, x, nullptr, s.varlen ? &lengths : nullptr, fo);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (r > 0) times.push_back(ms);  // the first run warms up
+  }
+  Row row;
+  row.shape = s;
+  row.engine = "cpu reference";
+  row.status = "ok (CPU, not a GPU figure)";
+  row.ms = median(times);
+  row.us_per_step = row.ms * 1e3 / static_cast<double>(s.T);
+  double tokens = 0;
+  for (int64_t l : lengths) tokens += static_cast<double>(l);
+  row.tflops = s.flops(tokens) / (row.ms * 1e-3) / 1e12;
+  return row;
+}
+
+std::string fixed(double v, int digits) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
+}  // namespace
+
+Report run(const Options& o, std::ostream& log) {
+  Report report;
+  const Device device = resolve_device(o.device);
+  if (device == Device::Cpu) {
+    report.device.name = "cpu";
+    log << "rnn bench: no GPU in use: timing the CPU reference (these are not GPU figures)\n";
+    for (const Shape& s : o.shapes) {
+      log << "  " << s.label() << " ...\n";
+      report.rows.push_back(run_cpu_shape(s, o));
+    }
+    return report;
+  }
+#ifdef RNN_BENCH_CUDA
+  report.device = detail::gpu_info();
+  log << "rnn bench: " << report.device.name << ", FP32 peak " << fixed(report.device.peak_fp32_tflops, 1)
+      << " TFLOP/s, " << fixed(report.device.bandwidth_gbs, 0) << " GB/s, grid barrier "
+      << fixed(report.device.barrier_us, 2) << " us"
+      << (report.device.cudnn_version.empty() ? ", no cuDNN" : ", cuDNN " + report.device.cudnn_version) << "\n";
+  for (const Shape& s : o.shapes) {
+    log << "  " << s.label() << " ...\n";
+    for (Row& r : detail::run_gpu_shape(s, o, report.device, log)) {
+      if (r.status.rfind("MISMATCH", 0) == 0) report.mismatch = true;
+      report.rows.push_back(std::move(r));
+    }
+  }
+  return report;
+#else
+  throw Error("device", "cuda: this build has no CUDA backend");
+#endif
+}
+
+void print_table(const Report& report, std::ostream& out) {
+  out << "device: " << report.device.name;
+  if (report.device.gpu)
+    out << " (FP32 peak " << fixed(report.device.peak_fp32_tflops, 1) << " TFLOP/s, "
+        << fixed(report.device.bandwidth_gbs, 0) << " GB/s, grid barrier " << fixed(report.device.barrier_us, 2)
+        << " us)";
+  else
+    out << " (CPU reference: not GPU figures)";
+  out << "\n";
+  out << std::left << std::setw(40) << "shape" << std::setw(26) << "engine" << std::right << std::setw(10) << "ms"
+      << std::setw(10) << "us/step" << std::setw(9) << "TFLOP/s" << std::setw(9) << "/cuDNN" << std::setw(10)
+      << "floor ms" << std::setw(9) << "bound" << std::setw(10) << "check"
+      << "  status\n";
+  for (const Row& r : report.rows) {
+    const bool timed = r.ms > 0;
+    out << std::left << std::setw(40) << r.shape.label() << std::setw(26) << r.engine << std::right << std::setw(10)
+        << (timed ? fixed(r.ms, 3) : "-") << std::setw(10) << (timed ? fixed(r.us_per_step, 2) : "-") << std::setw(9)
+        << (timed ? fixed(r.tflops, 3) : "-") << std::setw(9) << (r.vs_cudnn > 0 ? fixed(r.vs_cudnn, 2) : "-")
+        << std::setw(10) << (r.floor_ms > 0 ? fixed(r.floor_ms, 3) : "-") << std::setw(9)
+        << (r.floor_kind.empty() ? "-" : r.floor_kind) << std::setw(10);
+    if (r.check >= 0) {
+      std::ostringstream c;
+      c << std::scientific << std::setprecision(1) << r.check;
+      out << c.str();
+    } else {
+      out << "-";
+    }
+    out << "  " << r.status << "\n";
+  }
+  if (report.mismatch) out << "WARNING: some engine's output disagrees with ours beyond 1e-5 (see check and status)\n";
+}
+
+void write_json(const Report& report, const std::string& path) {
+  nlohmann::json j;
+  j["device"] = {{"name", report.device.name},
+                 {"gpu", report.device.gpu},
+                 {"peak_fp32_tflops", report.device.peak_fp32_tflops},
+                 {"bandwidth_gbs", report.device.bandwidth_gbs},
+                 {"barrier_us", report.device.barrier_us},
+                 {"cudnn_version", report.device.cudnn_version}};
+  j["mismatch"] = report.mismatch;
+  j["rows"] = nlohmann::json::array();
+  for (const Row& r : report.rows) {
+    const Shape& s = r.shape;
+    j["rows"].push_back({{"B", s.B}, {"H", s.H}, {"I", s.I}, {"T", s.T}, {"L", s.L}, {"D", s.directions()},
+                         {"varlen", s.varlen}, {"engine", r.engine}, {"status", r.status}, {"ms", r.ms},
+                         {"us_per_step", r.us_per_step}, {"tflops", r.tflops}, {"vs_cudnn", r.vs_cudnn},
+                         {"floor_ms", r.floor_ms}, {"floor_kind", r.floor_kind}, {"check", r.check}});
+  }
+  const std::string text = j.dump(1) + "\n";
+  write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+void write_csv(const Report& report, const std::string& path) {
+  std::ostringstream s;
+  s << "device,B,H,I,T,L,D,varlen,engine,status,ms,us_per_step,tflops,vs_cudnn,floor_ms,floor_kind,check\n";
+  for (const Row& r : report.rows) {
+    const Shape& sh = r.shape;
+    s << '"' << report.device.name << "\"," << sh.B << ',' << sh.H << ',' << sh.I << ',' << sh.T << ',' << sh.L
+      << ',' << sh.directions() << ',' << (sh.varlen ? 1 : 0) << ",\"" << r.engine << "\",\"" << r.status << "\","
+      << r.ms << ',' << r.us_per_step << ',' << r.tflops << ',' << r.vs_cudnn << ',' << r.floor_ms << ','
+      << r.floor_kind << ',' << r.check << '\n';
+  }
+  const std::string text = s.str();
+  write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+}  // namespace rnn::bench
