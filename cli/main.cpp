@@ -3,6 +3,9 @@
 //   rnn run  --model M --input X [--h0 H0] [--lengths L] [--batch-first]
 //            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent]
 //            [--output Y] [--final-state HN]
+//   rnn backward --model M --input X [--h0 H0] [--lengths L] [--batch-first]
+//            --grad-output DY [--grad-final-state DHN] [--grad-input DX]
+//            [--grad-h0 DH0] [--grad-weights G] [--device auto|cpu|cuda]
 //   rnn info --model M
 //   rnn bench [--quick] [--batch 1,8] [--hidden 256,512] [--input I] [--steps T]
 //             [--layers L] [--bidirectional] [--varlen] [--warmup N] [--runs N]
@@ -52,7 +55,7 @@ int usage_error(const CLI::ParseError& e) {
   }
   if (e.get_name() == "RequiredError") {
     if (msg.find("subcommand") != std::string::npos)
-      return fail("command", "missing: expected run, info or bench (see rnn --help)", kExitUsage);
+      return fail("command", "missing: expected run, backward, info or bench (see rnn --help)", kExitUsage);
     const std::string suffix = " is required";
     const size_t at = msg.find(suffix);
     if (at != std::string::npos) return fail(msg.substr(0, at), "is required", kExitUsage);
@@ -76,7 +79,7 @@ int check_words(const CLI::App& app, int argc, char** argv) {
   const CLI::App* sub = nullptr;
   for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
     if (s->get_name() == first) sub = s;
-  if (!sub) return fail(first, "unknown command (expected run, info or bench; see rnn --help)", kExitUsage);
+  if (!sub) return fail(first, "unknown command (expected run, backward, info or bench; see rnn --help)", kExitUsage);
   for (int i = 2; i < argc; ++i) {
     std::string word = argv[i];
     if (word.rfind("--", 0) != 0 && word != "-h") {
@@ -96,6 +99,11 @@ struct RunArgs {
   bool batch_first = false;
 };
 
+struct BackwardArgs {
+  RunArgs in;  // model, input, h0, lengths, batch-first, device
+  std::string grad_output, grad_final_state, grad_input, grad_h0, grad_weights;
+};
+
 std::string describe(const rnn::ModelConfig& c) {
   std::ostringstream s;
   s << c.num_layers << (c.num_layers == 1 ? " layer, " : " layers, ")
@@ -105,38 +113,67 @@ std::string describe(const rnn::ModelConfig& c) {
   return s.str();
 }
 
-int cmd_run(const RunArgs& a) {
-  const rnn::Device device = rnn::parse_device(a.device, "--device");
-  const rnn::Kernel kernel = rnn::parse_kernel(a.kernel, "--kernel");
-  if (!a.output.empty() && a.output == a.final_state)
-    throw rnn::Error("--final-state", "same file as --output: " + a.output);
-  const rnn::Model model = rnn::load_model(a.model);
-  const rnn::Tensor x = rnn::read_npy(a.input);
-  rnn::Tensor h0;
-  if (!a.h0.empty()) h0 = rnn::read_npy(a.h0);
+// What run and backward read: the model and the input arrays.
+struct Inputs {
+  rnn::Model model;
+  rnn::Tensor x, h0;
   rnn::IntArray lengths;
-  if (!a.lengths.empty()) {
-    lengths = rnn::read_npy_int(a.lengths);
-    if (lengths.shape.size() != 1)
-      throw rnn::Error(a.lengths, "has shape " + rnn::shape_string(lengths.shape) + ", expected [B]");
+  const rnn::Tensor* h0_ptr = nullptr;
+  const std::vector<int64_t>* lengths_ptr = nullptr;
+  rnn::ForwardOptions options;
+};
+
+void load_inputs(const RunArgs& a, Inputs& in) {
+  in.options.device = rnn::parse_device(a.device, "--device");
+  in.options.kernel = rnn::parse_kernel(a.kernel, "--kernel");
+  in.options.batch_first = a.batch_first;
+  in.model = rnn::load_model(a.model);
+  in.x = rnn::read_npy(a.input);
+  if (!a.h0.empty()) {
+    in.h0 = rnn::read_npy(a.h0);
+    in.h0_ptr = &in.h0;
   }
-  rnn::ForwardOptions opt;
-  opt.batch_first = a.batch_first;
-  opt.device = device;
-  opt.kernel = kernel;
-  rnn::ForwardResult r;
-  const auto t0 = std::chrono::steady_clock::now();
+  if (!a.lengths.empty()) {
+    in.lengths = rnn::read_npy_int(a.lengths);
+    if (in.lengths.shape.size() != 1)
+      throw rnn::Error(a.lengths, "has shape " + rnn::shape_string(in.lengths.shape) + ", expected [B]");
+    in.lengths_ptr = &in.lengths.data;
+  }
+}
+
+// Runs f; an rnn::Error about an API argument is re-thrown naming the file
+// or flag the user gave for it.
+template <class F>
+void naming_files(const std::map<std::string, std::string>& where, F f) {
   try {
-    r = rnn::forward(model, x, a.h0.empty() ? nullptr : &h0, a.lengths.empty() ? nullptr : &lengths.data, opt);
+    f();
   } catch (const rnn::Error& e) {
-    // Name the file or flag the user gave, not the API argument.
-    const std::map<std::string, std::string> where = {
-        {"x", a.input}, {"h0", a.h0}, {"lengths", a.lengths}, {"model", a.model}, {"device", "--device"},
-        {"kernel", "--kernel"}};
     auto it = where.find(e.subject());
     if (it != where.end() && !it->second.empty()) throw rnn::Error(it->second, e.message());
     throw;
   }
+}
+
+std::map<std::string, std::string> input_files(const RunArgs& a) {
+  return {{"x", a.input},           {"h0", a.h0},           {"lengths", a.lengths},
+          {"model", a.model},       {"device", "--device"}, {"kernel", "--kernel"}};
+}
+
+// Refuses two outputs naming one file.
+void distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (!outputs[i].second.empty() && outputs[i].second == outputs[j].second)
+        throw rnn::Error(outputs[i].first, "same file as " + outputs[j].first + ": " + outputs[i].second);
+}
+
+int cmd_run(const RunArgs& a) {
+  distinct_outputs({{"--output", a.output}, {"--final-state", a.final_state}});
+  Inputs in;
+  load_inputs(a, in);
+  rnn::ForwardResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  naming_files(input_files(a), [&] { r = rnn::forward(in.model, in.x, in.h0_ptr, in.lengths_ptr, in.options); });
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
   std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
@@ -144,13 +181,47 @@ int cmd_run(const RunArgs& a) {
   if (!a.final_state.empty()) files.emplace_back(a.final_state, rnn::npy_bytes(r.h_n));
   rnn::write_files_atomic(files);
 
-  std::printf("rnn run: %s (%s)\n", a.model.c_str(), describe(model.config()).c_str());
-  std::printf("  x %s%s -> y %s, h_n %s on %s in %.3f ms\n", rnn::shape_string(x.shape()).c_str(),
+  std::printf("rnn run: %s (%s)\n", a.model.c_str(), describe(in.model.config()).c_str());
+  std::printf("  x %s%s -> y %s, h_n %s on %s in %.3f ms\n", rnn::shape_string(in.x.shape()).c_str(),
               a.batch_first ? " (batch-first)" : "", rnn::shape_string(r.y.shape()).c_str(),
               rnn::shape_string(r.h_n.shape()).c_str(), rnn::device_name(r.device), ms);
   if (!a.output.empty()) std::printf("  wrote y to %s\n", a.output.c_str());
   if (!a.final_state.empty()) std::printf("  wrote h_n to %s\n", a.final_state.c_str());
   if (files.empty()) std::printf("  (no --output or --final-state given: nothing written)\n");
+  return 0;
+}
+
+int cmd_backward(const BackwardArgs& a) {
+  distinct_outputs({{"--grad-input", a.grad_input}, {"--grad-h0", a.grad_h0}, {"--grad-weights", a.grad_weights}});
+  Inputs in;
+  load_inputs(a.in, in);
+  const rnn::Tensor dy = rnn::read_npy(a.grad_output);
+  rnn::Tensor dhn;
+  if (!a.grad_final_state.empty()) dhn = rnn::read_npy(a.grad_final_state);
+  auto where = input_files(a.in);
+  where["dy"] = a.grad_output;
+  where["dh_n"] = a.grad_final_state;
+  rnn::BackwardResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  naming_files(where, [&] {
+    r = rnn::backward(in.model, in.x, in.h0_ptr, in.lengths_ptr, dy, a.grad_final_state.empty() ? nullptr : &dhn,
+                      in.options);
+  });
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
+  if (!a.grad_input.empty()) files.emplace_back(a.grad_input, rnn::npy_bytes(r.dx));
+  if (!a.grad_h0.empty()) files.emplace_back(a.grad_h0, rnn::npy_bytes(r.dh0));
+  if (!a.grad_weights.empty()) files.emplace_back(a.grad_weights, rnn::model_bytes(r.grads, {}, a.grad_weights));
+  rnn::write_files_atomic(files);
+
+  std::printf("rnn backward: %s (%s)\n", a.in.model.c_str(), describe(in.model.config()).c_str());
+  std::printf("  x %s, dy %s -> dx, dh0 %s, %lld parameter gradients on %s in %.3f ms\n",
+              rnn::shape_string(in.x.shape()).c_str(), rnn::shape_string(dy.shape()).c_str(),
+              rnn::shape_string(r.dh0.shape()).c_str(), static_cast<long long>(r.grads.parameter_count()),
+              rnn::device_name(r.device), ms);
+  for (const auto& f : files) std::printf("  wrote %s\n", f.first.c_str());
+  if (files.empty()) std::printf("  (no --grad-input, --grad-h0 or --grad-weights given: nothing written)\n");
   return 0;
 }
 
@@ -269,6 +340,22 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--output", run.output, "write y .npy: [T, B, D*H] (or [B, T, D*H])");
   run_cmd->add_option("--final-state", run.final_state, "write h_n .npy: [L*D, B, H]");
 
+  BackwardArgs bwd;
+  CLI::App* bwd_cmd = app.add_subcommand("backward", "Gradients of a forward pass (what PyTorch autograd returns)");
+  bwd_cmd->add_option("--model", bwd.in.model, "model .safetensors")->required();
+  bwd_cmd->add_option("--input", bwd.in.input, "x .npy: [T, B, I] (or [B, T, I] with --batch-first)")->required();
+  bwd_cmd->add_option("--h0", bwd.in.h0, "initial state .npy: [L*D, B, H] (default zeros)");
+  bwd_cmd->add_option("--lengths", bwd.in.lengths, "sequence lengths .npy: [B], each in [1, T]");
+  bwd_cmd->add_flag("--batch-first", bwd.in.batch_first, "x, y, dy and dx are [B, T, ...]");
+  bwd_cmd->add_option("--device", bwd.in.device, "auto (default), cpu or cuda");
+  bwd_cmd->add_option("--grad-output", bwd.grad_output, "dL/dy .npy, y's shape (ignored at padded positions)")
+      ->required();
+  bwd_cmd->add_option("--grad-final-state", bwd.grad_final_state, "dL/dh_n .npy: [L*D, B, H] (default zeros)");
+  bwd_cmd->add_option("--grad-input", bwd.grad_input, "write dL/dx .npy (x's shape)");
+  bwd_cmd->add_option("--grad-h0", bwd.grad_h0, "write dL/dh0 .npy: [L*D, B, H]");
+  bwd_cmd->add_option("--grad-weights", bwd.grad_weights,
+                      "write dL/dW .safetensors, one tensor per parameter under its own name");
+
   std::string info_model;
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
@@ -304,6 +391,7 @@ int main(int argc, char** argv) {
 
   try {
     if (run_cmd->parsed()) return cmd_run(run);
+    if (bwd_cmd->parsed()) return cmd_backward(bwd);
     if (bench_cmd->parsed()) return cmd_bench(bench);
     if (info_cmd->parsed()) return cmd_info(info_model);
   } catch (const rnn::Error& e) {
@@ -313,5 +401,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return fail("", e.what(), kExitError);
   }
-  return fail("command", "missing: expected run, info or bench (see rnn --help)", kExitUsage);
+  return fail("command", "missing: expected run, backward, info or bench (see rnn --help)", kExitUsage);
 }

@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "inputs.hpp"
 #include "cpu/reference.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
 
 namespace rnn {
-namespace {
+namespace detail {
 
 // [A, B, C] -> [B, A, C]
 Tensor swap01(const Tensor& t) {
@@ -62,7 +63,10 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
   }
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::swap01;
+using detail::validate_inputs;
 
 ForwardResult forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                       const ForwardOptions& options) {

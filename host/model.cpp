@@ -280,10 +280,14 @@ Model load_model(const std::string& path) {
 }
 
 void save_model(const Model& model, const std::string& path, const SaveOptions& options) {
+  write_file_atomic(path, model_bytes(model, options, path));
+}
+
+std::vector<uint8_t> model_bytes(const Model& model, const SaveOptions& options, const std::string& name) {
   try {
     model.validate();
   } catch (const Error& e) {
-    throw Error(path, "cannot save an inconsistent model: " + std::string(e.what()));
+    throw Error(name, "cannot save an inconsistent model: " + std::string(e.what()));
   }
   const ModelConfig& cfg = model.config();
   TensorFile file;
@@ -305,7 +309,7 @@ void save_model(const Model& model, const std::string& path, const SaveOptions& 
   file.metadata = model.metadata;
   file.metadata["nonlinearity"] = nonlinearity_name(cfg.nonlinearity);
   if (!model.vocab.empty()) file.metadata["vocab"] = model.vocab;
-  write_safetensors(path, file);
+  return safetensors_bytes(file, name);
 }
 
 }  // namespace rnn

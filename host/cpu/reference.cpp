@@ -29,11 +29,13 @@ double activate(double v, Nonlinearity n) {
 
 }  // namespace
 
-void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_t* lengths, Tensor& y, Tensor& h_n) {
+void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_t* lengths, Tensor& y, Tensor& h_n,
+             ForwardCache* cache) {
   const ModelConfig& cfg = model.config();
   const int64_t T = x.dim(0), B = x.dim(1);
   const int64_t L = cfg.num_layers, D = cfg.num_directions(), H = cfg.hidden_size;
 
+  if (cache) cache->outputs.clear();
   // Layer input and output as double, [T, B, width].
   std::vector<double> in(x.values().begin(), x.values().end());
   int64_t in_width = cfg.input_size;
@@ -68,6 +70,7 @@ void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_
         for (int64_t j = 0; j < H; ++j) h_n[((l * D + d) * B + b) * H + j] = static_cast<float>(h[j]);
       }
     }
+    if (cache) cache->outputs.push_back(out);
     in.swap(out);
     in_width = D * H;
   }

@@ -125,5 +125,8 @@ struct SaveOptions {
 // written to a temporary name and renamed, so it is never half-written.
 // Throws rnn::Error with subject `path` on failure.
 void save_model(const Model& model, const std::string& path, const SaveOptions& options = {});
+// The bytes save_model() writes (`name` is the error subject).
+std::vector<uint8_t> model_bytes(const Model& model, const SaveOptions& options = {},
+                                 const std::string& name = "model");
 
 }  // namespace rnn

@@ -6,8 +6,10 @@
 //   rnn/io.hpp       .npy and .safetensors readers and writers
 //   rnn/device.hpp   rnn::Device (auto, cpu, cuda)
 //   rnn/forward.hpp  rnn::forward, rnn::forward_sequences, rnn::apply_head
+//   rnn/backward.hpp rnn::backward (BPTT: dx, dh0, parameter gradients)
 #pragma once
 
+#include "rnn/backward.hpp"
 #include "rnn/device.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"

@@ -142,7 +142,7 @@ TEST_F(Cli, UnknownSubcommandOrNone) {
   Outcome r = rnn({"fly"});
   expect_error(r, "fly", "unknown command");
   r = rnn({});
-  expect_error(r, "command", "expected run, info or bench");
+  expect_error(r, "command", "expected run, backward, info or bench");
 }
 
 TEST_F(Cli, MissingRequiredFlag) {

@@ -1,0 +1,45 @@
+// host/backward.cpp: the public backward entry point: validation, layout,
+// dispatch to the CPU reference BPTT.
+#include "cpu/reference.hpp"
+#include "inputs.hpp"
+#include "rnn/backward.hpp"
+#include "rnn/error.hpp"
+
+namespace rnn {
+
+BackwardResult backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                        const Tensor& dy, const Tensor* dh_n, const ForwardOptions& options) {
+  detail::validate_inputs(model, x, h0, lengths, options.batch_first);
+  const ModelConfig& c = model.config();
+  const int64_t T = options.batch_first ? x.dim(1) : x.dim(0), B = options.batch_first ? x.dim(0) : x.dim(1);
+  const int64_t DH = c.num_directions() * c.hidden_size;
+  const std::vector<int64_t> y_shape = options.batch_first ? std::vector<int64_t>{B, T, DH}
+                                                           : std::vector<int64_t>{T, B, DH};
+  if (dy.shape() != y_shape)
+    throw Error("dy", "has shape " + shape_string(dy.shape()) + ", expected y's shape " + shape_string(y_shape));
+  const std::vector<int64_t> state = {c.num_layers * c.num_directions(), B, c.hidden_size};
+  if (dh_n && dh_n->shape() != state)
+    throw Error("dh_n", "has shape " + shape_string(dh_n->shape()) + ", expected [L*D, B, H] = " + shape_string(state));
+
+  const Device device = resolve_device(options.device == Device::Auto ? Device::Cpu : options.device);
+  if (device == Device::Cuda)
+    throw Error("device", "cuda: the CUDA backward pass is not part of this version; use the CPU");
+
+  BackwardResult r;
+  r.device = Device::Cpu;
+  const int64_t* len = lengths ? lengths->data() : nullptr;
+  cpu::ForwardCache cache;
+  if (options.batch_first) {
+    const Tensor xt = detail::swap01(x);
+    cpu::forward(model, xt, h0, len, r.y, r.h_n, &cache);
+    cpu::backward(model, xt, h0, len, cache, detail::swap01(dy), dh_n, r.dx, r.dh0, r.grads);
+    r.y = detail::swap01(r.y);
+    r.dx = detail::swap01(r.dx);
+  } else {
+    cpu::forward(model, x, h0, len, r.y, r.h_n, &cache);
+    cpu::backward(model, x, h0, len, cache, dy, dh_n, r.dx, r.dh0, r.grads);
+  }
+  return r;
+}
+
+}  // namespace rnn

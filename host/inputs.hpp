@@ -1,0 +1,21 @@
+// host/inputs.hpp: input checks and layout helpers shared by the forward
+// and backward entry points (host/forward.cpp, host/backward.cpp).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "rnn/model.hpp"
+#include "rnn/tensor.hpp"
+
+namespace rnn::detail {
+
+// [A, B, C] -> [B, A, C]
+Tensor swap01(const Tensor& t);
+
+// Throws rnn::Error with subject "model", "x", "h0" or "lengths" when an
+// input does not fit the model (see rnn/forward.hpp).
+void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                     bool batch_first);
+
+}  // namespace rnn::detail
