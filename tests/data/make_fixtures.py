@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Make the torch.nn.RNN parity fixtures under tests/data/parity/.
+"""Make the torch.nn.RNN parity fixtures under tests/data/parity/ and the gradient
+fixtures under tests/data/grad/ (see the "gradient fixtures" section below and
+tests/data/grad/README.md).
 
 Each case folder tests/data/parity/<case>/ holds:
 
@@ -32,6 +34,7 @@ Rerun (Debian's python3-torch and python3-numpy, no other packages needed):
 
     tests/data/make_fixtures.py            # from the repository root
     /usr/bin/python3 tests/data/make_fixtures.py --no-check
+    /usr/bin/python3 tests/data/make_fixtures.py --grad-only   # or --parity-only
 """
 
 import json
@@ -124,7 +127,7 @@ ST_DTYPE = {"F32": F32, "F64": F64, "F16": np.dtype("<f2"), "BF16": np.dtype("<u
 
 def write_safetensors(path, tensors, metadata):
     """tensors: list of (name, dtype string, numpy array) in file order."""
-    header = {"__metadata__": dict(metadata)}
+    header = {"__metadata__": dict(metadata)} if metadata else {}
     blobs = []
     offset = 0
     for name, dt, arr in tensors:
@@ -372,18 +375,339 @@ def check_case(c):
             f"y{y.shape} hn{hn.shape}{extra}  np-ref {ref_err:.1e}  f32-torch {f32_err:.1e}")
 
 
-def main():
-    check = "--no-check" not in sys.argv[1:]
-    torch.set_num_threads(1)
-    os.makedirs(OUT, exist_ok=True)
-    for i, c in enumerate(CASES):
-        make_case(i + 1, c)
-    if check:
-        for c in CASES:
-            print(check_case(c))
-    total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(OUT) for f in fs)
-    print(f"{len(CASES)} cases in {OUT}, {total} bytes")
+# ========================================================== gradient fixtures
+#
+# tests/data/grad/<case>/ is what /work/shared/tools/check-grad reads: the same
+# model.safetensors / x.npy / h0.npy / lengths.npy / args.txt as a parity case, plus
+#
+#   dy.npy                     [T,B,D*H] ([B,T,D*H] with --batch-first) '<f4', N(0,1);
+#                              large non-zero garbage past each sequence's length
+#   dhn.npy                    [L*D,B,H] '<f4', N(0,1), only for cases that have it
+#   expected_y.npy             as in the parity cases
+#   expected_dx.npy            like x, '<f4'
+#   expected_dh0.npy           [L*D,B,H] '<f4', only when h0.npy exists
+#   expected_grads.safetensors one F32 tensor per nn.RNN parameter, state_dict names
+#
+# Expected values: torch.autograd.backward([y, h_n], [dy, dh_n]) (dh_n zeros without
+# dhn.npy) on a float64 copy of the module built from the float32 stored values,
+# packed via pack_padded_sequence(enforce_sorted=False) / pad_packed_sequence(
+# total_length=T) when the case has lengths, rounded to float32.
 
+GRAD_OUT = os.path.join(HERE, "grad")
+
+
+def gcase(name, dhn=False, **kw):
+    c = case(name, **kw)
+    c["dhn"] = dhn
+    return c
+
+
+GRAD_CASES = [
+    gcase("g01_single_tanh", L=1, I=4, H=6, T=5, B=3),
+    gcase("g02_relu_h0_dhn", L=1, I=3, H=5, T=6, B=2, nl="relu", h0=True, dhn=True),
+    gcase("g03_no_bias_layers2", L=2, I=3, H=4, T=5, B=2, bias=False, h0=True, dhn=True),
+    gcase("g04_layers3", L=3, I=5, H=6, T=4, B=3, h0=True, dhn=True),
+    gcase("g05_bidir_layers2", L=2, I=4, H=5, T=6, B=3, bidir=True, h0=True, dhn=True),
+    gcase("g06_varlen_bidir_relu", L=1, I=4, H=5, T=7, B=4, nl="relu", bidir=True, h0=True,
+          dhn=True, lengths=[3, 7, 1, 5]),
+    gcase("g07_varlen_layers2_batch_first", L=2, I=3, H=4, T=6, B=3, bidir=True, h0=True,
+          dhn=True, lengths=[4, 6, 2], lengths_dtype="<i4", batch_first=True),
+    gcase("g08_t1_b1", L=1, I=2, H=3, T=1, B=1, h0=True, dhn=True),
+    gcase("g09_long_t60", L=1, I=3, H=8, T=60, B=2, h0=True),
+]
+
+# (case, parameter, index) checked by central finite differences in float64
+FD_CHECKS = [
+    ("g07_varlen_layers2_batch_first", "weight_hh_l0_reverse", (1, 2)),
+    ("g07_varlen_layers2_batch_first", "weight_ih_l1", (2, 5)),
+    ("g07_varlen_layers2_batch_first", "bias_ih_l0", (3,)),
+    ("g02_relu_h0_dhn", "weight_ih_l0", (4, 1)),
+]
+
+
+def valid_mask(c, lengths):
+    """[T,B] (or [B,T] with batch_first) bool: True at positions < length."""
+    T, B = c["T"], c["B"]
+    lens = np.full(B, T) if lengths is None else np.asarray(lengths, np.int64)
+    m = np.arange(T)[:, None] < lens[None, :]
+    return m.T if c["batch_first"] else m
+
+
+def torch_grads(c, weights, x, h0, lengths, dy, dhn, dtype):
+    """float32 numpy inputs -> (y, {"dx", "dh0"?, param name: grad}) as numpy in dtype."""
+    rnn = build_rnn(c, weights, dtype)
+    as_t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64)).to(dtype)
+    xt = as_t(x).requires_grad_(True)
+    ht = None if h0 is None else as_t(h0).requires_grad_(True)
+    if lengths is None:
+        y, hn = rnn(xt, ht)
+    else:
+        lt = torch.as_tensor(np.asarray(lengths, dtype=np.int64))
+        packed = torch.nn.utils.rnn.pack_padded_sequence(
+            xt, lt, batch_first=c["batch_first"], enforce_sorted=False)
+        yp, hn = rnn(packed, ht)
+        y, _ = torch.nn.utils.rnn.pad_packed_sequence(
+            yp, batch_first=c["batch_first"], total_length=c["T"])
+    dhn_t = torch.zeros_like(hn) if dhn is None else as_t(dhn)
+    torch.autograd.backward([y, hn], [as_t(dy), dhn_t])
+    g = {"dx": xt.grad.numpy()}
+    if ht is not None:
+        g["dh0"] = ht.grad.numpy()
+    for name, p in rnn.named_parameters():
+        g[name] = p.grad.numpy()
+    return y.detach().numpy(), g
+
+
+def numpy_bptt(c, weights, x, h0, lengths, dy, dhn):
+    """Independent float64 BPTT in NumPy (PyTorch packed-sequence semantics).
+
+    Returns (y, grads, preacts) with grads keyed like torch_grads and preacts the
+    list of every pre-activation visited (for the ReLU margin check)."""
+    L, H, T, B = c["L"], c["H"], c["T"], c["B"]
+    D = 2 if c["bidir"] else 1
+    relu = c["nl"] == "relu"
+    bf = c["batch_first"]
+    x = np.asarray(x, np.float64)
+    dy = np.asarray(dy, np.float64)
+    if bf:
+        x, dy = x.transpose(1, 0, 2), dy.transpose(1, 0, 2)
+    lens = [T] * B if lengths is None else [int(v) for v in lengths]
+    h0 = np.zeros((L * D, B, H)) if h0 is None else np.asarray(h0, np.float64)
+    dhn = np.zeros((L * D, B, H)) if dhn is None else np.asarray(dhn, np.float64)
+    W = {k: np.asarray(v, np.float64) for k, v in weights.items()}
+    sfx = lambda k, d: f"_l{k}" + ("_reverse" if d else "")
+    steps = lambda d, n: list(range(n)) if d == 0 else list(range(n - 1, -1, -1))
+
+    # forward, keeping every layer's input and every state
+    inputs, states, preacts = [], {}, []
+    inp = x
+    for k in range(L):
+        inputs.append(inp)
+        out = np.zeros((T, B, D * H))
+        for d in range(D):
+            s = sfx(k, d)
+            b = (W["bias_ih" + s] + W["bias_hh" + s]) if c["bias"] else np.zeros(H)
+            for bi in range(B):
+                h = h0[k * D + d, bi]
+                for t in steps(d, lens[bi]):
+                    z = W["weight_ih" + s] @ inp[t, bi] + W["weight_hh" + s] @ h + b
+                    preacts.append(z)
+                    h = np.maximum(z, 0.0) if relu else np.tanh(z)
+                    states[(k, d, bi, t)] = (z, h)
+                    out[t, bi, d * H:(d + 1) * H] = h
+        inp = out
+    y = inp
+
+    # backward, top layer first
+    g = {n: np.zeros(shape) for n, shape in param_names(c)}
+    dh0 = np.zeros((L * D, B, H))
+    dout = dy
+    for k in range(L - 1, -1, -1):
+        lin = inputs[k]
+        din = np.zeros_like(lin)
+        for d in range(D):
+            s = sfx(k, d)
+            for bi in range(B):
+                dh = dhn[k * D + d, bi].copy()
+                order = steps(d, lens[bi])
+                for j in range(len(order) - 1, -1, -1):
+                    t = order[j]
+                    z, h = states[(k, d, bi, t)]
+                    hprev = states[(k, d, bi, order[j - 1])][1] if j > 0 else h0[k * D + d, bi]
+                    dh = dh + dout[t, bi, d * H:(d + 1) * H]
+                    dz = dh * ((z > 0).astype(np.float64) if relu else 1.0 - h * h)
+                    g["weight_ih" + s] += np.outer(dz, lin[t, bi])
+                    g["weight_hh" + s] += np.outer(dz, hprev)
+                    if c["bias"]:
+                        g["bias_ih" + s] += dz
+                        g["bias_hh" + s] += dz
+                    din[t, bi] += W["weight_ih" + s].T @ dz
+                    dh = W["weight_hh" + s].T @ dz
+                dh0[k * D + d, bi] = dh
+        dout = din
+    g["dx"] = dout.transpose(1, 0, 2) if bf else dout
+    g["dh0"] = dh0
+    return (y.transpose(1, 0, 2) if bf else y), g, preacts
+
+
+def make_grad_case(index, c):
+    rng = np.random.default_rng(20240700 + index)
+    D = 2 if c["bidir"] else 1
+    L, I, H, T, B = c["L"], c["I"], c["H"], c["T"], c["B"]
+    k = 1.0 / np.sqrt(H)
+    bf = c["batch_first"]
+
+    file_tensors, w = [], {}
+    for name, shape in param_names(c):
+        w[name] = rng.uniform(-k, k, size=shape).astype(F32)
+        assert np.all(w[name] != 0)
+        file_tensors.append((name, "F32", w[name]))
+    x = rng.standard_normal((B, T, I) if bf else (T, B, I)).astype(F32)
+    h0 = (0.5 * rng.standard_normal((L * D, B, H))).astype(F32) if c["h0"] else None
+    lengths = None
+    if c["lengths"] is not None:
+        lengths = np.asarray(c["lengths"], dtype=c["lengths_dtype"])
+        assert lengths.min() >= 1 and lengths.max() == T and list(lengths) != sorted(lengths)
+    yshape = (B, T, D * H) if bf else (T, B, D * H)
+    dy = rng.standard_normal(yshape).astype(F32)
+    garbage = (rng.choice([-1.0, 1.0], size=yshape) * rng.uniform(100.0, 1000.0, size=yshape)).astype(F32)
+    dy = np.where(valid_mask(c, lengths)[:, :, None], dy, garbage).astype(F32)
+    dhn = rng.standard_normal((L * D, B, H)).astype(F32) if c["dhn"] else None
+    for a in (x, h0, dy, dhn):
+        assert a is None or np.all(a != 0)
+
+    y64, g64 = torch_grads(c, w, x, h0, lengths, dy, dhn, torch.float64)
+
+    d = os.path.join(GRAD_OUT, c["name"])
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    write_safetensors(os.path.join(d, "model.safetensors"), file_tensors, {"nonlinearity": c["nl"]})
+    np.save(os.path.join(d, "x.npy"), x)
+    if h0 is not None:
+        np.save(os.path.join(d, "h0.npy"), h0)
+    if lengths is not None:
+        np.save(os.path.join(d, "lengths.npy"), lengths)
+    np.save(os.path.join(d, "dy.npy"), dy)
+    if dhn is not None:
+        np.save(os.path.join(d, "dhn.npy"), dhn)
+    with open(os.path.join(d, "args.txt"), "w") as f:
+        f.write("--batch-first\n" if bf else "")
+    np.save(os.path.join(d, "expected_y.npy"), y64.astype(F32))
+    np.save(os.path.join(d, "expected_dx.npy"), g64["dx"].astype(F32))
+    if h0 is not None:
+        np.save(os.path.join(d, "expected_dh0.npy"), g64["dh0"].astype(F32))
+    write_safetensors(os.path.join(d, "expected_grads.safetensors"),
+                      [(n, "F32", g64[n].astype(F32)) for n, _ in param_names(c)], {})
+
+
+def rel(a, b):
+    """check-grad's measure: ||a-b|| / ||b||."""
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
+
+
+def fd_check(c, w, x, h0, lengths, dy, dhn, pname, idx, g_expected):
+    """Central finite difference of <y,dy>_valid + <h_n,dh_n> in one weight entry."""
+    mask = valid_mask(c, lengths)[:, :, None].astype(np.float64)
+    dy64 = np.asarray(dy, np.float64) * mask
+    dhn64 = 0.0 if dhn is None else np.asarray(dhn, np.float64)
+
+    def loss(delta):
+        wp = {k: np.asarray(v, np.float64).copy() for k, v in w.items()}
+        wp[pname][idx] += delta
+        y, hn = run_torch(c, wp, x, h0, lengths, torch.float64)
+        return float(np.sum(y * dy64) + np.sum(hn * dhn64))
+
+    eps = 1e-6
+    fd = (loss(eps) - loss(-eps)) / (2 * eps)
+    an = float(g_expected[pname][idx])
+    err = abs(fd - an) / max(abs(an), 1e-3)
+    assert err < 1e-6, (c["name"], pname, idx, fd, an)
+    return f"    fd {pname}{list(idx)}: {fd:+.10f} vs {an:+.10f} (rel {err:.1e})"
+
+
+def check_grad_case(c):
+    d = os.path.join(GRAD_OUT, c["name"])
+    L, I, H, T, B = c["L"], c["I"], c["H"], c["T"], c["B"]
+    D = 2 if c["bidir"] else 1
+    bf = c["batch_first"]
+    j = lambda f: os.path.join(d, f)
+    xshape, yshape, sshape = ((B, T, I) if bf else (T, B, I)), ((B, T, D * H) if bf else (T, B, D * H)), (L * D, B, H)
+
+    tensors, meta, dtypes = read_safetensors(j("model.safetensors"))
+    assert meta == {"nonlinearity": c["nl"]}
+    assert list(tensors) == [n for n, _ in param_names(c)]
+    for n, shape in param_names(c):
+        assert tensors[n].shape == shape and dtypes[n] == "F32" and np.all(tensors[n] != 0)
+    w = tensors
+    x = np.load(j("x.npy"))
+    assert x.dtype == F32 and x.shape == xshape
+    h0 = np.load(j("h0.npy")) if c["h0"] else None
+    assert os.path.exists(j("h0.npy")) == c["h0"]
+    assert h0 is None or (h0.dtype == F32 and h0.shape == sshape)
+    lengths = np.load(j("lengths.npy")) if c["lengths"] is not None else None
+    assert os.path.exists(j("lengths.npy")) == (c["lengths"] is not None)
+    assert lengths is None or (lengths.dtype == np.dtype(c["lengths_dtype"]) and lengths.shape == (B,))
+    dy = np.load(j("dy.npy"))
+    assert dy.dtype == F32 and dy.shape == yshape and np.all(dy != 0)
+    dhn = np.load(j("dhn.npy")) if c["dhn"] else None
+    assert os.path.exists(j("dhn.npy")) == c["dhn"]
+    assert dhn is None or (dhn.dtype == F32 and dhn.shape == sshape)
+    with open(j("args.txt")) as f:
+        assert f.read() == ("--batch-first\n" if bf else "")
+
+    y = np.load(j("expected_y.npy"))
+    dx = np.load(j("expected_dx.npy"))
+    assert y.dtype == F32 and y.shape == yshape and dx.dtype == F32 and dx.shape == xshape
+    exp = {"dx": dx}
+    if c["h0"]:
+        exp["dh0"] = np.load(j("expected_dh0.npy"))
+        assert exp["dh0"].dtype == F32 and exp["dh0"].shape == sshape
+    else:
+        assert not os.path.exists(j("expected_dh0.npy"))
+    gt, gmeta, gdt = read_safetensors(j("expected_grads.safetensors"))
+    assert gmeta == {} and list(gt) == [n for n, _ in param_names(c)]
+    for n, shape in param_names(c):
+        assert gt[n].shape == shape and gdt[n] == "F32"
+        exp[n] = gt[n]
+    for v in exp.values():
+        assert np.all(np.isfinite(v)) and np.any(v != 0)
+
+    # padding: y and dx exactly 0 there; garbage dy there is large and non-zero
+    m = valid_mask(c, lengths)
+    assert np.all(y[~m] == 0.0) and np.all(dx[~m] == 0.0) and np.all(np.abs(dy[~m]) >= 100)
+
+    # independent NumPy float64 BPTT (never reads dy past a length)
+    ry, rg, pre = numpy_bptt(c, w, x, h0, lengths, dy, dhn)
+    np_err = max([rel(ry, y)] + [rel(rg[k], v) for k, v in exp.items()])
+    assert np_err < 1e-6, (c["name"], np_err)
+    relu_note = ""
+    if c["nl"] == "relu":
+        pre = np.concatenate(pre)
+        margin = float(np.abs(pre).min())
+        assert np.any(pre < 0) and np.any(pre > 0) and margin > 1e-4, (c["name"], margin)
+        relu_note = f"  relu: {np.mean(pre < 0):.0%} negative, min |z| {margin:.1e}"
+
+    # float64 torch with dy zeroed at padded positions gives the same values
+    if lengths is not None:
+        _, gz = torch_grads(c, w, x, h0, lengths, np.where(m[:, :, None], dy, 0).astype(F32), dhn,
+                            torch.float64)
+        assert all(np.array_equal(gz[k].astype(F32), v) for k, v in exp.items()), c["name"]
+
+    # a float32 PyTorch run on the same stored values
+    y32, g32 = torch_grads(c, w, x, h0, lengths, dy, dhn, torch.float32)
+    f32_err = max([rel(y32, y)] + [rel(g32[k], v) for k, v in exp.items()])
+    assert f32_err < 5e-6, (c["name"], f32_err)
+
+    lines = [f"{c['name']:34s} x{xshape} dy{yshape} {len(exp) - 1 - c['h0']} grads"
+             f"{' dh0' if c['h0'] else ''}{' dhn' if c['dhn'] else ''}  np-bptt {np_err:.1e}"
+             f"  f32-torch {f32_err:.1e}{relu_note}"]
+    _, g64 = torch_grads(c, w, x, h0, lengths, dy, dhn, torch.float64)
+    for case_name, pname, idx in FD_CHECKS:
+        if case_name == c["name"]:
+            lines.append(fd_check(c, w, x, h0, lengths, dy, dhn, pname, idx, g64))
+    return "\n".join(lines)
+
+
+def main():
+    args = sys.argv[1:]
+    check = "--no-check" not in args
+    torch.set_num_threads(1)
+    groups = [(OUT, CASES, make_case, check_case), (GRAD_OUT, GRAD_CASES, make_grad_case, check_grad_case)]
+    if "--grad-only" in args:
+        groups = groups[1:]
+    elif "--parity-only" in args:
+        groups = groups[:1]
+    for out, cases, make, chk in groups:
+        os.makedirs(out, exist_ok=True)
+        for i, c in enumerate(cases):
+            make(i + 1, c)
+        if check:
+            for c in cases:
+                print(chk(c))
+        total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(out) for f in fs)
+        print(f"{len(cases)} cases in {out}, {total} bytes")
 
 if __name__ == "__main__":
     main()
