@@ -6,6 +6,9 @@
 //   rnn backward --model M --input X [--h0 H0] [--lengths L] [--batch-first]
 //            --grad-output DY [--grad-final-state DHN] [--grad-input DX]
 //            [--grad-h0 DH0] [--grad-weights G] [--device auto|cpu|cuda]
+//   rnn train-char (--text F | --string S) [--out M] [--hidden N] [--layers N] [--seq-len N]
+//            [--batch N] [--steps N] [--lr X] [--optimizer adam|sgd] [--clip X] [--seed N] [--device D]
+//   rnn sample --model M --prime S [--length N] [--temperature T] [--seed N] [--device D]
 //   rnn info --model M
 //   rnn bench [--quick] [--batch 1,8] [--hidden 256,512] [--input I] [--steps T]
 //             [--layers L] [--bidirectional] [--varlen] [--warmup N] [--runs N]
@@ -24,6 +27,7 @@
 #include <string>
 
 #include "bench.hpp"
+#include "charlm.hpp"
 #include "rnn/rnn.hpp"
 
 namespace {
@@ -55,7 +59,7 @@ int usage_error(const CLI::ParseError& e) {
   }
   if (e.get_name() == "RequiredError") {
     if (msg.find("subcommand") != std::string::npos)
-      return fail("command", "missing: expected run, backward, info or bench (see rnn --help)", kExitUsage);
+      return fail("command", "missing: expected run, backward, train-char, sample, info or bench (see rnn --help)", kExitUsage);
     const std::string suffix = " is required";
     const size_t at = msg.find(suffix);
     if (at != std::string::npos) return fail(msg.substr(0, at), "is required", kExitUsage);
@@ -79,7 +83,7 @@ int check_words(const CLI::App& app, int argc, char** argv) {
   const CLI::App* sub = nullptr;
   for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
     if (s->get_name() == first) sub = s;
-  if (!sub) return fail(first, "unknown command (expected run, backward, info or bench; see rnn --help)", kExitUsage);
+  if (!sub) return fail(first, "unknown command (expected run, backward, train-char, sample, info or bench; see rnn --help)", kExitUsage);
   for (int i = 2; i < argc; ++i) {
     std::string word = argv[i];
     if (word.rfind("--", 0) != 0 && word != "-h") {
@@ -356,6 +360,31 @@ int main(int argc, char** argv) {
   bwd_cmd->add_option("--grad-weights", bwd.grad_weights,
                       "write dL/dW .safetensors, one tensor per parameter under its own name");
 
+  charlm::TrainArgs tc;
+  CLI::App* tc_cmd = app.add_subcommand("train-char", "Train a character-level language model on a text");
+  tc_cmd->add_option("--text", tc.text, "the text to learn (a UTF-8 file)");
+  tc_cmd->add_option("--string", tc.string, "the text to learn, given inline");
+  tc_cmd->add_option("--out", tc.out, "write the model .safetensors (rnn.* + fc.*, vocab in the metadata)");
+  tc_cmd->add_option("--hidden", tc.hidden, "hidden size (default 128)");
+  tc_cmd->add_option("--layers", tc.layers, "layers (default 1)");
+  tc_cmd->add_option("--seq-len", tc.seq_len, "characters per truncated-BPTT chunk (default 50)");
+  tc_cmd->add_option("--batch", tc.batch, "parallel streams through the text (default 32)");
+  tc_cmd->add_option("--steps", tc.steps, "optimizer updates (default 1000)");
+  tc_cmd->add_option("--lr", tc.lr, "learning rate (default 0.002)");
+  tc_cmd->add_option("--optimizer", tc.optimizer, "adam (default) or sgd (momentum 0.9)");
+  tc_cmd->add_option("--clip", tc.clip, "clip the gradients' global norm to this (default 5; 0: no clipping)");
+  tc_cmd->add_option("--seed", tc.seed, "initialisation seed (default 1); same seed, same model, bit for bit");
+  tc_cmd->add_option("--device", tc.device, "auto (default), cpu or cuda");
+
+  charlm::SampleArgs sa;
+  CLI::App* sa_cmd = app.add_subcommand("sample", "Generate text from a character model");
+  sa_cmd->add_option("--model", sa.model, "a model from rnn train-char")->required();
+  sa_cmd->add_option("--prime", sa.prime, "the text to start from")->required();
+  sa_cmd->add_option("--length", sa.length, "characters to generate (default 200)");
+  sa_cmd->add_option("--temperature", sa.temperature, "softmax temperature (default 1; 0: greedy)");
+  sa_cmd->add_option("--seed", sa.seed, "sampling seed (default 1)");
+  sa_cmd->add_option("--device", sa.device, "auto (default), cpu or cuda");
+
   std::string info_model;
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
@@ -392,6 +421,8 @@ int main(int argc, char** argv) {
   try {
     if (run_cmd->parsed()) return cmd_run(run);
     if (bwd_cmd->parsed()) return cmd_backward(bwd);
+    if (tc_cmd->parsed()) return charlm::train(tc);
+    if (sa_cmd->parsed()) return charlm::sample(sa);
     if (bench_cmd->parsed()) return cmd_bench(bench);
     if (info_cmd->parsed()) return cmd_info(info_model);
   } catch (const rnn::Error& e) {
@@ -401,5 +432,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return fail("", e.what(), kExitError);
   }
-  return fail("command", "missing: expected run, backward, info or bench (see rnn --help)", kExitUsage);
+  return fail("command", "missing: expected run, backward, train-char, sample, info or bench (see rnn --help)", kExitUsage);
 }

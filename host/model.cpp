@@ -130,6 +130,33 @@ int64_t Model::parameter_count() const noexcept {
   return n + head_.weight.numel() + head_.bias.numel();
 }
 
+std::vector<std::pair<std::string, const Tensor*>> Model::parameters() const {
+  std::vector<std::pair<std::string, const Tensor*>> out;
+  for (int64_t l = 0; l < config_.num_layers; ++l) {
+    for (int64_t d = 0; d < config_.num_directions(); ++d) {
+      const CellWeights& c = cell(l, d);
+      out.emplace_back(parameter_name("weight_ih", l, d), &c.w_ih);
+      out.emplace_back(parameter_name("weight_hh", l, d), &c.w_hh);
+      if (config_.bias) {
+        out.emplace_back(parameter_name("bias_ih", l, d), &c.b_ih);
+        out.emplace_back(parameter_name("bias_hh", l, d), &c.b_hh);
+      }
+    }
+  }
+  if (has_head()) {
+    out.emplace_back("fc.weight", &head_.weight);
+    if (config_.output_bias) out.emplace_back("fc.bias", &head_.bias);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor*>> Model::parameters() {
+  std::vector<std::pair<std::string, Tensor*>> out;
+  for (auto& [name, t] : static_cast<const Model&>(*this).parameters())
+    out.emplace_back(name, const_cast<Tensor*>(t));
+  return out;
+}
+
 // ---- loading -----------------------------------------------------------------
 
 Model parse_model(const uint8_t* bytes, size_t size, const std::string& name) {
@@ -291,21 +318,8 @@ std::vector<uint8_t> model_bytes(const Model& model, const SaveOptions& options,
   }
   const ModelConfig& cfg = model.config();
   TensorFile file;
-  for (int64_t l = 0; l < cfg.num_layers; ++l) {
-    for (int64_t d = 0; d < cfg.num_directions(); ++d) {
-      const CellWeights& c = model.cell(l, d);
-      file.tensors.emplace_back(options.prefix + parameter_name("weight_ih", l, d), c.w_ih);
-      file.tensors.emplace_back(options.prefix + parameter_name("weight_hh", l, d), c.w_hh);
-      if (cfg.bias) {
-        file.tensors.emplace_back(options.prefix + parameter_name("bias_ih", l, d), c.b_ih);
-        file.tensors.emplace_back(options.prefix + parameter_name("bias_hh", l, d), c.b_hh);
-      }
-    }
-  }
-  if (model.has_head()) {
-    file.tensors.emplace_back("fc.weight", model.head().weight);
-    if (cfg.output_bias) file.tensors.emplace_back("fc.bias", model.head().bias);
-  }
+  for (const auto& [pname, t] : model.parameters())
+    file.tensors.emplace_back(pname.rfind("fc.", 0) == 0 ? pname : options.prefix + pname, *t);
   file.metadata = model.metadata;
   file.metadata["nonlinearity"] = nonlinearity_name(cfg.nonlinearity);
   if (!model.vocab.empty()) file.metadata["vocab"] = model.vocab;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rnn/tensor.hpp"
@@ -92,6 +93,11 @@ class Model {
 
   // Total number of scalar parameters.
   int64_t parameter_count() const noexcept;
+
+  // Every parameter tensor with its PyTorch name ("weight_ih_l0", ...,
+  // "fc.weight", "fc.bias"), in state_dict order; absent biases left out.
+  std::vector<std::pair<std::string, Tensor*>> parameters();
+  std::vector<std::pair<std::string, const Tensor*>> parameters() const;
 
  private:
   ModelConfig config_;

@@ -7,6 +7,7 @@
 //   rnn/device.hpp   rnn::Device (auto, cpu, cuda)
 //   rnn/forward.hpp  rnn::forward, rnn::forward_sequences, rnn::apply_head
 //   rnn/backward.hpp rnn::backward (BPTT: dx, dh0, parameter gradients)
+//   rnn/train.hpp    loss, optimizers, clipping, train_step, the step API (rnn::Stepper)
 #pragma once
 
 #include "rnn/backward.hpp"
@@ -16,4 +17,5 @@
 #include "rnn/io.hpp"
 #include "rnn/model.hpp"
 #include "rnn/tensor.hpp"
+#include "rnn/train.hpp"
 #include "rnn/version.hpp"

@@ -142,7 +142,7 @@ TEST_F(Cli, UnknownSubcommandOrNone) {
   Outcome r = rnn({"fly"});
   expect_error(r, "fly", "unknown command");
   r = rnn({});
-  expect_error(r, "command", "expected run, backward, info or bench");
+  expect_error(r, "command", "expected run, backward, train-char, sample, info or bench");
 }
 
 TEST_F(Cli, MissingRequiredFlag) {
@@ -250,6 +250,59 @@ TEST_F(Cli, BenchRejectsBadSizes) {
   expect_error(rnn({"bench", "--batch", "1,0"}), "--batch", "'0' is not a positive integer");
   expect_error(rnn({"bench", "--hidden", "12x"}), "--hidden", "'12x' is not a positive integer");
   expect_error(rnn({"bench", "--runs", "0"}), "--runs", "must be at least 1");
+}
+
+TEST_F(Cli, TrainCharOnHelloThenGreedySampleSaysHello) {
+  const std::string model = dir.file("hello.safetensors");
+  const Outcome t = rnn({"train-char", "--string", "hello", "--out", model});
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("\ntrain_bpc="), std::string::npos) << t.out;
+  EXPECT_EQ(t.out.back(), '\n');
+  const Outcome s = rnn({"sample", "--model", model, "--prime", "h", "--length", "4", "--temperature", "0"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_EQ(s.out, "hello\n");
+}
+
+TEST_F(Cli, TrainCharIsDeterministic) {
+  for (const char* name : {"a.safetensors", "b.safetensors"}) {
+    const Outcome t = rnn({"train-char", "--string", "abcabd", "--steps", "20", "--hidden", "8", "--out", dir.file(name)});
+    ASSERT_EQ(t.code, 0) << t.err;
+  }
+  EXPECT_EQ(slurp(dir.file("a.safetensors")), slurp(dir.file("b.safetensors")));
+}
+
+TEST_F(Cli, TrainCharArgumentErrors) {
+  expect_error(rnn({"train-char", "--steps", "3"}), "--text/--string", "exactly one");
+  expect_error(rnn({"train-char", "--string", "abc", "--optimizer", "rmsprop"}), "--optimizer", "unknown optimizer");
+  expect_error(rnn({"train-char", "--string", "a"}), "--string", "at least 2 characters");
+  const std::string missing = dir.file("missing.txt");
+  expect_error(rnn({"train-char", "--text", missing}), missing, "no such file");
+}
+
+TEST_F(Cli, SampleArgumentErrors) {
+  const std::string model = dir.file("m.safetensors");
+  ASSERT_EQ(rnn({"train-char", "--string", "abab", "--steps", "2", "--hidden", "4", "--out", model}).code, 0);
+  expect_error(rnn({"sample", "--model", model, "--prime", "z"}), "--prime", "not in the model's vocabulary");
+  expect_error(rnn({"sample", "--model", fixture("model.safetensors"), "--prime", "a"}),
+               fixture("model.safetensors"), "not a character model");
+  expect_error(rnn({"sample", "--model", model, "--prime", "a", "--temperature", "-1"}), "--temperature",
+               "must be 0");
+}
+
+TEST_F(Cli, BackwardWritesGradientsAndRefusesBadDy) {
+  const std::string dy = write_npy("dy.npy", testbed::random_tensor({3, 6, 10}, 5));
+  const Outcome ok = rnn({"backward", "--model", fixture("model.safetensors"), "--input", fixture("x.npy"), "--h0",
+                          fixture("h0.npy"), "--lengths", fixture("lengths.npy"), "--batch-first", "--grad-output", dy,
+                          "--grad-input", dir.file("dx.npy"), "--grad-h0", dir.file("dh0.npy"), "--grad-weights",
+                          dir.file("g.safetensors")});
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(rnn::read_npy(dir.file("dx.npy")).shape(), (std::vector<int64_t>{3, 6, 4}));
+  EXPECT_EQ(rnn::read_npy(dir.file("dh0.npy")).shape(), (std::vector<int64_t>{4, 3, 5}));
+  EXPECT_NE(rnn::read_safetensors(dir.file("g.safetensors")).find("weight_hh_l1_reverse"), nullptr);
+  const std::string bad = write_npy("bad.npy", testbed::random_tensor({3, 6, 9}, 5));
+  const Outcome r = rnn({"backward", "--model", fixture("model.safetensors"), "--input", fixture("x.npy"),
+                         "--batch-first", "--grad-output", bad, "--grad-input", y_path()});
+  expect_error(r, bad, "expected y's shape [3, 6, 10]");
 }
 
 TEST_F(Cli, InfoOnABadModel) {

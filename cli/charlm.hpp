@@ -1,0 +1,33 @@
+// cli/charlm.hpp: the character-level language model commands:
+//   rnn train-char (train on a text, save a model with its vocabulary)
+//   rnn sample     (generate text one character at a time)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace charlm {
+
+struct TrainArgs {
+  std::string text, string, out, optimizer = "adam", device = "auto";
+  int64_t hidden = 128, layers = 1, seq_len = 50, batch = 32, steps = 1000;
+  double lr = 2e-3, clip = 5.0, momentum = 0.9;
+  uint64_t seed = 1;
+};
+
+struct SampleArgs {
+  std::string model, prime, device = "auto";
+  int64_t length = 200;
+  double temperature = 1.0;
+  uint64_t seed = 1;
+};
+
+int train(const TrainArgs& args);
+int sample(const SampleArgs& args);
+
+// UTF-8 <-> code points. decode throws rnn::Error(subject, ...) on invalid UTF-8.
+std::vector<char32_t> decode_utf8(const std::string& s, const std::string& subject);
+std::string encode_utf8(const std::vector<char32_t>& cps);
+
+}  // namespace charlm

@@ -1,0 +1,279 @@
+// host/train.cpp: softmax cross-entropy, SGD and Adam, gradient clipping,
+// the training step, and the step API. All on the CPU, in double where it
+// accumulates, deterministic.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "cpu/reference.hpp"
+#include "inputs.hpp"
+#include "rnn/error.hpp"
+#include "rnn/forward.hpp"
+#include "rnn/train.hpp"
+
+namespace rnn {
+
+// ---- loss ----------------------------------------------------------------------
+
+LossResult softmax_cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets) {
+  if (logits.rank() < 1 || logits.shape().back() < 1)
+    throw Error("logits", "has shape " + shape_string(logits.shape()) + ", expected [..., O] with O >= 1");
+  const int64_t O = logits.shape().back(), N = logits.numel() / O;
+  if (static_cast<int64_t>(targets.size()) != N)
+    throw Error("targets", "holds " + std::to_string(targets.size()) + " targets for " + std::to_string(N) +
+                               " rows of logits");
+  LossResult r;
+  r.dlogits = Tensor(logits.shape());
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t y = targets[static_cast<size_t>(n)];
+    if (y < 0) continue;
+    if (y >= O)
+      throw Error("targets", "target " + std::to_string(y) + " at row " + std::to_string(n) + " is outside [0, " +
+                                 std::to_string(O) + ")");
+    ++r.count;
+  }
+  if (r.count == 0) return r;
+  std::vector<double> p(static_cast<size_t>(O));
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t y = targets[static_cast<size_t>(n)];
+    if (y < 0) continue;
+    const float* z = logits.data() + n * O;
+    double zmax = z[0];
+    for (int64_t o = 1; o < O; ++o) zmax = std::max(zmax, static_cast<double>(z[o]));
+    double sum = 0.0;
+    for (int64_t o = 0; o < O; ++o) sum += (p[o] = std::exp(static_cast<double>(z[o]) - zmax));
+    // -log softmax(z)[y] = log(sum exp(z - zmax)) - (z[y] - zmax): no overflow for any z
+    r.loss += std::log(sum) - (static_cast<double>(z[y]) - zmax);
+    float* g = r.dlogits.data() + n * O;
+    for (int64_t o = 0; o < O; ++o)
+      g[o] = static_cast<float>((p[o] / sum - (o == y ? 1.0 : 0.0)) / static_cast<double>(r.count));
+  }
+  r.loss /= static_cast<double>(r.count);
+  return r;
+}
+
+// ---- optimizers ------------------------------------------------------------------
+
+namespace {
+void same_config(const Model& a, const Model& b, const char* what) {
+  const ModelConfig &x = a.config(), &y = b.config();
+  if (x.input_size != y.input_size || x.hidden_size != y.hidden_size || x.num_layers != y.num_layers ||
+      x.bidirectional != y.bidirectional || x.bias != y.bias || x.output_size != y.output_size ||
+      (x.output_size > 0 && x.output_bias != y.output_bias))
+    throw Error("grads", std::string("do not have the ") + what + "'s configuration");
+}
+}  // namespace
+
+Optimizer::Optimizer(const Model& model, const OptimizerOptions& options)
+    : options_(options), first_(model.config()), second_(model.config()) {
+  if (!(options.lr > 0.0)) throw Error("optimizer", "learning rate must be positive");
+  if (options.momentum < 0.0 || options.beta1 < 0.0 || options.beta1 >= 1.0 || options.beta2 < 0.0 ||
+      options.beta2 >= 1.0 || !(options.eps > 0.0))
+    throw Error("optimizer", "momentum >= 0, 0 <= beta1, beta2 < 1 and eps > 0 are required");
+}
+
+void Optimizer::step(Model& model, const Model& grads) {
+  same_config(model, grads, "model");
+  same_config(model, first_, "optimizer state");
+  ++steps_;
+  auto params = model.parameters();
+  const auto g = grads.parameters();
+  auto m = first_.parameters();
+  auto v = second_.parameters();
+  const OptimizerOptions& o = options_;
+  const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(steps_));
+  const double bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(steps_));
+  for (size_t k = 0; k < params.size(); ++k) {
+    Tensor& w = *params[k].second;
+    const Tensor& gk = *g[k].second;
+    Tensor& mk = *m[k].second;
+    Tensor& vk = *v[k].second;
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      const double gi = gk[i];
+      if (o.kind == OptimizerKind::Sgd) {
+        double step = gi;
+        if (o.momentum > 0.0) {
+          // PyTorch: the buffer starts as the first gradient, then v = momentum * v + g.
+          step = steps_ == 1 ? gi : o.momentum * mk[i] + gi;
+          mk[i] = static_cast<float>(step);
+        }
+        w[i] = static_cast<float>(w[i] - o.lr * step);
+      } else {
+        const double mi = o.beta1 * mk[i] + (1.0 - o.beta1) * gi;
+        const double vi = o.beta2 * vk[i] + (1.0 - o.beta2) * gi * gi;
+        mk[i] = static_cast<float>(mi);
+        vk[i] = static_cast<float>(vi);
+        w[i] = static_cast<float>(w[i] - o.lr * (mi / bc1) / (std::sqrt(vi / bc2) + o.eps));
+      }
+    }
+  }
+}
+
+double clip_grad_norm(Model& grads, double max_norm) {
+  double sq = 0.0;
+  for (const auto& [name, t] : grads.parameters())
+    for (int64_t i = 0; i < t->numel(); ++i) sq += static_cast<double>((*t)[i]) * (*t)[i];
+  const double norm = std::sqrt(sq);
+  if (max_norm > 0.0 && norm > max_norm) {
+    const double scale = max_norm / (norm + 1e-6);
+    for (auto& [name, t] : grads.parameters())
+      for (int64_t i = 0; i < t->numel(); ++i) (*t)[i] = static_cast<float>((*t)[i] * scale);
+  }
+  return norm;
+}
+
+// ---- training step -------------------------------------------------------------------
+
+LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                            const std::vector<int64_t>& targets) {
+  if (!model.has_head()) throw Error("model", "has no output head (fc.weight): nothing to train against");
+  detail::validate_inputs(model, x, h0, nullptr, /*batch_first=*/false);
+  const ModelConfig& c = model.config();
+  const int64_t T = x.dim(0), B = x.dim(1), W = c.num_directions() * c.hidden_size, O = c.output_size;
+  if (static_cast<int64_t>(targets.size()) != T * B)
+    throw Error("targets", "holds " + std::to_string(targets.size()) + " targets for T*B = " + std::to_string(T * B));
+
+  LossAndGrads r;
+  cpu::ForwardCache cache;
+  Tensor y;
+  cpu::forward(model, x, h0, nullptr, y, r.h_n, &cache);
+  const Tensor logits = apply_head(model, y);
+  LossResult loss = softmax_cross_entropy(logits, targets);
+  r.loss = loss.loss;
+  r.count = loss.count;
+
+  // Head: logits = y W^T + b  ->  dW = dlogits^T y, db = sum dlogits, dy = dlogits W.
+  const Tensor& Wh = model.head().weight;
+  std::vector<double> dW(static_cast<size_t>(O * W), 0.0), db(static_cast<size_t>(O), 0.0);
+  Tensor dy({T, B, W});
+  const std::vector<double>& top = cache.outputs.back();  // y in double
+  for (int64_t n = 0; n < T * B; ++n) {
+    const float* g = loss.dlogits.data() + n * O;
+    const double* yn = &top[static_cast<size_t>(n * W)];
+    std::vector<double> dyn(static_cast<size_t>(W), 0.0);
+    for (int64_t o = 0; o < O; ++o) {
+      const double go = g[o];
+      if (go == 0.0) continue;
+      db[o] += go;
+      double* dWo = &dW[static_cast<size_t>(o * W)];
+      const float* Wo = Wh.data() + o * W;
+      for (int64_t k = 0; k < W; ++k) {
+        dWo[k] += go * yn[k];
+        dyn[k] += go * Wo[k];
+      }
+    }
+    for (int64_t k = 0; k < W; ++k) dy[n * W + k] = static_cast<float>(dyn[k]);
+  }
+  Tensor dx, dh0;
+  Model rnn_grads;
+  cpu::backward(model, x, h0, nullptr, cache, dy, nullptr, dx, dh0, rnn_grads);
+
+  r.grads = Model(c);
+  for (int64_t l = 0; l < c.num_layers; ++l)
+    for (int64_t d = 0; d < c.num_directions(); ++d) r.grads.cell(l, d) = rnn_grads.cell(l, d);
+  for (int64_t i = 0; i < O * W; ++i) r.grads.head().weight[i] = static_cast<float>(dW[static_cast<size_t>(i)]);
+  if (c.output_bias)
+    for (int64_t o = 0; o < O; ++o) r.grads.head().bias[o] = static_cast<float>(db[static_cast<size_t>(o)]);
+  return r;
+}
+
+TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
+                           const std::vector<int64_t>& targets, double clip) {
+  LossAndGrads lg = loss_and_grads(model, x, h0, targets);
+  TrainStepResult r;
+  r.loss = lg.loss;
+  r.count = lg.count;
+  r.grad_norm = clip_grad_norm(lg.grads, clip);
+  optimizer.step(model, lg.grads);
+  r.h_n = std::move(lg.h_n);
+  return r;
+}
+
+// ---- step API -----------------------------------------------------------------------
+
+Stepper::Stepper(const Model& model, int64_t batch, Device device) : model_(&model), batch_(batch) {
+  try {
+    model.validate();
+  } catch (const Error& e) {
+    throw Error("model", e.what());
+  }
+  if (model.config().bidirectional)
+    throw Error("model", "is bidirectional: its reverse direction needs the whole sequence, it cannot be stepped");
+  if (batch < 1) throw Error("batch", "must be at least 1");
+  if (resolve_device(device) == Device::Cuda)
+    throw Error("device", "cuda: the step API runs on the CPU in this version");
+  reset(nullptr);
+}
+
+void Stepper::reset(const Tensor* h0) {
+  const ModelConfig& c = model_->config();
+  const std::vector<int64_t> shape = {c.num_layers, batch_, c.hidden_size};
+  if (h0 && h0->shape() != shape)
+    throw Error("h0", "has shape " + shape_string(h0->shape()) + ", expected [L, B, H] = " + shape_string(shape));
+  h_.assign(static_cast<size_t>(c.num_layers * batch_ * c.hidden_size), 0.0);
+  if (h0)
+    for (int64_t i = 0; i < h0->numel(); ++i) h_[static_cast<size_t>(i)] = (*h0)[i];
+  top_ = Tensor({batch_, c.hidden_size});
+  for (int64_t i = 0; i < top_.numel(); ++i)
+    top_[i] = static_cast<float>(h_[static_cast<size_t>((c.num_layers - 1) * batch_ * c.hidden_size + i)]);
+}
+
+// One step of every layer, in double as the reference forward computes it,
+// so that stepping reproduces rnn::forward bit for bit.
+void Stepper::advance(const std::vector<double>& input, int64_t width) {
+  const ModelConfig& c = model_->config();
+  const int64_t H = c.hidden_size;
+  std::vector<double> in = input, next(static_cast<size_t>(batch_ * H));
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const CellWeights& w = model_->cell(l, 0);
+    const int64_t K = l == 0 ? width : H;
+    double* h = &h_[static_cast<size_t>(l * batch_ * H)];
+    for (int64_t b = 0; b < batch_; ++b) {
+      const double* x = &in[static_cast<size_t>(b * K)];
+      for (int64_t i = 0; i < H; ++i) {
+        double acc = c.bias ? static_cast<double>(w.b_ih[i]) + static_cast<double>(w.b_hh[i]) : 0.0;
+        for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(w.w_ih[i * K + k]) * x[k];
+        for (int64_t j = 0; j < H; ++j) acc += static_cast<double>(w.w_hh[i * H + j]) * h[b * H + j];
+        next[static_cast<size_t>(b * H + i)] =
+            c.nonlinearity == Nonlinearity::Tanh ? std::tanh(acc) : ((acc > 0.0 || std::isnan(acc)) ? acc : 0.0);
+      }
+    }
+    std::copy(next.begin(), next.end(), h);
+    in = next;
+  }
+  for (int64_t i = 0; i < top_.numel(); ++i) top_[i] = static_cast<float>(in[static_cast<size_t>(i)]);
+}
+
+const Tensor& Stepper::step(const Tensor& x_t) {
+  const int64_t I = model_->config().input_size;
+  if (x_t.shape() != std::vector<int64_t>{batch_, I})
+    throw Error("x", "has shape " + shape_string(x_t.shape()) + ", expected [B, I] = [" + std::to_string(batch_) +
+                         ", " + std::to_string(I) + "]");
+  advance(std::vector<double>(x_t.values().begin(), x_t.values().end()), I);
+  return top_;
+}
+
+const Tensor& Stepper::step_one_hot(const std::vector<int64_t>& index) {
+  const int64_t I = model_->config().input_size;
+  if (static_cast<int64_t>(index.size()) != batch_)
+    throw Error("index", "holds " + std::to_string(index.size()) + " entries for a batch of " + std::to_string(batch_));
+  std::vector<double> x(static_cast<size_t>(batch_ * I), 0.0);
+  for (int64_t b = 0; b < batch_; ++b) {
+    if (index[b] < 0 || index[b] >= I)
+      throw Error("index", "entry " + std::to_string(index[b]) + " is outside [0, " + std::to_string(I) + ")");
+    x[static_cast<size_t>(b * I + index[b])] = 1.0;
+  }
+  advance(x, I);
+  return top_;
+}
+
+Tensor Stepper::logits() const { return apply_head(*model_, top_); }
+
+Tensor Stepper::state() const {
+  const ModelConfig& c = model_->config();
+  Tensor s({c.num_layers, batch_, c.hidden_size});
+  for (int64_t i = 0; i < s.numel(); ++i) s[i] = static_cast<float>(h_[static_cast<size_t>(i)]);
+  return s;
+}
+
+}  // namespace rnn

@@ -1,0 +1,120 @@
+// rnn/train.hpp: learning: softmax cross-entropy, optimizers, gradient
+// clipping, a training step with truncated BPTT, and the step API for
+// streaming (one input at a time, state carried by the caller).
+//
+// Training runs on the CPU in this version (the CUDA backward pass is not
+// part of it); Device::Cuda is refused with rnn::Error("device", ...).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "rnn/device.hpp"
+#include "rnn/model.hpp"
+#include "rnn/tensor.hpp"
+
+namespace rnn {
+
+// ---- loss ------------------------------------------------------------------
+
+struct LossResult {
+  double loss = 0.0;   // mean negative log-likelihood over counted positions, in nats
+  int64_t count = 0;   // positions counted (targets >= 0)
+  Tensor dlogits;      // d loss / d logits, logits' shape (0 at ignored positions)
+};
+
+// Numerically stable softmax cross-entropy over the last dimension:
+// logits [..., O] flattened to N rows; targets [N], each in [0, O) or -1
+// (ignored). Throws rnn::Error("targets", ...) on a size or range mismatch.
+LossResult softmax_cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets);
+
+// ---- optimizers ----------------------------------------------------------------
+
+enum class OptimizerKind { Sgd, Adam };
+
+struct OptimizerOptions {
+  OptimizerKind kind = OptimizerKind::Adam;
+  double lr = 2e-3;
+  double momentum = 0.0;  // SGD: v = momentum * v + g; w -= lr * v (PyTorch's SGD)
+  double beta1 = 0.9;     // Adam (PyTorch's, bias-corrected)
+  double beta2 = 0.999;
+  double eps = 1e-8;
+};
+
+class Optimizer {
+ public:
+  // State shaped like `model` (all its parameters, the head's included).
+  Optimizer(const Model& model, const OptimizerOptions& options);
+  // One update of every parameter of `model` from `grads` (same config).
+  void step(Model& model, const Model& grads);
+  int64_t steps() const noexcept { return steps_; }
+  const OptimizerOptions& options() const noexcept { return options_; }
+
+ private:
+  OptimizerOptions options_;
+  Model first_, second_;  // momentum buffer / Adam's moments
+  int64_t steps_ = 0;
+};
+
+// PyTorch's clip_grad_norm_: the global L2 norm of all gradients; when it
+// exceeds max_norm, every gradient is scaled by max_norm / (norm + 1e-6).
+// max_norm <= 0 only measures. Returns the norm before clipping.
+double clip_grad_norm(Model& grads, double max_norm);
+
+// ---- a training step -------------------------------------------------------------
+
+struct TrainStepResult {
+  double loss = 0.0;      // mean NLL (nats) of this chunk
+  int64_t count = 0;      // targets counted
+  double grad_norm = 0.0; // before clipping
+  Tensor h_n;             // [L*D, B, H]: the next chunk's h0 (truncated BPTT)
+};
+
+// Forward over x [T, B, I] from h0 (null: zeros), the model's head on every
+// step, softmax cross-entropy against targets [T*B] (time-major, -1 =
+// ignored), backward, clipping to `clip` (<= 0: none), one optimizer step.
+// The model must have a head. Deterministic: same inputs, same result, bit
+// for bit.
+TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
+                           const std::vector<int64_t>& targets, double clip);
+
+// Loss and the gradients of every parameter (head included) without updating.
+struct LossAndGrads {
+  double loss = 0.0;
+  int64_t count = 0;
+  Model grads;
+  Tensor h_n;
+};
+LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                            const std::vector<int64_t>& targets);
+
+// ---- the step API ------------------------------------------------------------------
+
+// Runs a unidirectional model one time step at a time, for streaming and
+// generation: the state lives in the Stepper between calls. Stepping
+// through a sequence gives exactly rnn::forward's outputs.
+class Stepper {
+ public:
+  // batch >= 1; throws rnn::Error("model", ...) for a bidirectional model.
+  // Keeps a reference to `model`, which must outlive the Stepper.
+  explicit Stepper(const Model& model, int64_t batch = 1, Device device = Device::Cpu);
+  // Starts again from h0 [L, B, H] (null: zeros).
+  void reset(const Tensor* h0 = nullptr);
+  // Consumes x_t [B, I]; returns the top layer's new state [B, H].
+  const Tensor& step(const Tensor& x_t);
+  // Same for a one-hot input: index[b] in [0, I) per sequence.
+  const Tensor& step_one_hot(const std::vector<int64_t>& index);
+  // The head's output for the last step, [B, O] (the model must have a head).
+  Tensor logits() const;
+  // All layers' states [L, B, H].
+  Tensor state() const;
+
+ private:
+  void advance(const std::vector<double>& input, int64_t width);
+  const Model* model_;
+  int64_t batch_;
+  std::vector<double> h_;  // [L, B, H]
+  Tensor top_;             // [B, H]
+};
+
+}  // namespace rnn
