@@ -136,7 +136,7 @@ int train(const TrainArgs& a) {
   else throw rnn::Error("--optimizer", "unknown optimizer '" + a.optimizer + "' (expected adam or sgd)");
   oo.lr = a.lr;
   if (rnn::resolve_device(rnn::parse_device(a.device, "--device")) == rnn::Device::Cuda && a.device == "cuda")
-    throw rnn::Error("--device", "cuda: training runs on the CPU in this version (the CUDA backward is not built)");
+    throw rnn::Error("--device", "cuda: training runs on the CPU in this version");
 
   std::string raw;
   const std::string source = a.text.empty() ? "--string" : a.text;

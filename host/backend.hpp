@@ -24,6 +24,11 @@ int cuda_runtime_device_count(std::string* why) noexcept;
 // (host/cuda/forward.cpp): x in its own layout, y in the same layout.
 void cuda_forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                   bool batch_first, Kernel kernel, Tensor& y, Tensor& h_n);
+// The forward and backward passes on the current CUDA device
+// (host/cuda/forward.cpp); grads gets the RNN's config without a head.
+void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                   bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y, Tensor& h_n,
+                   Tensor& dx, Tensor& dh0, Model& grads);
 #endif
 
 }  // namespace rnn::detail

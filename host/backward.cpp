@@ -1,5 +1,6 @@
 // host/backward.cpp: the public backward entry point: validation, layout,
-// dispatch to the CPU reference BPTT.
+// dispatch to the CPU reference BPTT or the CUDA backend.
+#include "backend.hpp"
 #include "cpu/reference.hpp"
 #include "inputs.hpp"
 #include "rnn/backward.hpp"
@@ -21,12 +22,15 @@ BackwardResult backward(const Model& model, const Tensor& x, const Tensor* h0, c
   if (dh_n && dh_n->shape() != state)
     throw Error("dh_n", "has shape " + shape_string(dh_n->shape()) + ", expected [L*D, B, H] = " + shape_string(state));
 
-  const Device device = resolve_device(options.device == Device::Auto ? Device::Cpu : options.device);
-  if (device == Device::Cuda)
-    throw Error("device", "cuda: the CUDA backward pass is not part of this version; use the CPU");
-
   BackwardResult r;
-  r.device = Device::Cpu;
+  r.device = resolve_device(options.device);
+#ifdef RNN_HAVE_CUDA
+  if (r.device == Device::Cuda) {
+    detail::cuda_backward(model, x, h0, lengths, options.batch_first, options.kernel, dy, dh_n, r.y, r.h_n, r.dx,
+                          r.dh0, r.grads);
+    return r;
+  }
+#endif
   const int64_t* len = lengths ? lengths->data() : nullptr;
   cpu::ForwardCache cache;
   if (options.batch_first) {

@@ -23,6 +23,10 @@
 #include <cstring>
 #include <vector>
 
+#include "../../kernels/backward_persistent.cuh"
+#include "../../kernels/backward_stepwise.cuh"
+#include "../../kernels/fill.cuh"
+#include "../../kernels/prev_states.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
 #include "buffer.hpp"
@@ -96,6 +100,7 @@ struct Plan::Impl {
   cudaGraphExec_t graph = nullptr;
   GraphKey graph_key;
   size_t rows_bytes = 0;  // one [max_steps * max_batch, D*H] buffer, aligned
+  bool backward_persistent = true;  // the persistent backward kernel fits too
 
   ~Impl() {
     if (cublas) cublasDestroy(cublas);  // first: it may still be bound to capture_stream
@@ -105,24 +110,23 @@ struct Plan::Impl {
 
   const float* w(size_t offset) const { return weights.as<float>() + offset; }
 
-  // Enqueues the whole forward pass on `stream`.
-  void enqueue(const RunArgs& a, void* workspace, cudaStream_t stream) {
+  // Enqueues the whole forward pass on `stream`. Layer l < L-1 writes its
+  // outputs to layer_out[l] when given (backward needs them all), else to
+  // the two alternating workspace buffers.
+  void enqueue(const RunArgs& a, void* workspace, cudaStream_t stream, float* const* layer_out = nullptr) {
     const int L = static_cast<int>(config.num_layers), D = static_cast<int>(config.num_directions());
     const int H = static_cast<int>(config.hidden_size), DH = D * H;
     const int rows = static_cast<int>(a.steps * a.batch);
     char* ws = static_cast<char*>(workspace);
     float* p = reinterpret_cast<float*>(ws);
     float* bufs[2] = {reinterpret_cast<float*>(ws + rows_bytes), reinterpret_cast<float*>(ws + 2 * rows_bytes)};
-    // cublasSetStream resets the handle's workspace to cuBLAS's own pool
-    // (which may allocate); give it the plan's buffer again.
-    RNN_CUDA_CHECK(cublasSetStream(cublas, stream));
-    RNN_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace.get(), cublas_workspace.bytes()));
+    bind_cublas(stream);
     const float one = 1.0f, zero = 0.0f;
     const int64_t state = static_cast<int64_t>(D) * a.batch * H;  // one layer's slice of h0 / h_n
+    const float* in = a.x;
     for (int l = 0; l < L; ++l) {
       const LayerWeights& lw = layers[l];
-      const float* in = l == 0 ? a.x : bufs[(l - 1) % 2];
-      float* out = l == L - 1 ? a.y : bufs[l % 2];
+      float* out = l == L - 1 ? a.y : (layer_out ? layer_out[l] : bufs[l % 2]);
       // P^T [DH, rows] = W_cat [DH, K] . X^T [K, rows], in cuBLAS's column-major terms.
       RNN_CUDA_CHECK(cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, DH, rows, lw.k, &one, w(lw.w_ih), lw.k, in, lw.k,
                                  &zero, p, DH));
@@ -146,8 +150,34 @@ struct Plan::Impl {
       } else {
         for (int s = 0; s < rp.T; ++s) RNN_LAUNCH_CHECK(kernels::recurrence_stepwise_step(rp, s, stream));
       }
+      in = out;
     }
   }
+
+  // cublasSetStream resets the handle's workspace to cuBLAS's own pool
+  // (which may allocate); give it the plan's buffer again.
+  void bind_cublas(cudaStream_t stream) {
+    RNN_CUDA_CHECK(cublasSetStream(cublas, stream));
+    RNN_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace.get(), cublas_workspace.bytes()));
+  }
+
+  // Offsets (floats) of layer l, direction d's gradients in the flat buffer,
+  // which follows Model::parameters() (head excluded).
+  size_t grad_offset(int64_t l, int64_t d) const {
+    size_t off = 0;
+    const int64_t D = config.num_directions();
+    for (int64_t k = 0; k < l; ++k) off += static_cast<size_t>(D * direction_grad_size(k));
+    return off + static_cast<size_t>(d * direction_grad_size(l));
+  }
+  int64_t direction_grad_size(int64_t l) const {
+    const int64_t H = config.hidden_size;
+    return H * config.layer_input_size(l) + H * H + (config.bias ? 2 * H : 0);
+  }
+  size_t max_width() const {
+    return static_cast<size_t>(std::max(config.num_directions() * config.hidden_size, config.input_size));
+  }
+
+  void backward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream);
 
   // Captures enqueue() into the cached graph (or updates it in place).
   void capture(const RunArgs& a, void* workspace, const GraphKey& key) {
@@ -183,6 +213,83 @@ struct Plan::Impl {
     graph_key = key;
   }
 };
+
+void Plan::Impl::backward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
+  const int L = static_cast<int>(config.num_layers), D = static_cast<int>(config.num_directions());
+  const int H = static_cast<int>(config.hidden_size), DH = D * H;
+  const int T = static_cast<int>(a.steps), B = static_cast<int>(a.batch), rows = T * B;
+  const int64_t state = static_cast<int64_t>(D) * B * H;
+  // Workspace: P, the outputs of layers 0 .. L-2, dhraw, previous states,
+  // two gradient buffers of max(D*H, I) columns, a vector of ones.
+  char* ws = static_cast<char*>(workspace);
+  float* p = reinterpret_cast<float*>(ws);
+  std::vector<float*> layer_out(static_cast<size_t>(L));
+  for (int l = 0; l + 1 < L; ++l) layer_out[l] = reinterpret_cast<float*>(ws + (1 + l) * rows_bytes);
+  layer_out[L - 1] = a.y;
+  char* after = ws + static_cast<size_t>(L) * rows_bytes;
+  float* dr = reinterpret_cast<float*>(after);
+  float* prev = reinterpret_cast<float*>(after + rows_bytes);
+  const size_t gbytes = align_up(static_cast<size_t>(options.max_steps * options.max_batch) * max_width() * 4);
+  float* gbuf[2] = {reinterpret_cast<float*>(after + 2 * rows_bytes),
+                    reinterpret_cast<float*>(after + 2 * rows_bytes + gbytes)};
+  float* ones = reinterpret_cast<float*>(after + 2 * rows_bytes + 2 * gbytes);
+  (void)p;
+
+  enqueue(a, workspace, stream, layer_out.data());
+  RNN_LAUNCH_CHECK(kernels::fill_f32(ones, static_cast<size_t>(rows), 1.0f, stream));
+  const float one = 1.0f, zero = 0.0f;
+  const float* dout = g.dy;
+  for (int l = L - 1; l >= 0; --l) {
+    const LayerWeights& lw = layers[l];
+    const float* in = l == 0 ? a.x : layer_out[l - 1];
+    kernels::BackwardParams bp;
+    bp.T = T;
+    bp.B = B;
+    bp.H = H;
+    bp.D = D;
+    bp.batch_first = options.batch_first;
+    bp.relu = config.nonlinearity == Nonlinearity::Relu;
+    bp.y = layer_out[l];
+    bp.dout = dout;
+    bp.w_hh = w(lw.w_hh);
+    bp.w_hh_t = w(lw.w_hh_t);
+    bp.dh_n = g.dh_n ? g.dh_n + l * state : nullptr;
+    bp.lengths = a.lengths;
+    bp.dr = dr;
+    bp.dh0 = g.dh0 ? g.dh0 + l * state : nullptr;
+    if (kernel == Kernel::Persistent) {
+      RNN_LAUNCH_CHECK(kernels::backward_persistent(bp, shape, stream));
+    } else {
+      for (int s = T - 1; s >= (bp.dh0 ? -1 : 0); --s) RNN_LAUNCH_CHECK(kernels::backward_stepwise_step(bp, s, stream));
+    }
+    RNN_LAUNCH_CHECK(kernels::gather_prev_states(T, B, H, D, options.batch_first, layer_out[l],
+                                                 a.h0 ? a.h0 + l * state : nullptr, a.lengths, prev, stream));
+    bind_cublas(stream);
+    float* gl = g.grads + grad_offset(l, 0);
+    const long long dir_stride = direction_grad_size(l);
+    const int K = lw.k;
+    // dW_ih[d] [H, K] = dr_d^T X: column-major C [K, H] = X^T [K, rows] . (dr_d [H, rows])^T
+    RNN_CUDA_CHECK(cublasSgemmStridedBatched(cublas, CUBLAS_OP_N, CUBLAS_OP_T, K, H, rows, &one, in, K, 0, dr, DH, H,
+                                             &zero, gl, K, dir_stride, D));
+    // dW_hh[d] [H, H] = dr_d^T prev_d
+    RNN_CUDA_CHECK(cublasSgemmStridedBatched(cublas, CUBLAS_OP_N, CUBLAS_OP_T, H, H, rows, &one, prev, DH, H, dr, DH,
+                                             H, &zero, gl + static_cast<size_t>(H) * K, H, dir_stride, D));
+    if (config.bias) {
+      for (int d = 0; d < D; ++d) {
+        float* db = gl + d * dir_stride + static_cast<size_t>(H) * K + static_cast<size_t>(H) * H;
+        // db_ih = db_hh = sum over rows of dr_d
+        RNN_CUDA_CHECK(cublasSgemv(cublas, CUBLAS_OP_N, H, rows, &one, dr + d * H, DH, ones, 1, &zero, db, 1));
+        RNN_CUDA_CHECK(cudaMemcpyAsync(db + H, db, H * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+      }
+    }
+    // din [rows, K] = dr [rows, DH] . W_cat [DH, K] (both directions add)
+    float* din = l == 0 ? g.dx : gbuf[l % 2];
+    if (din)
+      RNN_CUDA_CHECK(cublasSgemm(cublas, CUBLAS_OP_N, CUBLAS_OP_N, K, rows, DH, &one, w(lw.w_ih), K, dr, DH, &zero,
+                                 din, K));
+    dout = din;
+  }
+}
 
 Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
@@ -233,6 +340,13 @@ Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_uni
   } else {
     m.kernel = fit == cudaSuccess ? Kernel::Persistent : Kernel::Stepwise;
   }
+  if (m.kernel == Kernel::Persistent) {
+    const cudaError_t bp = kernels::backward_persistent_prepare(m.shape, static_cast<int>(D));
+    if (bp != cudaSuccess) {
+      cudaGetLastError();
+      m.backward_persistent = false;  // backward() then runs the stepwise kernel
+    }
+  }
   if (m.kernel == Kernel::Stepwise && (options.max_batch + 7) / 8 > 65535)
     throw Error("options", "max_batch = " + std::to_string(options.max_batch) +
                                " exceeds the stepwise kernel's limit of 524280 sequences");
@@ -282,11 +396,24 @@ size_t Plan::workspace_size() const noexcept {
   return impl_->rows_bytes * static_cast<size_t>(1 + std::min<int64_t>(L - 1, 2));
 }
 
+size_t Plan::backward_workspace_size() const noexcept {
+  const Impl& m = *impl_;
+  const size_t gbytes =
+      align_up(static_cast<size_t>(m.options.max_steps * m.options.max_batch) * m.max_width() * sizeof(float));
+  const size_t ones = align_up(static_cast<size_t>(m.options.max_steps * m.options.max_batch) * sizeof(float));
+  return m.rows_bytes * static_cast<size_t>(m.config.num_layers + 2) + 2 * gbytes + ones;
+}
+
+size_t Plan::gradient_count() const noexcept {
+  return impl_->grad_offset(impl_->config.num_layers, 0);
+}
+
 Kernel Plan::kernel() const noexcept { return impl_->kernel; }
 const ModelConfig& Plan::config() const noexcept { return impl_->config; }
 
-void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
-  Impl& m = *impl_;
+namespace {
+// The checks run() and backward() share.
+void check_run_args(const Plan::Impl& m, const RunArgs& a, const void* workspace) {
   if (a.steps < 1 || a.steps > m.options.max_steps)
     throw Error("args", "steps = " + std::to_string(a.steps) + " is outside [1, max_steps = " +
                             std::to_string(m.options.max_steps) + "]");
@@ -308,7 +435,12 @@ void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
   if (current != m.device)
     throw Error("args", "the current device is " + std::to_string(current) + ", the plan's is " +
                             std::to_string(m.device));
+}
+}  // namespace
 
+void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
+  Impl& m = *impl_;
+  check_run_args(m, a, workspace);
   if (m.kernel == Kernel::Stepwise && kUseGraphs) {
     const GraphKey key{a.x, a.h0, a.lengths, a.y, a.h_n, workspace, a.steps, a.batch};
     if (!m.graph || !(key == m.graph_key)) m.capture(a, workspace, key);
@@ -316,6 +448,22 @@ void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
   } else {
     m.enqueue(a, workspace, stream);
   }
+}
+
+void Plan::backward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
+  Impl& m = *impl_;
+  check_run_args(m, a, workspace);
+  if (!g.dy) throw Error("args", "dy must be a device pointer, not null");
+  if (!g.grads) throw Error("args", "grads must be a device buffer of gradient_count() floats, not null");
+  const Kernel keep = m.kernel;
+  if (m.kernel == Kernel::Persistent && !m.backward_persistent) m.kernel = Kernel::Stepwise;
+  try {
+    m.backward(a, g, workspace, stream);
+  } catch (...) {
+    m.kernel = keep;
+    throw;
+  }
+  m.kernel = keep;
 }
 
 bool persistent_fits(const ModelConfig& config, int64_t batch, std::string* why) {

@@ -27,10 +27,10 @@ struct BackwardResult {
   Device device = Device::Cpu;
 };
 
-// Runs the forward pass and backpropagates dy (and dh_n) through it.
+// Runs the forward pass and backpropagates dy (and dh_n) through it, on the
+// device options.device resolves to (the CUDA backward uses options.kernel).
 // Throws rnn::Error like forward(), and with subject "dy" or "dh_n" when
-// those have the wrong shape. The CUDA backward is not part of this version:
-// Device::Auto runs on the CPU and Device::Cuda is refused ("device").
+// those have the wrong shape.
 BackwardResult backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                         const Tensor& dy, const Tensor* dh_n = nullptr, const ForwardOptions& options = {});
 

@@ -54,6 +54,17 @@ struct RunArgs {
   float* h_n = nullptr;            // [L*D, B, H], or null; must not overlap h0
 };
 
+// Device pointers of a backward pass (float32, C order).
+struct BackwardArgs {
+  const float* dy = nullptr;    // like y; ignored at padded positions
+  const float* dh_n = nullptr;  // [L*D, B, H], or null for zeros
+  float* dx = nullptr;          // like x, or null (not computed)
+  float* dh0 = nullptr;         // [L*D, B, H], or null (not computed)
+  float* grads = nullptr;       // gradient_count() floats: the gradient of every RNN parameter, in
+                                // Model::parameters() order (head excluded), each row-major;
+                                // bias_ih and bias_hh get the same values
+};
+
 class Plan {
  public:
   // Validates the model and options, selects the device, uploads the
@@ -69,6 +80,10 @@ class Plan {
   // Bytes of device workspace run() needs for max_steps x max_batch
   // (256-byte aligned pointer).
   size_t workspace_size() const noexcept;
+  // Bytes of device workspace backward() needs (more: it keeps every layer's outputs).
+  size_t backward_workspace_size() const noexcept;
+  // Floats in BackwardArgs::grads.
+  size_t gradient_count() const noexcept;
   // The kernel the plan runs (never Kernel::Auto).
   Kernel kernel() const noexcept;
   const ModelConfig& config() const noexcept;
@@ -79,8 +94,16 @@ class Plan {
   // current on the calling thread must be the plan's.
   void run(const RunArgs& args, void* workspace, cudaStream_t stream);
 
+  // Backpropagation through time: runs the forward pass of `forward` (its y
+  // is written; h_n too when given), then the backward recurrence with the
+  // plan's kernel and cuBLAS GEMMs for dW_ih, dW_hh, db and dx. Same
+  // semantics as rnn::backward. Not captured in a graph; asynchronous,
+  // allocation-free. `workspace` must hold backward_workspace_size() bytes.
+  void backward(const RunArgs& forward, const BackwardArgs& grads, void* workspace, cudaStream_t stream);
+
+  struct Impl;  // private to host/cuda/plan.cpp
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -2,8 +2,8 @@
 // clipping, a training step with truncated BPTT, and the step API for
 // streaming (one input at a time, state carried by the caller).
 //
-// Training runs on the CPU in this version (the CUDA backward pass is not
-// part of it); Device::Cuda is refused with rnn::Error("device", ...).
+// Training and stepping run on the CPU in this version (the CUDA backward,
+// rnn::backward on Device::Cuda, is not wired into train_step yet).
 #pragma once
 
 #include <cstdint>
