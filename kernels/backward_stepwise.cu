@@ -9,8 +9,9 @@
 // Kernels:
 //   backward_step_kernel<BT>   (static) one backward step, BT = sequences per thread
 //
-// nvcc -Xptxas -v, sm_90, CUDA 13.0 (no spills, no stack): see the build's
-// ptxas report noted in README.md's GPU section.
+// nvcc -Xptxas -v, sm_90, CUDA 13.0 (no spills, no stack):
+//   BT=1: 40 registers, 512 bytes smem    BT=2: 40 registers, 1024 bytes smem
+//   BT=4: 40 registers, 2048 bytes smem   BT=8: 88 registers, 4096 bytes smem
 #include "backward_stepwise.cuh"
 
 namespace rnn::kernels {
