@@ -17,6 +17,7 @@
 #include <cooperative_groups.h>
 
 #include "backward_persistent.cuh"
+#include "warp_tile.cuh"
 
 namespace cg = cooperative_groups;
 
@@ -27,11 +28,6 @@ constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 constexpr int kRowTile = 2;
 
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
 }  // namespace
 
 template <int BT>
@@ -73,10 +69,6 @@ static __global__ void __launch_bounds__(kThreads, 1)
         const float* wr = w + static_cast<int64_t>(rt) * kRowTile * H;
         const float* vr = vb + static_cast<int64_t>(bt) * BT * H;
         float acc[kRowTile][BT];
-#pragma unroll
-        for (int r = 0; r < kRowTile; ++r)
-#pragma unroll
-          for (int c = 0; c < BT; ++c) acc[r][c] = 0.0f;
         bool any = false;  // the same for the whole warp
 #pragma unroll
         for (int c = 0; c < BT; ++c) {
@@ -86,21 +78,7 @@ static __global__ void __launch_bounds__(kThreads, 1)
             any |= s < len && bwd_uses_next(s, len);
           }
         }
-        for (int j = any ? lane : H; j < H; j += 32) {
-          float wv[kRowTile], vv[BT];
-#pragma unroll
-          for (int r = 0; r < kRowTile; ++r) wv[r] = wr[r * H + j];
-#pragma unroll
-          for (int c = 0; c < BT; ++c) vv[c] = vr[c * H + j];
-#pragma unroll
-          for (int r = 0; r < kRowTile; ++r)
-#pragma unroll
-            for (int c = 0; c < BT; ++c) acc[r][c] = fmaf(wv[r], vv[c], acc[r][c]);
-        }
-#pragma unroll
-        for (int r = 0; r < kRowTile; ++r)
-#pragma unroll
-          for (int c = 0; c < BT; ++c) acc[r][c] = warp_sum(acc[r][c]);
+        warp_tile_dot<kRowTile, BT>(wr, vr, H, lane, any, acc);
 #pragma unroll
         for (int r = 0; r < kRowTile; ++r) {
 #pragma unroll

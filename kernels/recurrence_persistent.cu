@@ -26,6 +26,7 @@
 #include <algorithm>
 
 #include "recurrence_persistent.cuh"
+#include "warp_tile.cuh"
 
 namespace cg = cooperative_groups;
 
@@ -36,11 +37,6 @@ constexpr int kThreads = 256;  // 8 warps
 constexpr int kWarps = kThreads / 32;
 constexpr int kRowTile = 2;    // rows per warp tile
 
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
 }  // namespace
 
 template <int BT>
@@ -82,10 +78,6 @@ static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(Recurren
         const float* wr = w + static_cast<int64_t>(rt) * kRowTile * H;
         const float* hr = hb + static_cast<int64_t>(bt) * BT * H;
         float acc[kRowTile][BT];
-#pragma unroll
-        for (int r = 0; r < kRowTile; ++r)
-#pragma unroll
-          for (int c = 0; c < BT; ++c) acc[r][c] = 0.0f;
         // A tile whose sequences have all ended only writes zeros.
         bool any_active = false;
 #pragma unroll
@@ -93,21 +85,7 @@ static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(Recurren
           const int bb = bt * BT + c;
           any_active |= bb < nb && s < rec_length(p, b0 + bb);
         }
-        for (int j = any_active ? lane : H; j < H; j += 32) {
-          float wv[kRowTile], hv[BT];
-#pragma unroll
-          for (int r = 0; r < kRowTile; ++r) wv[r] = wr[r * H + j];
-#pragma unroll
-          for (int c = 0; c < BT; ++c) hv[c] = hr[c * H + j];
-#pragma unroll
-          for (int r = 0; r < kRowTile; ++r)
-#pragma unroll
-            for (int c = 0; c < BT; ++c) acc[r][c] = fmaf(wv[r], hv[c], acc[r][c]);
-        }
-#pragma unroll
-        for (int r = 0; r < kRowTile; ++r)
-#pragma unroll
-          for (int c = 0; c < BT; ++c) acc[r][c] = warp_sum(acc[r][c]);
+        warp_tile_dot<kRowTile, BT>(wr, hr, H, lane, any_active, acc);
         // Lane r * BT + c finishes element (row r, sequence c) of the tile.
 #pragma unroll
         for (int r = 0; r < kRowTile; ++r) {
