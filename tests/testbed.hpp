@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
@@ -123,6 +125,50 @@ inline ::testing::AssertionResult says(const std::string& message, const std::st
 }
 
 inline std::string data_path(const std::string& rel) { return std::string(RNN_TEST_DATA_DIR) + "/" + rel; }
+
+// The case folders under tests/data/<kind> ("parity", "grad"), sorted.
+inline std::vector<std::string> case_names(const std::string& kind) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(data_path(kind)))
+    if (e.is_directory()) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// One PyTorch fixture folder (tests/data/make_fixtures.py): the model, the
+// inputs that exist, and the flags of args.txt.
+struct FixtureCase {
+  std::string dir;  // with a trailing '/'
+  rnn::Model model;
+  rnn::Tensor x, h0, dy, dhn;
+  rnn::IntArray lengths;
+  bool has_h0 = false, has_lengths = false, has_dy = false, has_dhn = false, batch_first = false;
+
+  explicit FixtureCase(const std::string& kind_and_name) : dir(data_path(kind_and_name) + "/") {
+    auto has = [this](const char* f) { return std::filesystem::exists(dir + f); };
+    model = rnn::load_model(dir + "model.safetensors");
+    x = rnn::read_npy(dir + "x.npy");
+    if ((has_h0 = has("h0.npy"))) h0 = rnn::read_npy(dir + "h0.npy");
+    if ((has_lengths = has("lengths.npy"))) lengths = rnn::read_npy_int(dir + "lengths.npy");
+    if ((has_dy = has("dy.npy"))) dy = rnn::read_npy(dir + "dy.npy");
+    if ((has_dhn = has("dhn.npy"))) dhn = rnn::read_npy(dir + "dhn.npy");
+    std::ifstream args_file(dir + "args.txt");
+    const std::string args((std::istreambuf_iterator<char>(args_file)), std::istreambuf_iterator<char>());
+    batch_first = args.find("--batch-first") != std::string::npos;
+  }
+  const rnn::Tensor* h0_ptr() const { return has_h0 ? &h0 : nullptr; }
+  const rnn::Tensor* dhn_ptr() const { return has_dhn ? &dhn : nullptr; }
+  const std::vector<int64_t>* lengths_ptr() const { return has_lengths ? &lengths.data : nullptr; }
+  rnn::ForwardOptions options(rnn::Device device, rnn::Kernel kernel = rnn::Kernel::Auto) const {
+    rnn::ForwardOptions o;
+    o.device = device;
+    o.kernel = kernel;
+    o.batch_first = batch_first;
+    return o;
+  }
+  rnn::Tensor expected(const std::string& name) const { return rnn::read_npy(dir + name); }
+  bool exists(const std::string& name) const { return std::filesystem::exists(dir + name); }
+};
 
 // A fresh, empty folder unique to this process and call; removed on destruction.
 class ScratchDir {

@@ -5,9 +5,6 @@
 // through the host API. Skips without a usable GPU.
 #include <cuda_runtime.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "kernels/fill.cuh"
 #include "rnn/cuda.hpp"
 #include "testbed.hpp"
@@ -159,38 +156,17 @@ INSTANTIATE_TEST_SUITE_P(Table, GpuBackward,
                          });
 
 // The host API's backward on the GPU against every PyTorch autograd fixture.
-class GpuGradParity : public ::testing::TestWithParam<std::string> {};
-
-std::vector<std::string> grad_cases() {
-  std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(testbed::data_path("grad")))
-    if (e.is_directory()) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+class GpuGradParity : public ::testing::TestWithParam<std::tuple<std::string, rnn::Kernel>> {};
 
 TEST_P(GpuGradParity, HostApiOnCudaMatchesAutograd) {
   if (!have_gpu()) GTEST_SKIP() << "no usable CUDA device on this machine";
-  const std::string dir = testbed::data_path("grad/" + GetParam()) + "/";
-  auto has = [&](const char* f) { return std::filesystem::exists(dir + f); };
-  const auto model = rnn::load_model(dir + "model.safetensors");
-  const auto x = rnn::read_npy(dir + "x.npy");
-  rnn::Tensor h0, dhn;
-  if (has("h0.npy")) h0 = rnn::read_npy(dir + "h0.npy");
-  if (has("dhn.npy")) dhn = rnn::read_npy(dir + "dhn.npy");
-  rnn::IntArray lengths;
-  if (has("lengths.npy")) lengths = rnn::read_npy_int(dir + "lengths.npy");
-  std::ifstream args_file(dir + "args.txt");
-  const std::string args((std::istreambuf_iterator<char>(args_file)), std::istreambuf_iterator<char>());
-  rnn::ForwardOptions opt;
-  opt.device = rnn::Device::Cuda;
-  opt.batch_first = args.find("--batch-first") != std::string::npos;
-  const auto r = rnn::backward(model, x, has("h0.npy") ? &h0 : nullptr, has("lengths.npy") ? &lengths.data : nullptr,
-                               rnn::read_npy(dir + "dy.npy"), has("dhn.npy") ? &dhn : nullptr, opt);
+  const testbed::FixtureCase c("grad/" + std::get<0>(GetParam()));
+  const auto r = rnn::backward(c.model, c.x, c.h0_ptr(), c.lengths_ptr(), c.dy, c.dhn_ptr(),
+                               c.options(rnn::Device::Cuda, std::get<1>(GetParam())));
   EXPECT_EQ(r.device, rnn::Device::Cuda);
-  EXPECT_TRUE(testbed::close(r.dx, rnn::read_npy(dir + "expected_dx.npy"), 1e-5));
-  if (has("h0.npy")) EXPECT_TRUE(testbed::close(r.dh0, rnn::read_npy(dir + "expected_dh0.npy"), 1e-5));
-  const rnn::TensorFile expected = rnn::read_safetensors(dir + "expected_grads.safetensors");
+  EXPECT_TRUE(testbed::close(r.dx, c.expected("expected_dx.npy"), 1e-5));
+  if (c.has_h0) EXPECT_TRUE(testbed::close(r.dh0, c.expected("expected_dh0.npy"), 1e-5));
+  const rnn::TensorFile expected = rnn::read_safetensors(c.dir + "expected_grads.safetensors");
   for (const auto& [name, t] : r.grads.parameters()) {
     const rnn::Tensor* e = expected.find(name);
     ASSERT_NE(e, nullptr) << name;
@@ -198,7 +174,11 @@ TEST_P(GpuGradParity, HostApiOnCudaMatchesAutograd) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, GpuGradParity, ::testing::ValuesIn(grad_cases()),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Fixtures, GpuGradParity,
+                         ::testing::Combine(::testing::ValuesIn(testbed::case_names("grad")),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent)),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + rnn::kernel_name(std::get<1>(info.param));
+                         });
 
 }  // namespace

@@ -191,39 +191,18 @@ INSTANTIATE_TEST_SUITE_P(Table, GpuForward,
 // The host API on the GPU gives PyTorch's outputs on every parity fixture.
 class GpuParity : public ::testing::TestWithParam<std::tuple<std::string, rnn::Kernel>> {};
 
-std::vector<std::string> parity_cases() {
-  std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(testbed::data_path("parity")))
-    if (e.is_directory()) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 TEST_P(GpuParity, HostApiOnCudaMatchesPyTorch) {
   SKIP_WITHOUT_GPU();
-  const std::string dir = testbed::data_path("parity/" + std::get<0>(GetParam())) + "/";
-  const auto model = rnn::load_model(dir + "model.safetensors");
-  const auto x = rnn::read_npy(dir + "x.npy");
-  rnn::Tensor h0;
-  const bool has_h0 = std::filesystem::exists(dir + "h0.npy");
-  if (has_h0) h0 = rnn::read_npy(dir + "h0.npy");
-  rnn::IntArray lengths;
-  const bool has_len = std::filesystem::exists(dir + "lengths.npy");
-  if (has_len) lengths = rnn::read_npy_int(dir + "lengths.npy");
-  std::ifstream args_file(dir + "args.txt");
-  const std::string args((std::istreambuf_iterator<char>(args_file)), std::istreambuf_iterator<char>());
-  rnn::ForwardOptions opt;
-  opt.device = rnn::Device::Cuda;
-  opt.kernel = std::get<1>(GetParam());
-  opt.batch_first = args.find("--batch-first") != std::string::npos;
-  const auto r = rnn::forward(model, x, has_h0 ? &h0 : nullptr, has_len ? &lengths.data : nullptr, opt);
+  const testbed::FixtureCase c("parity/" + std::get<0>(GetParam()));
+  const auto r = rnn::forward(c.model, c.x, c.h0_ptr(), c.lengths_ptr(),
+                              c.options(rnn::Device::Cuda, std::get<1>(GetParam())));
   EXPECT_EQ(r.device, rnn::Device::Cuda);
-  EXPECT_TRUE(testbed::close(r.y, rnn::read_npy(dir + "expected_y.npy"), 1e-5));
-  EXPECT_TRUE(testbed::close(r.h_n, rnn::read_npy(dir + "expected_hn.npy"), 1e-5));
+  EXPECT_TRUE(testbed::close(r.y, c.expected("expected_y.npy"), 1e-5));
+  EXPECT_TRUE(testbed::close(r.h_n, c.expected("expected_hn.npy"), 1e-5));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GpuParity,
-                         ::testing::Combine(::testing::ValuesIn(parity_cases()),
+                         ::testing::Combine(::testing::ValuesIn(testbed::case_names("parity")),
                                             ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent)),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + rnn::kernel_name(std::get<1>(info.param));
