@@ -48,7 +48,8 @@ static __global__ void __launch_bounds__(kThreads, 1)
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row_tiles = (nrows + kRowTile - 1) / kRowTile;
-  for (int s = p.T - 1; s >= -1; --s) {
+  const int last = p.dh0 ? -1 : 0;  // step -1 only produces dh0
+  for (int s = p.T - 1; s >= last; --s) {
     for (int b0 = 0; b0 < p.B; b0 += chunk) {
       const int nb = min(chunk, p.B - b0);
       __syncthreads();

@@ -26,6 +26,7 @@
 #include "../../kernels/backward_persistent.cuh"
 #include "../../kernels/backward_stepwise.cuh"
 #include "../../kernels/fill.cuh"
+#include "../../kernels/mask_padding.cuh"
 #include "../../kernels/prev_states.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
@@ -100,7 +101,8 @@ struct Plan::Impl {
   cudaGraphExec_t graph = nullptr;
   GraphKey graph_key;
   size_t rows_bytes = 0;  // one [max_steps * max_batch, D*H] buffer, aligned
-  bool backward_persistent = true;  // the persistent backward kernel fits too
+  Kernel backward_kernel = Kernel::Stepwise;  // the backward recurrence's kernel
+  std::string backward_unavailable;           // why backward() cannot run, or ""
 
   ~Impl() {
     if (cublas) cublasDestroy(cublas);  // first: it may still be bound to capture_stream
@@ -237,6 +239,13 @@ void Plan::Impl::backward(const RunArgs& a, const BackwardArgs& g, void* workspa
 
   enqueue(a, workspace, stream, layer_out.data());
   RNN_LAUNCH_CHECK(kernels::fill_f32(ones, static_cast<size_t>(rows), 1.0f, stream));
+  // allow_tf32 is about the input projection; the gradient GEMMs stay strict FP32.
+  RNN_CUDA_CHECK(cublasSetMathMode(cublas, CUBLAS_DEFAULT_MATH));
+  struct RestoreMath {
+    cublasHandle_t h;
+    bool tf32;
+    ~RestoreMath() { cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH); }
+  } restore_math{cublas, options.allow_tf32};
   const float one = 1.0f, zero = 0.0f;
   const float* dout = g.dy;
   for (int l = L - 1; l >= 0; --l) {
@@ -257,17 +266,24 @@ void Plan::Impl::backward(const RunArgs& a, const BackwardArgs& g, void* workspa
     bp.lengths = a.lengths;
     bp.dr = dr;
     bp.dh0 = g.dh0 ? g.dh0 + l * state : nullptr;
-    if (kernel == Kernel::Persistent) {
+    // The previous states first: h0 is read before dh0 (which may be h0's buffer) is written.
+    RNN_LAUNCH_CHECK(kernels::gather_prev_states(T, B, H, D, options.batch_first, layer_out[l],
+                                                 a.h0 ? a.h0 + l * state : nullptr, a.lengths, prev, stream));
+    if (backward_kernel == Kernel::Persistent) {
       RNN_LAUNCH_CHECK(kernels::backward_persistent(bp, shape, stream));
     } else {
       for (int s = T - 1; s >= (bp.dh0 ? -1 : 0); --s) RNN_LAUNCH_CHECK(kernels::backward_stepwise_step(bp, s, stream));
     }
-    RNN_LAUNCH_CHECK(kernels::gather_prev_states(T, B, H, D, options.batch_first, layer_out[l],
-                                                 a.h0 ? a.h0 + l * state : nullptr, a.lengths, prev, stream));
+    const int K = lw.k;
+    if (l == 0 && a.lengths) {
+      // x at padded positions is never read by the forward pass, so it may
+      // hold anything (NaN); the dW_ih GEMM sums over every row: mask it.
+      RNN_LAUNCH_CHECK(kernels::mask_padding(T, B, K, options.batch_first, a.lengths, a.x, gbuf[0], stream));
+      in = gbuf[0];
+    }
     bind_cublas(stream);
     float* gl = g.grads + grad_offset(l, 0);
     const long long dir_stride = direction_grad_size(l);
-    const int K = lw.k;
     // dW_ih[d] [H, K] = dr_d^T X: column-major C [K, H] = X^T [K, rows] . (dr_d [H, rows])^T
     RNN_CUDA_CHECK(cublasSgemmStridedBatched(cublas, CUBLAS_OP_N, CUBLAS_OP_T, K, H, rows, &one, in, K, 0, dr, DH, H,
                                              &zero, gl, K, dir_stride, D));
@@ -340,13 +356,17 @@ Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_uni
   } else {
     m.kernel = fit == cudaSuccess ? Kernel::Persistent : Kernel::Stepwise;
   }
+  // The backward recurrence follows the forward's kernel where the
+  // persistent backward kernel fits as well, else it runs stepwise.
+  m.backward_kernel = Kernel::Stepwise;
   if (m.kernel == Kernel::Persistent) {
     const cudaError_t bp = kernels::backward_persistent_prepare(m.shape, static_cast<int>(D));
-    if (bp != cudaSuccess) {
-      cudaGetLastError();
-      m.backward_persistent = false;  // backward() then runs the stepwise kernel
-    }
+    if (bp == cudaSuccess) m.backward_kernel = Kernel::Persistent;
+    else cudaGetLastError();
   }
+  if (m.backward_kernel == Kernel::Stepwise && (options.max_batch + 7) / 8 > 65535)
+    m.backward_unavailable = "max_batch = " + std::to_string(options.max_batch) +
+                             " exceeds the stepwise backward kernel's limit of 524280 sequences";
   if (m.kernel == Kernel::Stepwise && (options.max_batch + 7) / 8 > 65535)
     throw Error("options", "max_batch = " + std::to_string(options.max_batch) +
                                " exceeds the stepwise kernel's limit of 524280 sequences");
@@ -453,18 +473,20 @@ void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
 void Plan::backward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
   Impl& m = *impl_;
   check_run_args(m, a, workspace);
+  if (!m.backward_unavailable.empty()) throw Error("options", m.backward_unavailable);
   if (!g.dy) throw Error("args", "dy must be a device pointer, not null");
   if (!g.grads) throw Error("args", "grads must be a device buffer of gradient_count() floats, not null");
-  const Kernel keep = m.kernel;
-  if (m.kernel == Kernel::Persistent && !m.backward_persistent) m.kernel = Kernel::Stepwise;
-  try {
-    m.backward(a, g, workspace, stream);
-  } catch (...) {
-    m.kernel = keep;
-    throw;
-  }
-  m.kernel = keep;
+  // The forward re-run writes y and h_n before dy and dh_n are read.
+  const ModelConfig& c = m.config;
+  const size_t ny = static_cast<size_t>(a.steps * a.batch * c.num_directions() * c.hidden_size);
+  const size_t ns = static_cast<size_t>(c.num_layers * c.num_directions() * a.batch * c.hidden_size);
+  auto overlap = [](const float* p, const float* q, size_t n) { return p && q && p < q + n && q < p + n; };
+  if (overlap(g.dy, a.y, ny)) throw Error("args", "dy and y overlap; give y its own buffer");
+  if (overlap(g.dh_n, a.h_n, ns)) throw Error("args", "dh_n and h_n overlap; give h_n its own buffer");
+  m.backward(a, g, workspace, stream);
 }
+
+Kernel Plan::backward_kernel() const noexcept { return impl_->backward_kernel; }
 
 bool persistent_fits(const ModelConfig& config, int64_t batch, std::string* why) {
   kernels::PersistentShape shape;

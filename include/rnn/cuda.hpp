@@ -37,7 +37,8 @@ struct PlanOptions {
   int64_t max_batch = 0;   // the largest B run() will be given (>= 1)
   bool batch_first = false;   // x and y are [B, T, ...]
   Kernel kernel = Kernel::Auto;  // the recurrence kernel; Persistent fails if W_hh does not fit on chip
-  bool allow_tf32 = false;    // let cuBLAS use TF32 for the input projection (default: strict FP32)
+  bool allow_tf32 = false;    // let cuBLAS use TF32 for the forward input projection (default: strict
+                              // FP32); the backward pass's gradient GEMMs are always strict FP32
   int device = -1;            // CUDA device ordinal; -1: the device current at construction.
                               // The caller's current device is left as it was; run() must be
                               // called with the plan's device current.
@@ -56,10 +57,10 @@ struct RunArgs {
 
 // Device pointers of a backward pass (float32, C order).
 struct BackwardArgs {
-  const float* dy = nullptr;    // like y; ignored at padded positions
-  const float* dh_n = nullptr;  // [L*D, B, H], or null for zeros
+  const float* dy = nullptr;    // like y; ignored at padded positions; must not overlap y
+  const float* dh_n = nullptr;  // [L*D, B, H], or null for zeros; must not overlap h_n
   float* dx = nullptr;          // like x, or null (not computed)
-  float* dh0 = nullptr;         // [L*D, B, H], or null (not computed)
+  float* dh0 = nullptr;         // [L*D, B, H], or null (not computed); may be h0's buffer
   float* grads = nullptr;       // gradient_count() floats: the gradient of every RNN parameter, in
                                 // Model::parameters() order (head excluded), each row-major;
                                 // bias_ih and bias_hh get the same values
@@ -86,6 +87,9 @@ class Plan {
   size_t gradient_count() const noexcept;
   // The kernel the plan runs (never Kernel::Auto).
   Kernel kernel() const noexcept;
+  // The kernel backward() runs for the backward recurrence: the forward's,
+  // or Stepwise where the persistent backward kernel does not fit.
+  Kernel backward_kernel() const noexcept;
   const ModelConfig& config() const noexcept;
 
   // Enqueues the forward pass on `stream`. Throws rnn::Error("args", ...) on

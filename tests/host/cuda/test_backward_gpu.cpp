@@ -5,6 +5,8 @@
 // through the host API. Skips without a usable GPU.
 #include <cuda_runtime.h>
 
+#include <cmath>
+
 #include "kernels/fill.cuh"
 #include "rnn/cuda.hpp"
 #include "testbed.hpp"
@@ -19,6 +21,10 @@ struct BCase {
   bool bidir, bias, relu;
   int64_t T, B;
   bool h0, dhn, lengths, batch_first;
+  // Variants of the call itself:
+  bool want_dx = true, want_dh0 = true;  // null dx / dh0: not computed
+  int64_t plan_extra = 0;                // plan for T + extra steps and B + extra sequences
+  bool nan_padding = false;              // x holds NaN at padded positions (must not leak)
 };
 
 std::vector<BCase> bcases() {
@@ -36,6 +42,10 @@ std::vector<BCase> bcases() {
       {"H257_bidir", 16, 257, 1, true, true, false, 8, 5, true, true, true, false},
       {"H1024_B64_batch_chunks", 16, 1024, 1, false, true, false, 6, 64, true, true, true, false},
       {"long_T1000", 4, 32, 1, false, true, false, 1000, 2, true, true, false, false},
+      {"no_dx_no_dh0", 3, 5, 2, true, true, false, 6, 3, true, true, true, false, false, false},
+      {"run_smaller_than_plan", 3, 5, 2, true, true, false, 6, 3, true, false, true, true, true, true, 3},
+      {"varlen_no_dhn", 4, 6, 1, true, true, false, 7, 4, false, false, true, false},
+      {"nan_in_padding", 3, 5, 1, true, true, false, 6, 4, true, true, true, false, true, true, 0, true},
   };
 }
 
@@ -78,26 +88,34 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   auto shape = [&](int64_t w) {
     return c.batch_first ? std::vector<int64_t>{c.B, c.T, w} : std::vector<int64_t>{c.T, c.B, w};
   };
-  const rnn::Tensor x = testbed::random_tensor(shape(c.I), 31 + c.T);
+  rnn::Tensor x = testbed::random_tensor(shape(c.I), 31 + c.T);
   const rnn::Tensor h0 = testbed::random_tensor({c.L * D, c.B, c.H}, 32, 0.5f);
   const rnn::Tensor dy = testbed::random_tensor(shape(D * c.H), 33);
   const rnn::Tensor dhn = testbed::random_tensor({c.L * D, c.B, c.H}, 34);
   std::vector<int64_t> lengths(static_cast<size_t>(c.B), c.T);
   for (int64_t b = 0; b < c.B; ++b) lengths[b] = 1 + (b * 7 + 3) % c.T;
   lengths[c.B / 2] = c.T;
+  rnn::Tensor x_ref = x;
+  if (c.nan_padding) {  // the CPU reference never reads the padding; the GPU must not either
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t t = lengths[b]; t < c.T; ++t)
+        for (int64_t k = 0; k < c.I; ++k) x[((c.batch_first ? b * c.T + t : t * c.B + b)) * c.I + k] = std::nanf("");
+  }
 
   rnn::ForwardOptions cpu;
   cpu.device = rnn::Device::Cpu;
   cpu.batch_first = c.batch_first;
-  const rnn::BackwardResult ref = rnn::backward(model, x, c.h0 ? &h0 : nullptr, c.lengths ? &lengths : nullptr, dy,
-                                                c.dhn ? &dhn : nullptr, cpu);
+  const rnn::BackwardResult ref = rnn::backward(model, x_ref, c.h0 ? &h0 : nullptr, c.lengths ? &lengths : nullptr,
+                                                dy, c.dhn ? &dhn : nullptr, cpu);
 
   rnn::cuda::PlanOptions o;
-  o.max_steps = c.T;
-  o.max_batch = c.B;
+  o.max_steps = c.T + c.plan_extra;
+  o.max_batch = c.B + c.plan_extra;
   o.batch_first = c.batch_first;
   o.kernel = kernel;
   rnn::cuda::Plan plan(model, o);
+  ASSERT_EQ(plan.kernel(), kernel);
+  ASSERT_EQ(plan.backward_kernel(), kernel) << "the backward kernel fell back";
   ASSERT_EQ(plan.gradient_count(), static_cast<size_t>(ref.grads.parameter_count()));
   float *d_x = upload(x), *d_h0 = upload(h0), *d_dy = upload(dy), *d_dhn = upload(dhn);
   const std::vector<int32_t> len32(lengths.begin(), lengths.end());
@@ -119,19 +137,24 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   rnn::cuda::BackwardArgs g;
   g.dy = d_dy;
   g.dh_n = c.dhn ? d_dhn : nullptr;
-  g.dx = d_dx;
-  g.dh0 = d_dh0;
+  g.dx = c.want_dx ? d_dx : nullptr;
+  g.dh0 = c.want_dh0 ? d_dh0 : nullptr;
   g.grads = d_g;
-  std::vector<float> first;
+  std::vector<float> first, first_rest;
   for (int run = 0; run < 2; ++run) {
     for (auto [p, n] : {std::pair<float*, size_t>{d_y, ref.y.values().size()}, {d_dx, x.values().size()},
                         {d_dh0, h0.values().size()}, {d_g, plan.gradient_count()}})
       ASSERT_EQ(rnn::kernels::fill_f32(p, n, std::nanf(""), nullptr), cudaSuccess);
     plan.backward(a, g, ws, nullptr);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-    EXPECT_TRUE(testbed::close(rnn::Tensor(ref.y.shape(), host(d_y, ref.y.values().size())), ref.y, 1e-5)) << "y";
-    EXPECT_TRUE(testbed::close(rnn::Tensor(x.shape(), host(d_dx, x.values().size())), ref.dx, 1e-5)) << "dx";
-    EXPECT_TRUE(testbed::close(rnn::Tensor(h0.shape(), host(d_dh0, h0.values().size())), ref.dh0, 1e-5)) << "dh0";
+    const std::vector<float> y = host(d_y, ref.y.values().size()), dx = host(d_dx, x.values().size()),
+                             dh0 = host(d_dh0, h0.values().size());
+    EXPECT_TRUE(testbed::close(rnn::Tensor(ref.y.shape(), y), ref.y, 1e-5)) << "y";
+    if (c.want_dx) EXPECT_TRUE(testbed::close(rnn::Tensor(x.shape(), dx), ref.dx, 1e-5)) << "dx";
+    if (c.want_dh0) EXPECT_TRUE(testbed::close(rnn::Tensor(h0.shape(), dh0), ref.dh0, 1e-5)) << "dh0";
+    std::vector<float> rest = y;
+    if (c.want_dx) rest.insert(rest.end(), dx.begin(), dx.end());
+    if (c.want_dh0) rest.insert(rest.end(), dh0.begin(), dh0.end());
     const std::vector<float> flat = host(d_g, plan.gradient_count());
     size_t at = 0;
     for (const auto& [name, t] : ref.grads.parameters()) {
@@ -139,8 +162,13 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
       EXPECT_TRUE(testbed::close(got, *t, 1e-5)) << name << ", run " << run;
       at += static_cast<size_t>(t->numel());
     }
-    if (run == 0) first = flat;
-    else EXPECT_EQ(flat, first) << "second run differs from the first";
+    if (run == 0) {
+      first = flat;
+      first_rest = rest;
+    } else {
+      EXPECT_EQ(flat, first) << "second run's gradients differ from the first's";
+      EXPECT_EQ(rest, first_rest) << "second run's y, dx or dh0 differ from the first's";
+    }
   }
   for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_h0), static_cast<void*>(d_dy),
                   static_cast<void*>(d_dhn), static_cast<void*>(d_len), static_cast<void*>(d_y),
