@@ -55,6 +55,37 @@ Plan::Impl::BackwardSpace Plan::Impl::backward_space(const RunArgs& a, void* wor
   return sp;
 }
 
+void Plan::Impl::load_parameters(const float* flat, cudaStream_t stream) {
+  const int64_t D = config.num_directions(), H = config.hidden_size;
+  bind_cublas(stream);
+  const float one = 1.0f, zero = 0.0f;
+  const float* src = flat;
+  float* base = weights.as<float>();
+  for (int64_t l = 0; l < config.num_layers; ++l) {
+    const LayerWeights& lw = layers[l];
+    const int64_t K = lw.k;
+    for (int64_t d = 0; d < D; ++d) {
+      float* w_ih = base + lw.w_ih + d * H * K;
+      float* w_hh = base + lw.w_hh + d * H * H;
+      float* w_hh_t = base + lw.w_hh_t + d * H * H;
+      RNN_CUDA_CHECK(cudaMemcpyAsync(w_ih, src, H * K * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+      src += H * K;
+      RNN_CUDA_CHECK(cudaMemcpyAsync(w_hh, src, H * H * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+      // w_hh_t = W_hh^T: in column-major terms, C = A^T of the row-major W_hh seen as W_hh^T.
+      RNN_CUDA_CHECK(cublasSgeam(cublas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(H), static_cast<int>(H), &one, src,
+                                 static_cast<int>(H), &zero, w_hh_t, static_cast<int>(H), w_hh_t, static_cast<int>(H)));
+      src += H * H;
+      if (config.bias) {
+        // bias = b_ih + b_hh
+        RNN_CUDA_CHECK(cublasSgeam(cublas, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(H), 1, &one, src,
+                                   static_cast<int>(H), &one, src + H, static_cast<int>(H), base + lw.bias + d * H,
+                                   static_cast<int>(H)));
+        src += 2 * H;
+      }
+    }
+  }
+}
+
 void Plan::Impl::forward_keep(const RunArgs& a, void* workspace, cudaStream_t stream) {
   BackwardSpace sp = backward_space(a, workspace);
   enqueue(a, workspace, stream, sp.layer_out.data());

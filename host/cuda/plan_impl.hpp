@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../../kernels/recurrence_persistent.cuh"
+#include "../../kernels/recurrence_stepwise.cuh"
 #include "buffer.hpp"
 #include "check.hpp"
 #include "rnn/cuda.hpp"
@@ -183,6 +184,10 @@ struct Plan::Impl {
     float* ones;
   };
   BackwardSpace backward_space(const RunArgs& a, void* workspace) const;
+
+  // Refreshes the device weights from a device buffer holding every RNN
+  // parameter in Model::parameters() order (as after an optimizer step).
+  void load_parameters(const float* flat, cudaStream_t stream);
 
   // Captures enqueue() into the cached graph (or updates it in place).
   void capture(const RunArgs& a, void* workspace, const GraphKey& key) {

@@ -29,6 +29,7 @@
 
 #include "rnn/device.hpp"
 #include "rnn/model.hpp"
+#include "rnn/train.hpp"
 
 namespace rnn::cuda {
 
@@ -108,6 +109,49 @@ class Plan {
   struct Impl;  // private to host/cuda/plan.cpp
 
  private:
+  friend class Trainer;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct TrainerOptions {
+  int64_t max_steps = 0;  // the largest T step() will be given
+  int64_t max_batch = 0;  // the largest B
+  Kernel kernel = Kernel::Auto;
+  OptimizerOptions optimizer;  // SGD (momentum) or Adam, as rnn::Optimizer
+  double clip = 0.0;           // clip the gradients' global norm to this (<= 0: no clipping)
+};
+
+struct TrainStats {
+  double loss = 0.0;       // mean NLL (nats) of the chunk
+  int64_t count = 0;       // targets counted
+  double grad_norm = 0.0;  // before clipping
+};
+
+// Training on the GPU: the model's parameters, gradients and optimizer
+// state live on the device; a step runs the forward pass, the head, a fused
+// softmax cross-entropy, the backward pass (the plan's kernels and cuBLAS),
+// clipping and the optimizer there. The same computation as rnn::train_step
+// (up to float rounding), deterministic run to run. Time-major inputs.
+class Trainer {
+ public:
+  // The model needs an output head. Throws rnn::Error like Plan.
+  Trainer(const Model& model, const TrainerOptions& options);
+  ~Trainer();
+  Trainer(Trainer&&) noexcept;
+  Trainer& operator=(Trainer&&) noexcept;
+
+  // One update from x [T, B, I] (device) and targets [T*B] (host, time-major,
+  // -1 ignored, at least one counted), starting from h0 [L*D, B, H] (device,
+  // or null for zeros) and writing h_n (device, or null; must not overlap h0)
+  // for the next chunk (truncated BPTT). Synchronises `stream` to read the loss.
+  TrainStats step(const float* x, int64_t T, int64_t B, const std::vector<int64_t>& targets, const float* h0,
+                  float* h_n, cudaStream_t stream);
+  // The current weights (a download; synchronous).
+  Model model() const;
+  int64_t steps() const noexcept;
+
+ private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,70 @@
+// kernels/optimizer.cu: SGD and Adam updates (see optimizer.cuh).
+// Grid-stride elementwise loops, 64-bit indices.
+//
+// Kernels:
+//   sgd_kernel    (static) SGD with optional momentum
+//   adam_kernel   (static) Adam, bias-corrected
+#include "optimizer.cuh"
+
+#include <cstdint>
+
+namespace rnn::kernels {
+
+namespace {
+constexpr int kThreads = 256;
+unsigned grid_for(size_t n) {
+  const size_t blocks = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
+}
+}  // namespace
+
+static __global__ void sgd_kernel(size_t n, float* __restrict__ p, const float* __restrict__ g, float* __restrict__ buf,
+                                  float lr, float momentum, bool first) {
+  for (size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    float step = g[i];
+    if (momentum > 0.0f) {
+      step = first ? g[i] : momentum * buf[i] + g[i];
+      buf[i] = step;
+    }
+    p[i] -= lr * step;
+  }
+}
+
+static __global__ void adam_kernel(size_t n, float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
+                                   float* __restrict__ v, float lr, float beta1, float beta2, float eps, float bc1,
+                                   float bc2) {
+  for (size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const float gi = g[i];
+    const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+    const float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= lr * (mi / bc1) / (sqrtf(vi / bc2) + eps);
+  }
+}
+
+cudaError_t sgd_step(size_t n, float* params, const float* grads, float* buf, float lr, float momentum, bool first,
+                     cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  if (!params || !grads || (momentum > 0.0f && !buf)) return cudaErrorInvalidValue;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(grid_for(n));
+  config.blockDim = dim3(kThreads);
+  config.stream = stream;
+  return cudaLaunchKernelEx(&config, sgd_kernel, n, params, grads, buf, lr, momentum, first);
+}
+
+cudaError_t adam_step(size_t n, float* params, const float* grads, float* m, float* v, float lr, float beta1,
+                      float beta2, float eps, float bc1, float bc2, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  if (!params || !grads || !m || !v) return cudaErrorInvalidValue;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(grid_for(n));
+  config.blockDim = dim3(kThreads);
+  config.stream = stream;
+  return cudaLaunchKernelEx(&config, adam_kernel, n, params, grads, m, v, lr, beta1, beta2, eps, bc1, bc2);
+}
+
+}  // namespace rnn::kernels
