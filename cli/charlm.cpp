@@ -21,6 +21,14 @@
 
 #include "rnn/rnn.hpp"
 
+#ifdef RNN_CLI_CUDA
+#include <cuda_runtime.h>
+
+#include <memory>
+
+#include "rnn/cuda.hpp"
+#endif
+
 namespace charlm {
 
 std::vector<char32_t> decode_utf8(const std::string& s, const std::string& subject) {
@@ -114,6 +122,88 @@ double bigram_bits_per_char(const std::vector<int64_t>& train, const std::vector
   return bits / static_cast<double>(eval.size() - 1);
 }
 
+// One training step on the CPU (rnn::train_step) or the GPU (rnn::cuda::Trainer),
+// carrying the hidden state from chunk to chunk.
+class Learner {
+ public:
+  Learner(rnn::Model& model, const rnn::OptimizerOptions& o, double clip, rnn::Device device, int64_t T, int64_t B)
+      : model_(model), opt_(model, o), clip_(clip) {
+#ifdef RNN_CLI_CUDA
+    if (device == rnn::Device::Cuda) {
+      rnn::cuda::TrainerOptions to;
+      to.max_steps = T;
+      to.max_batch = B;
+      to.optimizer = o;
+      to.clip = clip;
+      trainer_ = std::make_unique<rnn::cuda::Trainer>(model, to);
+      const rnn::ModelConfig& c = model.config();
+      const size_t x = static_cast<size_t>(T * B * c.input_size), h = static_cast<size_t>(c.num_layers * B * c.hidden_size);
+      check(cudaMalloc(&x_, x * sizeof(float)));
+      check(cudaMalloc(&h_[0], h * sizeof(float)));
+      check(cudaMalloc(&h_[1], h * sizeof(float)));
+    }
+#else
+    (void)device;
+    (void)T;
+    (void)B;
+#endif
+  }
+  ~Learner() {
+#ifdef RNN_CLI_CUDA
+    cudaFree(x_);
+    cudaFree(h_[0]);
+    cudaFree(h_[1]);
+#endif
+  }
+  Learner(const Learner&) = delete;
+  Learner& operator=(const Learner&) = delete;
+
+  // Mean NLL of the chunk; `fresh` starts from a zero state.
+  double step(const rnn::Tensor& x, const std::vector<int64_t>& targets, bool fresh) {
+#ifdef RNN_CLI_CUDA
+    if (trainer_) {
+      check(cudaMemcpy(x_, x.data(), x.values().size() * sizeof(float), cudaMemcpyHostToDevice));
+      const float* h0 = fresh ? nullptr : h_[cur_];
+      cur_ ^= 1;
+      return trainer_->step(x_, x.dim(0), x.dim(1), targets, h0, h_[cur_], nullptr).loss;
+    }
+#endif
+    if (fresh) h_cpu_ = rnn::Tensor();
+    const rnn::TrainStepResult r =
+        rnn::train_step(model_, opt_, x, h_cpu_.empty() ? nullptr : &h_cpu_, targets, clip_);
+    h_cpu_ = r.h_n;
+    return r.loss;
+  }
+
+  // The trained weights.
+  rnn::Model model() const {
+#ifdef RNN_CLI_CUDA
+    if (trainer_) {
+      rnn::Model m = trainer_->model();
+      m.vocab = model_.vocab;
+      m.metadata = model_.metadata;
+      return m;
+    }
+#endif
+    return model_;
+  }
+
+ private:
+#ifdef RNN_CLI_CUDA
+  static void check(cudaError_t e) {
+    if (e != cudaSuccess) throw rnn::Error("cuda", cudaGetErrorString(e));
+  }
+  std::unique_ptr<rnn::cuda::Trainer> trainer_;
+  float* x_ = nullptr;
+  float* h_[2] = {nullptr, nullptr};
+  int cur_ = 0;
+#endif
+  rnn::Model& model_;
+  rnn::Optimizer opt_;
+  double clip_;
+  rnn::Tensor h_cpu_;
+};
+
 std::string duration(double seconds) {
   const long s = static_cast<long>(seconds + 0.5);
   char buf[32];
@@ -135,8 +225,7 @@ int train(const TrainArgs& a) {
   else if (a.optimizer == "sgd") oo.kind = rnn::OptimizerKind::Sgd, oo.momentum = a.momentum;
   else throw rnn::Error("--optimizer", "unknown optimizer '" + a.optimizer + "' (expected adam or sgd)");
   oo.lr = a.lr;
-  if (rnn::resolve_device(rnn::parse_device(a.device, "--device")) == rnn::Device::Cuda && a.device == "cuda")
-    throw rnn::Error("--device", "cuda: training runs on the CPU in this version");
+  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
 
   std::string raw;
   const std::string source = a.text.empty() ? "--string" : a.text;
@@ -171,7 +260,6 @@ int train(const TrainArgs& a) {
   cfg.output_size = V;
   rnn::Model model = rnn::Model::random(cfg, a.seed);
   model.vocab = encode_utf8(vocab);
-  rnn::Optimizer opt(model, oo);
 
   const int64_t usable = static_cast<int64_t>(n_train) - 1;  // positions that have a next character
   const int64_t seq = std::min<int64_t>(a.seq_len, usable);
@@ -188,11 +276,13 @@ int train(const TrainArgs& a) {
   // ---- training ----
   const bool tty = isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
-  rnn::Tensor h;  // carried state, empty = zeros
+  Learner learner(model, oo, a.clip, device, seq, B);
+  std::fprintf(stderr, "training on %s\n", rnn::device_name(device));
   int64_t pos = 0, tokens = 0;
   double smooth = -1.0;
   for (int64_t step = 1; step <= a.steps; ++step) {
-    if (pos >= S) pos = 0, h = rnn::Tensor();  // a new pass starts from a zero state
+    const bool fresh = pos >= S;  // a new pass starts from a zero state
+    if (fresh) pos = 0;
     const int64_t T = std::min<int64_t>(seq, S - pos);
     std::vector<int64_t> in(static_cast<size_t>(T * B)), target(static_cast<size_t>(T * B));
     for (int64_t t = 0; t < T; ++t)
@@ -201,12 +291,10 @@ int train(const TrainArgs& a) {
         in[static_cast<size_t>(t * B + b)] = train_ids[static_cast<size_t>(at)];
         target[static_cast<size_t>(t * B + b)] = train_ids[static_cast<size_t>(at + 1)];
       }
-    const rnn::TrainStepResult r =
-        rnn::train_step(model, opt, one_hot(in, T, B, V), h.empty() ? nullptr : &h, target, a.clip);
-    h = r.h_n;
+    const double loss = learner.step(one_hot(in, T, B, V), target, fresh || step == 1);
     pos += T;
     tokens += T * B;
-    smooth = smooth < 0 ? r.loss : 0.95 * smooth + 0.05 * r.loss;
+    smooth = smooth < 0 ? loss : 0.95 * smooth + 0.05 * loss;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const bool report = tty || step == a.steps || step % std::max<int64_t>(1, a.steps / 20) == 0;
     if (report) {
@@ -218,6 +306,7 @@ int train(const TrainArgs& a) {
     }
   }
   if (tty) std::fprintf(stderr, "\n");
+  model = learner.model();
 
   rnn::SaveOptions so;
   so.prefix = "rnn.";

@@ -2,8 +2,8 @@
 // clipping, a training step with truncated BPTT, and the step API for
 // streaming (one input at a time, state carried by the caller).
 //
-// Training and stepping run on the CPU in this version (the CUDA backward,
-// rnn::backward on Device::Cuda, is not wired into train_step yet).
+// These run on the CPU (double accumulation); training on the GPU is
+// rnn::cuda::Trainer (rnn/cuda.hpp), the same computation on the device.
 #pragma once
 
 #include <cstdint>
