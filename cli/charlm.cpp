@@ -326,8 +326,7 @@ int train(const TrainArgs& a) {
 int sample(const SampleArgs& a) {
   if (a.length < 0) throw rnn::Error("--length", "must be 0 or more");
   if (!(a.temperature >= 0.0)) throw rnn::Error("--temperature", "must be 0 (greedy) or more");
-  if (rnn::resolve_device(rnn::parse_device(a.device, "--device")) == rnn::Device::Cuda && a.device == "cuda")
-    throw rnn::Error("--device", "cuda: sampling runs on the CPU in this version");
+  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
   const rnn::Model model = rnn::load_model(a.model);
   if (model.vocab.empty()) throw rnn::Error(a.model, "has no vocab in its metadata: not a character model");
   const std::vector<char32_t> vocab = decode_utf8(model.vocab, a.model + ": vocab");
@@ -343,6 +342,39 @@ int sample(const SampleArgs& a) {
     if (!index.count(ch))
       throw rnn::Error("--prime", "character '" + encode_utf8({ch}) + "' is not in the model's vocabulary");
 
+#ifdef RNN_CLI_CUDA
+  if (device == rnn::Device::Cuda) {
+    // The GPU step API: each step is one launch that also picks the next
+    // character, which stays on the device as the next input; the host only
+    // reads it back to print it.
+    rnn::cuda::Stepper gpu(model, 1);
+    int32_t* d_idx = nullptr;
+    auto check = [](cudaError_t e) {
+      if (e != cudaSuccess) throw rnn::Error("cuda", cudaGetErrorString(e));
+    };
+    check(cudaMalloc(&d_idx, sizeof(int32_t)));
+    std::unique_ptr<int32_t, decltype(&cudaFree)> owner(d_idx, &cudaFree);
+    std::vector<char32_t> out = prime;
+    for (size_t k = 0; k + 1 < prime.size(); ++k) {
+      const int32_t i = static_cast<int32_t>(index[prime[k]]);
+      check(cudaMemcpy(d_idx, &i, sizeof i, cudaMemcpyHostToDevice));
+      gpu.step_one_hot(d_idx, nullptr);
+    }
+    const int32_t last = static_cast<int32_t>(index[prime.back()]);
+    check(cudaMemcpy(d_idx, &last, sizeof last, cudaMemcpyHostToDevice));
+    const int32_t* next = d_idx;
+    for (int64_t n = 0; n < a.length; ++n) {
+      next = gpu.step_and_sample(next, static_cast<float>(a.temperature), a.seed, nullptr);
+      int32_t pick = 0;
+      check(cudaMemcpy(&pick, next, sizeof pick, cudaMemcpyDeviceToHost));
+      out.push_back(vocab[static_cast<size_t>(pick)]);
+    }
+    std::printf("%s\n", encode_utf8(out).c_str());
+    return 0;
+  }
+#else
+  (void)device;
+#endif
   rnn::Stepper stepper(model, 1, rnn::Device::Cpu);
   for (char32_t ch : prime) stepper.step_one_hot({index[ch]});
   std::mt19937_64 gen(a.seed);

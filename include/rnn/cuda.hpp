@@ -113,6 +113,42 @@ class Plan {
   std::unique_ptr<Impl> impl_;
 };
 
+// The step API on the GPU: a unidirectional model (at most 8 layers) run one
+// time step at a time, every layer, the head and the choice of the next
+// token in one cooperative launch; the state stays on the device. For
+// generation, the sampled index stays on the device too and is the next
+// step's input, so the only transfer per step is the caller reading the
+// index. Numerically rnn::Stepper's step (float, not double accumulation).
+class Stepper {
+ public:
+  // Throws rnn::Error("model", ...) for a bidirectional model or more than 8 layers.
+  Stepper(const Model& model, int64_t batch = 1);
+  ~Stepper();
+  Stepper(Stepper&&) noexcept;
+  Stepper& operator=(Stepper&&) noexcept;
+
+  // Starts again from h0 [L, B, H] (device), or from zeros.
+  void reset(const float* h0 = nullptr, cudaStream_t stream = nullptr);
+  // One step from x [B, I] (device).
+  void step(const float* x, cudaStream_t stream);
+  // One step from one-hot inputs index [B] (device), each in [0, I).
+  void step_one_hot(const int32_t* index, cudaStream_t stream);
+  // One step from index (device; may be the pointer this returned last
+  // time), then the next index per sequence from the logits: greedy for
+  // temperature 0, else sampled from softmax(logits / temperature) with a
+  // generator keyed by (seed, step count): the same seed gives the same
+  // tokens run after run. Returns the device buffer [B] of the next indices.
+  const int32_t* step_and_sample(const int32_t* index, float temperature, uint64_t seed, cudaStream_t stream);
+
+  const float* state() const noexcept;   // [L, B, H] device, after the last step
+  const float* logits() const noexcept;  // [B, O] device (models with a head)
+  int64_t batch() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 struct TrainerOptions {
   int64_t max_steps = 0;  // the largest T step() will be given
   int64_t max_batch = 0;  // the largest B

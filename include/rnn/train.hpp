@@ -2,8 +2,8 @@
 // clipping, a training step with truncated BPTT, and the step API for
 // streaming (one input at a time, state carried by the caller).
 //
-// These run on the CPU (double accumulation); training on the GPU is
-// rnn::cuda::Trainer (rnn/cuda.hpp), the same computation on the device.
+// These run on the CPU (double accumulation); on the GPU, training is
+// rnn::cuda::Trainer and stepping rnn::cuda::Stepper (rnn/cuda.hpp).
 #pragma once
 
 #include <cstdint>
