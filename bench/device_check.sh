@@ -5,7 +5,9 @@
 #   2. runs the whole ctest suite with the GPU tests live, and fails if a
 #      GPU test skipped (it would mean the GPU was not used)
 #   3. runs every parity case of tests/data/parity through `rnn run
-#      --device cuda`, with each kernel, against PyTorch's outputs (1e-5)
+#      --device cuda`, with each kernel, against PyTorch's outputs (1e-5);
+#      trains the "hello" model on the GPU and samples it greedily there, and
+#      trains on the GPL with the README's settings (val_bpc recorded)
 #   4. runs compute-sanitizer memcheck, racecheck, initcheck and synccheck
 #      over the GPU forward and backward tests (long-T and large-H cases left
 #      out to bound the time)
@@ -111,6 +113,25 @@ if [ "${status[build]}" = pass ]; then
 fi
 note "parity on cuda: ${status[parity]} ($parity_pass passed, $parity_fail failed)"
 
+# ---- 3b. training and sampling on the GPU -------------------------------------
+status[train]="not run"; gpl_bpc=""
+if [ "${status[build]}" = pass ]; then
+  section "training on the GPU"
+  tmp=$(mktemp -d)
+  build-device/rnn train-char --string hello --out "$tmp/hello.safetensors" --device cuda >>"$log" 2>&1
+  said=$(build-device/rnn sample --model "$tmp/hello.safetensors" --prime h --length 4 --temperature 0 --device cuda 2>>"$log")
+  echo "greedy sample on the GPU: $said" >>"$log"
+  if [ "$said" = hello ]; then status[train]=pass; else status[train]="fail (sampled '$said')"; fi
+  if [ -f /usr/share/common-licenses/GPL-3 ]; then
+    start=$(date +%s)
+    gpl_bpc=$(timeout 150 build-device/rnn train-char --text /usr/share/common-licenses/GPL-3 --hidden 128 --steps 1200 \
+                --batch 16 --seq-len 64 --lr 0.003 --device cuda 2>>"$log" | tee -a "$log" | sed -n 's/^val_bpc=//p')
+    echo "GPL-3 on the GPU: val_bpc=$gpl_bpc in $(( $(date +%s) - start )) s" >>"$log"
+  fi
+  rm -rf "$tmp"
+fi
+note "training on the GPU: ${status[train]}${gpl_bpc:+; GPL-3 val_bpc $gpl_bpc}"
+
 # ---- 4. compute-sanitizer ----------------------------------------------------
 sanitizer_json=""
 if [ "${status[build]}" = pass ] && command -v compute-sanitizer >/dev/null 2>&1; then
@@ -161,6 +182,7 @@ cat >"$out/results.json" <<JSON
   "build": "${status[build]}",
   "tests": {"status": "${status[tests]}", "passed": $passed, "failed": $failed, "skipped": $skipped, "gpu_tests_skipped": $gpu_skipped},
   "parity_cuda": {"status": "${status[parity]}", "passed": $parity_pass, "failed": $parity_fail},
+  "training_cuda": {"hello": "${status[train]//\"/\'}", "gpl3_val_bpc": "$gpl_bpc"},
   "sanitizers": {${sanitizer_json%, }},
   "benchmark": "${status[bench]}",
   "pytorch": "${status[torch]}"
@@ -171,6 +193,7 @@ echo "---- device check summary ----"
 printf '%s\n' "${summary[@]}"
 ok=1
 [ "${status[build]}" = pass ] && [ "${status[tests]}" = pass ] && [ "${status[parity]}" = pass ] || ok=0
+[ "${status[train]}" = pass ] || ok=0
 for t in memcheck racecheck initcheck synccheck; do [ "${status[sanitizer_$t]:-missing}" = clean ] || ok=0; done
 [ "${status[bench]}" = ran ] || ok=0
 [ $ok -eq 1 ] && echo "device check: PASS" || echo "device check: FAIL"

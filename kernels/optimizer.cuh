@@ -12,9 +12,14 @@ namespace rnn::kernels {
 cudaError_t sgd_step(size_t n, float* params, const float* grads, float* buf, float lr, float momentum, bool first,
                      cudaStream_t stream);
 
-// Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (m / bc1) / (sqrt(v / bc2) + eps),
-// with bc1 = 1 - b1^t and bc2 = 1 - b2^t for step t (computed by the caller).
-cudaError_t adam_step(size_t n, float* params, const float* grads, float* m, float* v, float lr, float beta1,
-                      float beta2, float eps, float bc1, float bc2, cudaStream_t stream);
+// Adam in PyTorch's form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= step_size m / (sqrt(v) inv_sqrt_bc2 + eps), with step_size = lr / (1 - b1^t)
+// and inv_sqrt_bc2 = 1 / sqrt(1 - b2^t) for step t. The caller computes the
+// constants in double (1 - b in float would be off by ~1e-5 for b = 0.999).
+struct AdamConstants {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps, step_size, inv_sqrt_bc2;
+};
+cudaError_t adam_step(size_t n, float* params, const float* grads, float* m, float* v, const AdamConstants& c,
+                      cudaStream_t stream);
 
 }  // namespace rnn::kernels

@@ -295,9 +295,8 @@ size_t Plan::gradient_count() const noexcept {
 Kernel Plan::kernel() const noexcept { return impl_->kernel; }
 const ModelConfig& Plan::config() const noexcept { return impl_->config; }
 
-namespace {
-// The checks run() and backward() share.
-void check_run_args(const Plan::Impl& m, const RunArgs& a, const void* workspace) {
+void Plan::Impl::check_run_args(const RunArgs& a, const void* workspace) const {
+  const Impl& m = *this;
   if (a.steps < 1 || a.steps > m.options.max_steps)
     throw Error("args", "steps = " + std::to_string(a.steps) + " is outside [1, max_steps = " +
                             std::to_string(m.options.max_steps) + "]");
@@ -320,11 +319,11 @@ void check_run_args(const Plan::Impl& m, const RunArgs& a, const void* workspace
     throw Error("args", "the current device is " + std::to_string(current) + ", the plan's is " +
                             std::to_string(m.device));
 }
-}  // namespace
+
 
 void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
   Impl& m = *impl_;
-  check_run_args(m, a, workspace);
+  m.check_run_args(a, workspace);
   if (m.kernel == Kernel::Stepwise && kUseGraphs) {
     const GraphKey key{a.x, a.h0, a.lengths, a.y, a.h_n, workspace, a.steps, a.batch};
     if (!m.graph || !(key == m.graph_key)) m.capture(a, workspace, key);
@@ -336,7 +335,7 @@ void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
 
 void Plan::backward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
   Impl& m = *impl_;
-  check_run_args(m, a, workspace);
+  m.check_run_args(a, workspace);
   if (!m.backward_unavailable.empty()) throw Error("options", m.backward_unavailable);
   if (!g.dy) throw Error("args", "dy must be a device pointer, not null");
   if (!g.grads) throw Error("args", "grads must be a device buffer of gradient_count() floats, not null");

@@ -185,6 +185,10 @@ struct Plan::Impl {
   };
   BackwardSpace backward_space(const RunArgs& a, void* workspace) const;
 
+  // The checks of run(), backward() and the trainer's step: sizes within the
+  // plan, pointers present, h0 and h_n apart, the plan's device current.
+  void check_run_args(const RunArgs& a, const void* workspace) const;
+
   // Refreshes the device weights from a device buffer holding every RNN
   // parameter in Model::parameters() order (as after an optimizer step).
   void load_parameters(const float* flat, cudaStream_t stream);

@@ -43,6 +43,7 @@ Trainer::Trainer(const Model& model, const TrainerOptions& options) : impl_(std:
   po.max_batch = options.max_batch;
   po.kernel = options.kernel;
   t.plan = std::make_unique<Plan>(model, po);
+  if (!t.plan->impl_->backward_unavailable.empty()) throw Error("options", t.plan->impl_->backward_unavailable);
   t.n_rnn = t.plan->gradient_count();
   std::vector<float> flat;
   for (const auto& [name, p] : model.parameters()) flat.insert(flat.end(), p->values().begin(), p->values().end());
@@ -95,10 +96,6 @@ TrainStats Trainer::step(const float* x, int64_t T, int64_t B, const std::vector
     count += targets[i] >= 0;
   }
   if (count == 0) throw Error("targets", "none is counted (all -1)");
-  if (h0 && h_n) {
-    const size_t n = static_cast<size_t>(t.config.num_layers * t.config.num_directions() * B * t.config.hidden_size);
-    if (h0 < h_n + n && h_n < h0 + n) throw Error("args", "h0 and h_n overlap; give h_n its own buffer");
-  }
   RNN_CUDA_CHECK(cudaMemcpyAsync(t.targets.get(), t32.data(), t32.size() * sizeof(int32_t), cudaMemcpyHostToDevice,
                                  stream));
 
@@ -109,6 +106,7 @@ TrainStats Trainer::step(const float* x, int64_t T, int64_t B, const std::vector
   a.h0 = h0;
   a.y = t.y.as<float>();
   a.h_n = h_n;
+  p.check_run_args(a, t.workspace.get());
   p.forward_keep(a, t.workspace.get(), stream);
 
   float* params = t.params.as<float>();
@@ -142,10 +140,10 @@ TrainStats Trainer::step(const float* x, int64_t T, int64_t B, const std::vector
   // Clipping by the global norm (PyTorch's clip_grad_norm_), then the update.
   p.bind_cublas(stream);
   float norm = 0.0f;
-  RNN_CUDA_CHECK(cublasSnrm2(p.cublas, static_cast<int>(t.n_params), grads, 1, &norm));  // waits for the result
+  RNN_CUDA_CHECK(cublasSnrm2_64(p.cublas, static_cast<int64_t>(t.n_params), grads, 1, &norm));  // waits for it
   if (t.options.clip > 0.0 && norm > t.options.clip) {
     const float scale = static_cast<float>(t.options.clip / (static_cast<double>(norm) + 1e-6));
-    RNN_CUDA_CHECK(cublasSscal(p.cublas, static_cast<int>(t.n_params), &scale, grads, 1));
+    RNN_CUDA_CHECK(cublasSscal_64(p.cublas, static_cast<int64_t>(t.n_params), &scale, grads, 1));
   }
   ++t.steps;
   const OptimizerOptions& o = t.options.optimizer;
@@ -153,11 +151,18 @@ TrainStats Trainer::step(const float* x, int64_t T, int64_t B, const std::vector
     RNN_LAUNCH_CHECK(kernels::sgd_step(t.n_params, params, grads, t.first.as<float>(), static_cast<float>(o.lr),
                                        static_cast<float>(o.momentum), t.steps == 1, stream));
   } else {
-    const float bc1 = static_cast<float>(1.0 - std::pow(o.beta1, static_cast<double>(t.steps)));
-    const float bc2 = static_cast<float>(1.0 - std::pow(o.beta2, static_cast<double>(t.steps)));
-    RNN_LAUNCH_CHECK(kernels::adam_step(t.n_params, params, grads, t.first.as<float>(), t.second.as<float>(),
-                                        static_cast<float>(o.lr), static_cast<float>(o.beta1),
-                                        static_cast<float>(o.beta2), static_cast<float>(o.eps), bc1, bc2, stream));
+    const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(t.steps));
+    const double bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(t.steps));
+    kernels::AdamConstants c;
+    c.beta1 = static_cast<float>(o.beta1);
+    c.one_minus_beta1 = static_cast<float>(1.0 - o.beta1);
+    c.beta2 = static_cast<float>(o.beta2);
+    c.one_minus_beta2 = static_cast<float>(1.0 - o.beta2);
+    c.eps = static_cast<float>(o.eps);
+    c.step_size = static_cast<float>(o.lr / bc1);
+    c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+    RNN_LAUNCH_CHECK(
+        kernels::adam_step(t.n_params, params, grads, t.first.as<float>(), t.second.as<float>(), c, stream));
   }
   p.load_parameters(params, stream);
 

@@ -14,19 +14,24 @@ struct Chunks {
   std::vector<std::vector<int64_t>> targets;  // [T*B] each
 };
 
+// n chunks of T steps, the last one shorter (as a text's last chunk is).
 Chunks make_chunks(int n, int64_t T, int64_t B, int64_t I, int64_t O) {
   Chunks c;
   for (int k = 0; k < n; ++k) {
-    c.x.push_back(testbed::random_tensor({T, B, I}, 100 + k));
-    std::vector<int64_t> t(static_cast<size_t>(T * B));
+    const int64_t Tk = k == n - 1 ? T - 4 : T;
+    c.x.push_back(testbed::random_tensor({Tk, B, I}, 100 + k));
+    std::vector<int64_t> t(static_cast<size_t>(Tk * B));
     for (size_t i = 0; i < t.size(); ++i) t[i] = (i * 7 + k) % 5 == 0 ? -1 : static_cast<int64_t>((i * 3 + k) % O);
     c.targets.push_back(t);
   }
   return c;
 }
 
+constexpr double kClip = 0.1;  // below the gradients' norms here: clipping is exercised
+
 struct GpuRun {
-  std::vector<double> losses;
+  std::vector<double> losses, norms;
+  std::vector<int64_t> counts;
   rnn::Model model;
   std::vector<float> h_n;
 };
@@ -34,11 +39,11 @@ struct GpuRun {
 GpuRun run_gpu(const rnn::Model& start, const rnn::OptimizerOptions& opt, const Chunks& c, rnn::Kernel kernel) {
   const int64_t T = c.x[0].dim(0), B = c.x[0].dim(1);
   rnn::cuda::TrainerOptions o;
-  o.max_steps = T;
+  o.max_steps = T + 3;  // runs smaller than the trainer's plan
   o.max_batch = B;
   o.kernel = kernel;
   o.optimizer = opt;
-  o.clip = 1.0;
+  o.clip = kClip;
   rnn::cuda::Trainer trainer(start, o);
   const rnn::ModelConfig& cfg = start.config();
   const size_t state = static_cast<size_t>(cfg.num_layers * cfg.num_directions() * B * cfg.hidden_size);
@@ -51,7 +56,10 @@ GpuRun run_gpu(const rnn::Model& start, const rnn::OptimizerOptions& opt, const 
     EXPECT_EQ(cudaMemcpy(d_x, c.x[k].data(), c.x[k].values().size() * sizeof(float), cudaMemcpyHostToDevice),
               cudaSuccess);
     const float* h0 = k == 0 ? nullptr : h[(k + 1) % 2];
-    r.losses.push_back(trainer.step(d_x, T, B, c.targets[k], h0, h[k % 2], nullptr).loss);
+    const rnn::cuda::TrainStats st = trainer.step(d_x, c.x[k].dim(0), B, c.targets[k], h0, h[k % 2], nullptr);
+    r.losses.push_back(st.loss);
+    r.norms.push_back(st.grad_norm);
+    r.counts.push_back(st.count);
   }
   r.h_n.resize(state);
   EXPECT_EQ(cudaMemcpy(r.h_n.data(), h[(c.x.size() + 1) % 2], state * sizeof(float), cudaMemcpyDeviceToHost),
@@ -63,16 +71,30 @@ GpuRun run_gpu(const rnn::Model& start, const rnn::OptimizerOptions& opt, const 
   return r;
 }
 
-class GpuTrainer : public ::testing::TestWithParam<std::tuple<rnn::OptimizerKind, rnn::Kernel>> {};
-
-TEST_P(GpuTrainer, MatchesTheCpuTrainingStep) {
-  if (rnn::cuda_device_count() == 0) GTEST_SKIP() << "no usable CUDA device on this machine";
-  const auto [kind, kernel] = GetParam();
+// 0: 2 layers, one direction, tanh, biases; 1: bidirectional, relu, no
+// biases, a head without bias.
+rnn::ModelConfig variant(int v) {
   rnn::ModelConfig cfg;
   cfg.input_size = 6;
   cfg.hidden_size = 20;
-  cfg.num_layers = 2;
   cfg.output_size = 7;
+  if (v == 0) {
+    cfg.num_layers = 2;
+  } else {
+    cfg.bidirectional = true;
+    cfg.bias = false;
+    cfg.output_bias = false;
+    cfg.nonlinearity = rnn::Nonlinearity::Relu;
+  }
+  return cfg;
+}
+
+class GpuTrainer : public ::testing::TestWithParam<std::tuple<rnn::OptimizerKind, rnn::Kernel, int>> {};
+
+TEST_P(GpuTrainer, MatchesTheCpuTrainingStep) {
+  if (rnn::cuda_device_count() == 0) GTEST_SKIP() << "no usable CUDA device on this machine";
+  const auto [kind, kernel, v] = GetParam();
+  const rnn::ModelConfig cfg = variant(v);
   const rnn::Model start = rnn::Model::random(cfg, 42);
   rnn::OptimizerOptions opt;
   opt.kind = kind;
@@ -82,16 +104,20 @@ TEST_P(GpuTrainer, MatchesTheCpuTrainingStep) {
 
   rnn::Model cpu = start;
   rnn::Optimizer cpu_opt(cpu, opt);
-  std::vector<double> cpu_losses;
+  std::vector<rnn::TrainStepResult> cpu_steps;
   rnn::Tensor h;
   for (size_t k = 0; k < chunks.x.size(); ++k) {
-    const auto s = rnn::train_step(cpu, cpu_opt, chunks.x[k], h.empty() ? nullptr : &h, chunks.targets[k], 1.0);
-    cpu_losses.push_back(s.loss);
-    h = s.h_n;
+    cpu_steps.push_back(
+        rnn::train_step(cpu, cpu_opt, chunks.x[k], h.empty() ? nullptr : &h, chunks.targets[k], kClip));
+    h = cpu_steps.back().h_n;
   }
   const GpuRun gpu = run_gpu(start, opt, chunks, kernel);
-  for (size_t k = 0; k < cpu_losses.size(); ++k)
-    EXPECT_NEAR(gpu.losses[k], cpu_losses[k], 1e-5 * cpu_losses[k]) << "chunk " << k;
+  for (size_t k = 0; k < cpu_steps.size(); ++k) {
+    EXPECT_NEAR(gpu.losses[k], cpu_steps[k].loss, 1e-5 * cpu_steps[k].loss) << "chunk " << k;
+    EXPECT_NEAR(gpu.norms[k], cpu_steps[k].grad_norm, 1e-5 * cpu_steps[k].grad_norm) << "chunk " << k;
+    EXPECT_GT(cpu_steps[k].grad_norm, kClip) << "chunk " << k << ": clipping not exercised";
+    EXPECT_EQ(gpu.counts[k], cpu_steps[k].count) << "chunk " << k;
+  }
   // SGD is linear in the gradients: the parameters agree closely. Adam
   // divides by sqrt(v), which magnifies float differences of tiny gradients.
   const double tol = kind == rnn::OptimizerKind::Sgd ? 1e-5 : 1e-4;
@@ -108,10 +134,12 @@ TEST_P(GpuTrainer, MatchesTheCpuTrainingStep) {
 
 INSTANTIATE_TEST_SUITE_P(Optimizers, GpuTrainer,
                          ::testing::Combine(::testing::Values(rnn::OptimizerKind::Sgd, rnn::OptimizerKind::Adam),
-                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent)),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent),
+                                            ::testing::Values(0, 1)),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param) == rnn::OptimizerKind::Sgd ? "sgd" : "adam") +
-                                  "_" + rnn::kernel_name(std::get<1>(info.param));
+                                  "_" + rnn::kernel_name(std::get<1>(info.param)) +
+                                  (std::get<2>(info.param) == 0 ? "_layers2" : "_bidir_relu_nobias");
                          });
 
 TEST(GpuTrainerArgs, RefusesModelsWithoutHeadAndBadTargets) {
