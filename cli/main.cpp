@@ -9,6 +9,8 @@
 //   rnn train-char (--text F | --string S) [--out M] [--hidden N] [--layers N] [--seq-len N]
 //            [--batch N] [--steps N] [--lr X] [--optimizer adam|sgd] [--clip X] [--seed N] [--device D]
 //   rnn sample --model M --prime S [--length N] [--temperature T] [--seed N] [--device D]
+//   rnn train-classify --train T.tsv --test T.tsv [--out M] [model and training flags]
+//   rnn classify --model M [--device D]            (a label per stdin line)
 //   rnn info --model M
 //   rnn bench [--quick] [--batch 1,8] [--hidden 256,512] [--input I] [--steps T]
 //             [--layers L] [--bidirectional] [--varlen] [--warmup N] [--runs N]
@@ -28,6 +30,7 @@
 
 #include "bench.hpp"
 #include "charlm.hpp"
+#include "classify.hpp"
 #include "rnn/rnn.hpp"
 
 namespace {
@@ -59,7 +62,7 @@ int usage_error(const CLI::ParseError& e) {
   }
   if (e.get_name() == "RequiredError") {
     if (msg.find("subcommand") != std::string::npos)
-      return fail("command", "missing: expected run, backward, train-char, sample, info or bench (see rnn --help)", kExitUsage);
+      return fail("command", "missing: expected run, backward, train-char, sample, train-classify, classify, info or bench (see rnn --help)", kExitUsage);
     const std::string suffix = " is required";
     const size_t at = msg.find(suffix);
     if (at != std::string::npos) return fail(msg.substr(0, at), "is required", kExitUsage);
@@ -83,7 +86,7 @@ int check_words(const CLI::App& app, int argc, char** argv) {
   const CLI::App* sub = nullptr;
   for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
     if (s->get_name() == first) sub = s;
-  if (!sub) return fail(first, "unknown command (expected run, backward, train-char, sample, info or bench; see rnn --help)", kExitUsage);
+  if (!sub) return fail(first, "unknown command (expected run, backward, train-char, sample, train-classify, classify, info or bench; see rnn --help)", kExitUsage);
   for (int i = 2; i < argc; ++i) {
     std::string word = argv[i];
     if (word.rfind("--", 0) != 0 && word != "-h") {
@@ -385,6 +388,27 @@ int main(int argc, char** argv) {
   sa_cmd->add_option("--seed", sa.seed, "sampling seed (default 1)");
   sa_cmd->add_option("--device", sa.device, "auto (default), cpu or cuda");
 
+  classify_cmd::TrainArgs tcl;
+  CLI::App* tcl_cmd = app.add_subcommand("train-classify", "Train a sequence classifier on label<TAB>text lines");
+  tcl_cmd->add_option("--train", tcl.train, "training examples, one label<TAB>text per line")->required();
+  tcl_cmd->add_option("--test", tcl.test, "test examples, same format")->required();
+  tcl_cmd->add_option("--out", tcl.out, "write the model .safetensors");
+  tcl_cmd->add_option("--hidden", tcl.hidden, "hidden size (default 64)");
+  tcl_cmd->add_option("--layers", tcl.layers, "layers (default 1)");
+  tcl_cmd->add_flag("--bidirectional", tcl.bidirectional, "read each text in both directions");
+  tcl_cmd->add_option("--batch", tcl.batch, "examples per update (default 32)");
+  tcl_cmd->add_option("--steps", tcl.steps, "optimizer updates (default 2000)");
+  tcl_cmd->add_option("--lr", tcl.lr, "learning rate (default 0.003)");
+  tcl_cmd->add_option("--optimizer", tcl.optimizer, "adam (default) or sgd (momentum 0.9)");
+  tcl_cmd->add_option("--clip", tcl.clip, "clip the gradients' global norm (default 5; 0: no clipping)");
+  tcl_cmd->add_option("--seed", tcl.seed, "initialisation and shuffling seed (default 1)");
+  tcl_cmd->add_option("--device", tcl.device, "auto (default), cpu or cuda");
+
+  std::string cl_model, cl_device = "auto";
+  CLI::App* cl_cmd = app.add_subcommand("classify", "Print a label for each line of stdin");
+  cl_cmd->add_option("--model", cl_model, "a model from rnn train-classify")->required();
+  cl_cmd->add_option("--device", cl_device, "auto (default), cpu or cuda");
+
   std::string info_model;
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
@@ -423,6 +447,8 @@ int main(int argc, char** argv) {
     if (bwd_cmd->parsed()) return cmd_backward(bwd);
     if (tc_cmd->parsed()) return charlm::train(tc);
     if (sa_cmd->parsed()) return charlm::sample(sa);
+    if (tcl_cmd->parsed()) return classify_cmd::train(tcl);
+    if (cl_cmd->parsed()) return classify_cmd::classify(cl_model, cl_device);
     if (bench_cmd->parsed()) return cmd_bench(bench);
     if (info_cmd->parsed()) return cmd_info(info_model);
   } catch (const rnn::Error& e) {
@@ -432,5 +458,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return fail("", e.what(), kExitError);
   }
-  return fail("command", "missing: expected run, backward, train-char, sample, info or bench (see rnn --help)", kExitUsage);
+  return fail("command", "missing: expected run, backward, train-char, sample, train-classify, classify, info or bench (see rnn --help)", kExitUsage);
 }

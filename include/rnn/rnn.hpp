@@ -8,9 +8,11 @@
 //   rnn/forward.hpp  rnn::forward, rnn::forward_sequences, rnn::apply_head
 //   rnn/backward.hpp rnn::backward (BPTT: dx, dh0, parameter gradients)
 //   rnn/train.hpp    loss, optimizers, clipping, train_step, the step API (rnn::Stepper)
+//   rnn/classify.hpp many-to-one: final states through the head (classify_step, classify_logits)
 #pragma once
 
 #include "rnn/backward.hpp"
+#include "rnn/classify.hpp"
 #include "rnn/device.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"

@@ -4,6 +4,8 @@
 // (no signal), and no output file written.
 #include <sys/wait.h>
 
+#include <random>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -142,7 +144,7 @@ TEST_F(Cli, UnknownSubcommandOrNone) {
   Outcome r = rnn({"fly"});
   expect_error(r, "fly", "unknown command");
   r = rnn({});
-  expect_error(r, "command", "expected run, backward, train-char, sample, info or bench");
+  expect_error(r, "command", "expected run, backward, train-char, sample, train-classify, classify, info or bench");
 }
 
 TEST_F(Cli, MissingRequiredFlag) {
@@ -303,6 +305,56 @@ TEST_F(Cli, BackwardWritesGradientsAndRefusesBadDy) {
   const Outcome r = rnn({"backward", "--model", fixture("model.safetensors"), "--input", fixture("x.npy"),
                          "--batch-first", "--grad-output", bad, "--grad-input", y_path()});
   expect_error(r, bad, "expected y's shape [3, 6, 10]");
+}
+
+// Label = the letter a text holds most of ("a" or "b"): learnt well above chance.
+TEST_F(Cli, TrainClassifyThenClassifyStdin) {
+  std::mt19937_64 gen(9);
+  auto write = [&](const std::string& name, int n) {
+    std::ofstream f(dir.file(name));
+    for (int i = 0; i < n; ++i) {
+      const int len = 3 + static_cast<int>(gen() % 6);
+      std::string t;
+      int a = 0;
+      for (int k = 0; k < len; ++k) {
+        const bool is_a = gen() % 2;
+        t += is_a ? 'a' : 'b';
+        a += is_a;
+      }
+      if (2 * a == len) t += 'a', ++a;
+      f << (2 * a > static_cast<int>(t.size()) ? "more_a" : "more_b") << '\t' << t << '\n';
+    }
+    return dir.file(name);
+  };
+  const std::string train = write("train.tsv", 400), test = write("test.tsv", 200);
+  const std::string model = dir.file("clf.safetensors");
+  const Outcome t = rnn({"train-classify", "--train", train, "--test", test, "--out", model, "--hidden", "16",
+                         "--bidirectional", "--steps", "300", "--lr", "0.02"});
+  ASSERT_EQ(t.code, 0) << t.err;
+  const size_t at = t.out.rfind("test_accuracy=");
+  ASSERT_NE(at, std::string::npos) << t.out;
+  EXPECT_EQ(t.out.find('\n', at), t.out.size() - 1) << "test_accuracy= must be the last line";
+  EXPECT_GE(std::stod(t.out.substr(at + 14)), 0.9) << t.out;
+  EXPECT_NE(t.out.find("majority_baseline="), std::string::npos);
+
+  const std::string in = dir.file("in.txt");
+  std::ofstream(in) << "aaaab\nbbbba\nabab\n";
+  const std::string cmd = std::string(RNN_CLI_PATH) + " classify --model " + model + " < " + in + " > " +
+                          dir.file("labels.txt");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string labels = slurp(dir.file("labels.txt"));
+  EXPECT_EQ(labels.substr(0, 14), "more_a\nmore_b\n") << labels;
+  EXPECT_EQ(std::count(labels.begin(), labels.end(), '\n'), 3);
+}
+
+TEST_F(Cli, TrainClassifyRejectsMalformedTsvAndUnknownTestLabels) {
+  const std::string bad = dir.file("bad.tsv");
+  std::ofstream(bad) << "x\tabc\nno tab here\n";
+  expect_error(rnn({"train-classify", "--train", bad, "--test", bad}), bad, "line 2: expected label<TAB>text");
+  const std::string train = dir.file("t.tsv"), test = dir.file("u.tsv");
+  std::ofstream(train) << "x\tabc\ny\tdef\n";
+  std::ofstream(test) << "z\tabc\n";
+  expect_error(rnn({"train-classify", "--train", train, "--test", test}), test, "label 'z' does not occur");
 }
 
 TEST_F(Cli, InfoOnABadModel) {

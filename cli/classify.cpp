@@ -1,0 +1,259 @@
+// cli/classify.cpp: rnn train-classify and rnn classify.
+//
+// Characters in (one-hot, index 0 for characters not seen in training),
+// the RNN's final states (both directions when bidirectional) through a head
+// to a softmax over the labels. The model is saved as rnn.* and fc.* with
+// metadata task=classify, vocab (the characters of indices 1..) and labels
+// (one per line, in index order).
+#include "classify.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "charlm.hpp"
+#include "rnn/rnn.hpp"
+
+namespace classify_cmd {
+
+namespace {
+
+struct Example {
+  std::string label;
+  std::vector<char32_t> text;
+};
+
+std::vector<Example> read_tsv(const std::string& path) {
+  const std::vector<uint8_t> bytes = rnn::read_file(path);
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+  std::vector<Example> out;
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos || tab == 0 || tab + 1 == line.size())
+      throw rnn::Error(path, "line " + std::to_string(n) + ": expected label<TAB>text");
+    Example e;
+    e.label = line.substr(0, tab);
+    e.text = charlm::decode_utf8(line.substr(tab + 1), path + ": line " + std::to_string(n));
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) throw rnn::Error(path, "holds no examples");
+  return out;
+}
+
+// The vocabulary: index 0 is "unknown", then the characters in order.
+struct Vocab {
+  std::vector<char32_t> chars;
+  std::map<char32_t, int64_t> index;
+  int64_t size() const { return static_cast<int64_t>(chars.size()) + 1; }
+  int64_t of(char32_t c) const {
+    auto it = index.find(c);
+    return it == index.end() ? 0 : it->second;
+  }
+};
+
+Vocab vocab_from(const std::vector<char32_t>& chars) {
+  Vocab v;
+  v.chars = chars;
+  for (size_t i = 0; i < chars.size(); ++i) v.index[chars[i]] = static_cast<int64_t>(i) + 1;
+  return v;
+}
+
+// x [T, B, V] one-hot (time-major) and lengths for a batch of texts.
+rnn::Tensor batch_x(const std::vector<const std::vector<char32_t>*>& texts, const Vocab& v,
+                    std::vector<int64_t>& lengths) {
+  int64_t T = 1;
+  lengths.clear();
+  for (const auto* t : texts) {
+    lengths.push_back(std::max<int64_t>(1, static_cast<int64_t>(t->size())));
+    T = std::max<int64_t>(T, lengths.back());
+  }
+  const int64_t B = static_cast<int64_t>(texts.size()), V = v.size();
+  rnn::Tensor x({T, B, V});
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& t = *texts[static_cast<size_t>(b)];
+    if (t.empty()) x[b * V] = 1.0f;  // an empty text reads as one unknown character
+    for (size_t s = 0; s < t.size(); ++s) x[(static_cast<int64_t>(s) * B + b) * V + v.of(t[s])] = 1.0f;
+  }
+  return x;
+}
+
+std::vector<int64_t> predict(const rnn::Model& m, const Vocab& v, const std::vector<const std::vector<char32_t>*>& texts,
+                             rnn::Device device) {
+  std::vector<int64_t> out;
+  rnn::ForwardOptions fo;
+  fo.device = device;
+  const int64_t O = m.config().output_size;
+  for (size_t at = 0; at < texts.size(); at += 256) {
+    std::vector<const std::vector<char32_t>*> chunk(texts.begin() + at,
+                                                    texts.begin() + std::min(texts.size(), at + 256));
+    std::vector<int64_t> lengths;
+    const rnn::Tensor x = batch_x(chunk, v, lengths);
+    const rnn::Tensor z = rnn::classify_logits(m, x, lengths, fo);
+    for (int64_t b = 0; b < z.dim(0); ++b) {
+      int64_t arg = 0;
+      for (int64_t o = 1; o < O; ++o)
+        if (z[b * O + o] > z[b * O + arg]) arg = o;
+      out.push_back(arg);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+int train(const TrainArgs& a) {
+  if (a.train.empty() || a.test.empty()) throw rnn::Error("--train/--test", "both are required");
+  if (a.hidden < 1 || a.layers < 1 || a.batch < 1 || a.steps < 0)
+    throw rnn::Error("--hidden/--layers/--batch/--steps", "must be positive");
+  rnn::OptimizerOptions oo;
+  if (a.optimizer == "adam") oo.kind = rnn::OptimizerKind::Adam;
+  else if (a.optimizer == "sgd") oo.kind = rnn::OptimizerKind::Sgd, oo.momentum = a.momentum;
+  else throw rnn::Error("--optimizer", "unknown optimizer '" + a.optimizer + "' (expected adam or sgd)");
+  oo.lr = a.lr;
+  rnn::ForwardOptions fo;
+  fo.device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
+
+  const std::vector<Example> train = read_tsv(a.train), test = read_tsv(a.test);
+  std::vector<std::string> labels;
+  std::vector<char32_t> chars;
+  for (const Example& e : train) {
+    labels.push_back(e.label);
+    chars.insert(chars.end(), e.text.begin(), e.text.end());
+  }
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  std::sort(chars.begin(), chars.end());
+  chars.erase(std::unique(chars.begin(), chars.end()), chars.end());
+  std::map<std::string, int64_t> label_index;
+  for (size_t i = 0; i < labels.size(); ++i) label_index[labels[i]] = static_cast<int64_t>(i);
+  for (const Example& e : test)
+    if (!label_index.count(e.label)) throw rnn::Error(a.test, "label '" + e.label + "' does not occur in " + a.train);
+  const Vocab vocab = vocab_from(chars);
+
+  rnn::ModelConfig cfg;
+  cfg.input_size = vocab.size();
+  cfg.hidden_size = a.hidden;
+  cfg.num_layers = a.layers;
+  cfg.bidirectional = a.bidirectional;
+  cfg.output_size = static_cast<int64_t>(labels.size());
+  rnn::Model model = rnn::Model::random(cfg, a.seed);
+  model.vocab = charlm::encode_utf8(vocab.chars);
+  model.metadata["task"] = "classify";
+  std::string joined;
+  for (const auto& l : labels) joined += l + "\n";
+  model.metadata["labels"] = joined;
+  rnn::Optimizer opt(model, oo);
+  std::fprintf(stderr,
+               "rnn train-classify: %zu train, %zu test examples, %zu labels, vocabulary %lld; H=%lld L=%lld%s; %s on "
+               "%s, %lld updates of %lld\n",
+               train.size(), test.size(), labels.size(), static_cast<long long>(vocab.size()),
+               static_cast<long long>(a.hidden), static_cast<long long>(a.layers),
+               a.bidirectional ? " bidirectional" : "", a.optimizer.c_str(), rnn::device_name(fo.device),
+               static_cast<long long>(a.steps), static_cast<long long>(a.batch));
+
+  std::mt19937_64 gen(a.seed);
+  std::vector<size_t> order(train.size());
+  std::iota(order.begin(), order.end(), 0);
+  size_t at = order.size();
+  const bool tty = isatty(STDERR_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  double smooth = -1, acc_smooth = -1;
+  for (int64_t step = 1; step <= a.steps; ++step) {
+    if (at + static_cast<size_t>(a.batch) > order.size()) {
+      std::shuffle(order.begin(), order.end(), gen);  // a new epoch
+      at = 0;
+    }
+    const size_t n = std::min(order.size(), static_cast<size_t>(a.batch));
+    std::vector<const std::vector<char32_t>*> texts;
+    std::vector<int64_t> y;
+    for (size_t k = 0; k < n; ++k) {
+      const Example& e = train[order[at + k]];
+      texts.push_back(&e.text);
+      y.push_back(label_index[e.label]);
+    }
+    at += n;
+    std::vector<int64_t> lengths;
+    const rnn::Tensor x = batch_x(texts, vocab, lengths);
+    const rnn::ClassifyStepResult r = rnn::classify_step(model, opt, x, lengths, y, a.clip, fo);
+    const double acc = static_cast<double>(r.correct) / static_cast<double>(n);
+    smooth = smooth < 0 ? r.loss : 0.98 * smooth + 0.02 * r.loss;
+    acc_smooth = acc_smooth < 0 ? acc : 0.98 * acc_smooth + 0.02 * acc;
+    if (tty || step == a.steps || step % std::max<int64_t>(1, a.steps / 20) == 0) {
+      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f  train accuracy %.3f  %.0fs left%s", tty ? "\r" : "",
+                   static_cast<long long>(step), static_cast<long long>(a.steps), smooth, acc_smooth,
+                   el / step * (a.steps - step), tty ? "   " : "\n");
+      std::fflush(stderr);
+    }
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  if (!a.out.empty()) {
+    rnn::SaveOptions so;
+    so.prefix = "rnn.";
+    rnn::save_model(model, a.out, so);
+  }
+
+  std::vector<const std::vector<char32_t>*> texts;
+  std::map<std::string, int64_t> freq;
+  for (const Example& e : test) {
+    texts.push_back(&e.text);
+    ++freq[e.label];
+  }
+  const std::vector<int64_t> pred = predict(model, vocab, texts, fo.device);
+  int64_t correct = 0, majority = 0;
+  for (size_t i = 0; i < test.size(); ++i) correct += labels[static_cast<size_t>(pred[i])] == test[i].label;
+  for (const auto& [label, count] : freq) majority = std::max(majority, count);
+  std::printf("saved %s\n", a.out.empty() ? "nothing (no --out)" : a.out.c_str());
+  std::printf("majority_baseline=%.4f\n", static_cast<double>(majority) / static_cast<double>(test.size()));
+  std::printf("test_accuracy=%.4f\n", static_cast<double>(correct) / static_cast<double>(test.size()));
+  return 0;
+}
+
+int classify(const std::string& model_path, const std::string& device) {
+  const rnn::Device dev = rnn::resolve_device(rnn::parse_device(device, "--device"));
+  const rnn::Model model = rnn::load_model(model_path);
+  auto task = model.metadata.find("task");
+  auto labels_it = model.metadata.find("labels");
+  if (task == model.metadata.end() || task->second != "classify" || labels_it == model.metadata.end())
+    throw rnn::Error(model_path, "is not a classifier from rnn train-classify (no task=classify metadata)");
+  const std::vector<std::string> labels = split_lines(labels_it->second);
+  const Vocab vocab = vocab_from(charlm::decode_utf8(model.vocab, model_path + ": vocab"));
+  if (static_cast<int64_t>(labels.size()) != model.config().output_size || vocab.size() != model.config().input_size)
+    throw rnn::Error(model_path, "labels or vocab do not match the model's sizes");
+  std::vector<std::vector<char32_t>> lines;
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(std::cin, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(charlm::decode_utf8(line, "stdin: line " + std::to_string(n)));
+  }
+  std::vector<const std::vector<char32_t>*> texts;
+  for (const auto& l : lines) texts.push_back(&l);
+  if (texts.empty()) return 0;
+  for (int64_t p : predict(model, vocab, texts, dev)) std::printf("%s\n", labels[static_cast<size_t>(p)].c_str());
+  return 0;
+}
+
+}  // namespace classify_cmd

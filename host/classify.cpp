@@ -1,0 +1,76 @@
+// host/classify.cpp: many-to-one classification on the final states.
+#include <cmath>
+
+#include "rnn/backward.hpp"
+#include "rnn/classify.hpp"
+#include "rnn/error.hpp"
+
+namespace rnn {
+
+Tensor final_features(const Model& model, const Tensor& h_n) {
+  const ModelConfig& c = model.config();
+  const int64_t D = c.num_directions(), H = c.hidden_size, L = c.num_layers;
+  if (h_n.rank() != 3 || h_n.dim(0) != L * D || h_n.dim(2) != H)
+    throw Error("h_n", "has shape " + shape_string(h_n.shape()) + ", expected [L*D, B, H]");
+  const int64_t B = h_n.dim(1);
+  Tensor f({B, D * H});
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < H; ++i) f[b * D * H + d * H + i] = h_n[(((L - 1) * D + d) * B + b) * H + i];
+  return f;
+}
+
+Tensor classify_logits(const Model& model, const Tensor& x, const std::vector<int64_t>& lengths,
+                       const ForwardOptions& options) {
+  if (!model.has_head()) throw Error("model", "has no output head (fc.weight) to classify with");
+  const ForwardResult r = forward(model, x, nullptr, &lengths, options);
+  return apply_head(model, final_features(model, r.h_n));
+}
+
+ClassifyStepResult classify_step(Model& model, Optimizer& optimizer, const Tensor& x,
+                                 const std::vector<int64_t>& lengths, const std::vector<int64_t>& labels, double clip,
+                                 const ForwardOptions& options) {
+  if (!model.has_head()) throw Error("model", "has no output head (fc.weight) to classify with");
+  const ModelConfig& c = model.config();
+  const int64_t D = c.num_directions(), H = c.hidden_size, L = c.num_layers, W = D * H, O = c.output_size;
+  const ForwardResult fr = forward(model, x, nullptr, &lengths, options);
+  const int64_t B = fr.h_n.dim(1);
+  if (static_cast<int64_t>(labels.size()) != B)
+    throw Error("labels", "holds " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(B));
+  const Tensor features = final_features(model, fr.h_n);
+  const Tensor logits = apply_head(model, features);
+  const LossResult loss = softmax_cross_entropy(logits, labels);
+  ClassifyStepResult r;
+  r.loss = loss.loss;
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t arg = 0;
+    for (int64_t o = 1; o < O; ++o)
+      if (logits[b * O + o] > logits[b * O + arg]) arg = o;
+    r.correct += arg == labels[static_cast<size_t>(b)];
+  }
+
+  // Head: dW = dlogits^T features, db = sum dlogits, dfeatures = dlogits W.
+  Model grads(c);
+  Tensor dhn({L * D, B, H});
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t o = 0; o < O; ++o) {
+      const double g = loss.dlogits[b * O + o];
+      if (c.output_bias) grads.head().bias[o] += static_cast<float>(g);
+      for (int64_t k = 0; k < W; ++k) {
+        grads.head().weight[o * W + k] += static_cast<float>(g * features[b * W + k]);
+        const int64_t d = k / H, i = k % H;
+        dhn[(((L - 1) * D + d) * B + b) * H + i] += static_cast<float>(g * model.head().weight[o * W + k]);
+      }
+    }
+  }
+  // The RNN: the loss reaches it only through h_n.
+  const Tensor dy(fr.y.shape());
+  const BackwardResult br = backward(model, x, nullptr, &lengths, dy, &dhn, options);
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t d = 0; d < D; ++d) grads.cell(l, d) = br.grads.cell(l, d);
+  r.grad_norm = clip_grad_norm(grads, clip);
+  optimizer.step(model, grads);
+  return r;
+}
+
+}  // namespace rnn
