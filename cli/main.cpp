@@ -11,6 +11,8 @@
 //   rnn sample --model M --prime S [--length N] [--temperature T] [--seed N] [--device D]
 //   rnn train-classify --train T.tsv --test T.tsv [--out M] [model and training flags]
 //   rnn classify --model M [--device D]            (a label per stdin line)
+//   rnn train-tag --train T.tsv --test T.tsv [--out M] [model and training flags]
+//   rnn tag --model M [--device D]                  (the tags of each stdin line)
 //   rnn info --model M
 //   rnn bench [--quick] [--batch 1,8] [--hidden 256,512] [--input I] [--steps T]
 //             [--layers L] [--bidirectional] [--varlen] [--warmup N] [--runs N]
@@ -31,6 +33,7 @@
 #include "bench.hpp"
 #include "charlm.hpp"
 #include "classify.hpp"
+#include "tag.hpp"
 #include "rnn/rnn.hpp"
 
 namespace {
@@ -62,7 +65,7 @@ int usage_error(const CLI::ParseError& e) {
   }
   if (e.get_name() == "RequiredError") {
     if (msg.find("subcommand") != std::string::npos)
-      return fail("command", "missing: expected run, backward, train-char, sample, train-classify, classify, info or bench (see rnn --help)", kExitUsage);
+      return fail("command", "missing: expected run, backward, train-char, sample, train-classify, classify, train-tag, tag, info or bench (see rnn --help)", kExitUsage);
     const std::string suffix = " is required";
     const size_t at = msg.find(suffix);
     if (at != std::string::npos) return fail(msg.substr(0, at), "is required", kExitUsage);
@@ -86,7 +89,7 @@ int check_words(const CLI::App& app, int argc, char** argv) {
   const CLI::App* sub = nullptr;
   for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
     if (s->get_name() == first) sub = s;
-  if (!sub) return fail(first, "unknown command (expected run, backward, train-char, sample, train-classify, classify, info or bench; see rnn --help)", kExitUsage);
+  if (!sub) return fail(first, "unknown command (expected run, backward, train-char, sample, train-classify, classify, train-tag, tag, info or bench; see rnn --help)", kExitUsage);
   for (int i = 2; i < argc; ++i) {
     std::string word = argv[i];
     if (word.rfind("--", 0) != 0 && word != "-h") {
@@ -409,6 +412,28 @@ int main(int argc, char** argv) {
   cl_cmd->add_option("--model", cl_model, "a model from rnn train-classify")->required();
   cl_cmd->add_option("--device", cl_device, "auto (default), cpu or cuda");
 
+  tag_cmd::TrainArgs ttg;
+  CLI::App* ttg_cmd = app.add_subcommand("train-tag", "Train a per-character tagger on text<TAB>tags lines");
+  ttg_cmd->add_option("--train", ttg.train, "training lines: text<TAB>tags, one tag character per text character")
+      ->required();
+  ttg_cmd->add_option("--test", ttg.test, "test lines, same format")->required();
+  ttg_cmd->add_option("--out", ttg.out, "write the model .safetensors");
+  ttg_cmd->add_option("--hidden", ttg.hidden, "hidden size (default 64)");
+  ttg_cmd->add_option("--layers", ttg.layers, "layers (default 1)");
+  ttg_cmd->add_flag("--bidirectional", ttg.bidirectional, "read each line in both directions");
+  ttg_cmd->add_option("--batch", ttg.batch, "lines per update (default 32)");
+  ttg_cmd->add_option("--steps", ttg.steps, "optimizer updates (default 2000)");
+  ttg_cmd->add_option("--lr", ttg.lr, "learning rate (default 0.003)");
+  ttg_cmd->add_option("--optimizer", ttg.optimizer, "adam (default) or sgd (momentum 0.9)");
+  ttg_cmd->add_option("--clip", ttg.clip, "clip the gradients' global norm (default 5; 0: no clipping)");
+  ttg_cmd->add_option("--seed", ttg.seed, "initialisation and shuffling seed (default 1)");
+  ttg_cmd->add_option("--device", ttg.device, "auto (default) or cpu (training runs on the CPU)");
+
+  std::string tg_model, tg_device = "auto";
+  CLI::App* tg_cmd = app.add_subcommand("tag", "Print the tags of each line of stdin");
+  tg_cmd->add_option("--model", tg_model, "a model from rnn train-tag")->required();
+  tg_cmd->add_option("--device", tg_device, "auto (default), cpu or cuda");
+
   std::string info_model;
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
@@ -449,6 +474,8 @@ int main(int argc, char** argv) {
     if (sa_cmd->parsed()) return charlm::sample(sa);
     if (tcl_cmd->parsed()) return classify_cmd::train(tcl);
     if (cl_cmd->parsed()) return classify_cmd::classify(cl_model, cl_device);
+    if (ttg_cmd->parsed()) return tag_cmd::train(ttg);
+    if (tg_cmd->parsed()) return tag_cmd::tag(tg_model, tg_device);
     if (bench_cmd->parsed()) return cmd_bench(bench);
     if (info_cmd->parsed()) return cmd_info(info_model);
   } catch (const rnn::Error& e) {
@@ -458,5 +485,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return fail("", e.what(), kExitError);
   }
-  return fail("command", "missing: expected run, backward, train-char, sample, train-classify, classify, info or bench (see rnn --help)", kExitUsage);
+  return fail("command", "missing: expected run, backward, train-char, sample, train-classify, classify, train-tag, tag, info or bench (see rnn --help)", kExitUsage);
 }

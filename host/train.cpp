@@ -125,9 +125,9 @@ double clip_grad_norm(Model& grads, double max_norm) {
 // ---- training step -------------------------------------------------------------------
 
 LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
-                            const std::vector<int64_t>& targets) {
+                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
   if (!model.has_head()) throw Error("model", "has no output head (fc.weight): nothing to train against");
-  detail::validate_inputs(model, x, h0, nullptr, /*batch_first=*/false);
+  detail::validate_inputs(model, x, h0, lengths, /*batch_first=*/false);
   const ModelConfig& c = model.config();
   const int64_t T = x.dim(0), B = x.dim(1), W = c.num_directions() * c.hidden_size, O = c.output_size;
   if (static_cast<int64_t>(targets.size()) != T * B)
@@ -136,7 +136,14 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   LossAndGrads r;
   cpu::ForwardCache cache;
   Tensor y;
-  cpu::forward(model, x, h0, nullptr, y, r.h_n, &cache);
+  const int64_t* len = lengths ? lengths->data() : nullptr;
+  if (len)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t b = 0; b < B; ++b)
+        if (t >= len[b] && targets[static_cast<size_t>(t * B + b)] >= 0)
+          throw Error("targets", "target at t=" + std::to_string(t) + ", b=" + std::to_string(b) +
+                                     " lies past the sequence's length: it must be -1");
+  cpu::forward(model, x, h0, len, y, r.h_n, &cache);
   const Tensor logits = apply_head(model, y);
   LossResult loss = softmax_cross_entropy(logits, targets);
   r.loss = loss.loss;
@@ -166,7 +173,7 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   }
   Tensor dx, dh0;
   Model rnn_grads;
-  cpu::backward(model, x, h0, nullptr, cache, dy, nullptr, dx, dh0, rnn_grads);
+  cpu::backward(model, x, h0, len, cache, dy, nullptr, dx, dh0, rnn_grads);
 
   r.grads = Model(c);
   for (int64_t l = 0; l < c.num_layers; ++l)
@@ -179,7 +186,12 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
 
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>& targets, double clip) {
-  LossAndGrads lg = loss_and_grads(model, x, h0, targets);
+  return train_step(model, optimizer, x, h0, nullptr, targets, clip);
+}
+
+TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
+                           const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip) {
+  LossAndGrads lg = loss_and_grads(model, x, h0, targets, lengths);
   TrainStepResult r;
   r.loss = lg.loss;
   r.count = lg.count;

@@ -77,6 +77,11 @@ struct TrainStepResult {
 // for bit.
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>& targets, double clip);
+// The same with per-sequence lengths [B] (packed semantics; targets at
+// padded positions must be -1). Bidirectional models are fine here: every
+// step's head reads both directions.
+TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
+                           const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip);
 
 // Loss and the gradients of every parameter (head included) without updating.
 struct LossAndGrads {
@@ -86,7 +91,7 @@ struct LossAndGrads {
   Tensor h_n;
 };
 LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
-                            const std::vector<int64_t>& targets);
+                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths = nullptr);
 
 // ---- the step API ------------------------------------------------------------------
 

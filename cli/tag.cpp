@@ -1,0 +1,259 @@
+// cli/tag.cpp: rnn train-tag and rnn tag.
+//
+// Characters in (one-hot, index 0 for characters not seen in training), a
+// head on every step's output (both directions when bidirectional), softmax
+// cross-entropy against the tag of each character. The model is saved as
+// rnn.* and fc.* with metadata task=tag, vocab and tags (the tag characters
+// in index order).
+#include "tag.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "charlm.hpp"
+#include "rnn/rnn.hpp"
+
+namespace tag_cmd {
+
+namespace {
+
+struct Example {
+  std::vector<char32_t> text, tags;
+};
+
+std::vector<Example> read_tsv(const std::string& path) {
+  const std::vector<uint8_t> bytes = rnn::read_file(path);
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+  std::vector<Example> out;
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const size_t tab = line.find('\t');
+    const std::string where = path + ": line " + std::to_string(n);
+    if (tab == std::string::npos || tab == 0) throw rnn::Error(path, "line " + std::to_string(n) + ": expected text<TAB>tags");
+    Example e;
+    e.text = charlm::decode_utf8(line.substr(0, tab), where);
+    e.tags = charlm::decode_utf8(line.substr(tab + 1), where);
+    if (e.text.size() != e.tags.size())
+      throw rnn::Error(path, "line " + std::to_string(n) + ": " + std::to_string(e.text.size()) + " characters but " +
+                                 std::to_string(e.tags.size()) + " tags");
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) throw rnn::Error(path, "holds no examples");
+  return out;
+}
+
+std::map<char32_t, int64_t> index_of(const std::vector<char32_t>& items, int64_t first) {
+  std::map<char32_t, int64_t> m;
+  for (size_t i = 0; i < items.size(); ++i) m[items[i]] = first + static_cast<int64_t>(i);
+  return m;
+}
+
+int64_t lookup(const std::map<char32_t, int64_t>& m, char32_t c) {
+  auto it = m.find(c);
+  return it == m.end() ? 0 : it->second;
+}
+
+// x [T, B, V] one-hot for a batch of texts, and their lengths.
+rnn::Tensor batch_x(const std::vector<const std::vector<char32_t>*>& texts, const std::map<char32_t, int64_t>& chars,
+                    int64_t V, std::vector<int64_t>& lengths) {
+  int64_t T = 1;
+  lengths.clear();
+  for (const auto* t : texts) {
+    lengths.push_back(std::max<int64_t>(1, static_cast<int64_t>(t->size())));
+    T = std::max(T, lengths.back());
+  }
+  const int64_t B = static_cast<int64_t>(texts.size());
+  rnn::Tensor x({T, B, V});
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& t = *texts[static_cast<size_t>(b)];
+    if (t.empty()) x[b * V] = 1.0f;
+    for (size_t s = 0; s < t.size(); ++s) x[(static_cast<int64_t>(s) * B + b) * V + lookup(chars, t[s])] = 1.0f;
+  }
+  return x;
+}
+
+// The argmax tag index of every character of every text.
+std::vector<std::vector<int64_t>> predict(const rnn::Model& m, const std::map<char32_t, int64_t>& chars,
+                                          const std::vector<const std::vector<char32_t>*>& texts, rnn::Device dev) {
+  std::vector<std::vector<int64_t>> out;
+  const int64_t V = m.config().input_size, O = m.config().output_size;
+  rnn::ForwardOptions fo;
+  fo.device = dev;
+  for (size_t at = 0; at < texts.size(); at += 256) {
+    std::vector<const std::vector<char32_t>*> chunk(texts.begin() + at,
+                                                    texts.begin() + std::min(texts.size(), at + 256));
+    std::vector<int64_t> lengths;
+    const rnn::Tensor x = batch_x(chunk, chars, V, lengths);
+    const rnn::ForwardResult r = rnn::forward(m, x, nullptr, &lengths, fo);
+    const rnn::Tensor z = rnn::apply_head(m, r.y);  // [T, B, O]
+    const int64_t B = static_cast<int64_t>(chunk.size());
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<int64_t> tags;
+      for (size_t s = 0; s < chunk[static_cast<size_t>(b)]->size(); ++s) {
+        const float* zz = z.data() + (static_cast<int64_t>(s) * B + b) * O;
+        tags.push_back(std::max_element(zz, zz + O) - zz);
+      }
+      out.push_back(std::move(tags));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int train(const TrainArgs& a) {
+  if (a.hidden < 1 || a.layers < 1 || a.batch < 1 || a.steps < 0)
+    throw rnn::Error("--hidden/--layers/--batch/--steps", "must be positive");
+  rnn::OptimizerOptions oo;
+  if (a.optimizer == "adam") oo.kind = rnn::OptimizerKind::Adam;
+  else if (a.optimizer == "sgd") oo.kind = rnn::OptimizerKind::Sgd, oo.momentum = a.momentum;
+  else throw rnn::Error("--optimizer", "unknown optimizer '" + a.optimizer + "' (expected adam or sgd)");
+  oo.lr = a.lr;
+  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
+  if (device == rnn::Device::Cuda && a.device == "cuda")
+    throw rnn::Error("--device", "cuda: per-step tagging trains on the CPU in this version");
+
+  const std::vector<Example> train = read_tsv(a.train), test = read_tsv(a.test);
+  std::vector<char32_t> chars, tags;
+  for (const Example& e : train) {
+    chars.insert(chars.end(), e.text.begin(), e.text.end());
+    tags.insert(tags.end(), e.tags.begin(), e.tags.end());
+  }
+  for (auto* v : {&chars, &tags}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  const auto char_index = index_of(chars, 1), tag_index = index_of(tags, 0);
+  for (const Example& e : test)
+    for (char32_t t : e.tags)
+      if (!tag_index.count(t))
+        throw rnn::Error(a.test, "tag '" + charlm::encode_utf8({t}) + "' does not occur in " + a.train);
+  const int64_t V = static_cast<int64_t>(chars.size()) + 1, O = static_cast<int64_t>(tags.size());
+
+  rnn::ModelConfig cfg;
+  cfg.input_size = V;
+  cfg.hidden_size = a.hidden;
+  cfg.num_layers = a.layers;
+  cfg.bidirectional = a.bidirectional;
+  cfg.output_size = O;
+  rnn::Model model = rnn::Model::random(cfg, a.seed);
+  model.vocab = charlm::encode_utf8(chars);
+  model.metadata["task"] = "tag";
+  model.metadata["tags"] = charlm::encode_utf8(tags);
+  rnn::Optimizer opt(model, oo);
+  std::fprintf(stderr, "rnn train-tag: %zu train, %zu test lines; vocabulary %lld, %lld tags; H=%lld L=%lld%s; %lld updates\n",
+               train.size(), test.size(), static_cast<long long>(V), static_cast<long long>(O),
+               static_cast<long long>(a.hidden), static_cast<long long>(a.layers), a.bidirectional ? " bidirectional" : "",
+               static_cast<long long>(a.steps));
+
+  std::mt19937_64 gen(a.seed);
+  std::vector<size_t> order(train.size());
+  std::iota(order.begin(), order.end(), 0);
+  size_t at = order.size();
+  const bool tty = isatty(STDERR_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  double smooth = -1;
+  int64_t tokens = 0;
+  for (int64_t step = 1; step <= a.steps; ++step) {
+    if (at + static_cast<size_t>(a.batch) > order.size()) {
+      std::shuffle(order.begin(), order.end(), gen);
+      at = 0;
+    }
+    const size_t n = std::min(order.size(), static_cast<size_t>(a.batch));
+    std::vector<const std::vector<char32_t>*> texts;
+    for (size_t k = 0; k < n; ++k) texts.push_back(&train[order[at + k]].text);
+    std::vector<int64_t> lengths;
+    const rnn::Tensor x = batch_x(texts, char_index, V, lengths);
+    const int64_t T = x.dim(0), B = x.dim(1);
+    std::vector<int64_t> targets(static_cast<size_t>(T * B), -1);
+    for (int64_t b = 0; b < B; ++b) {
+      const Example& e = train[order[at + static_cast<size_t>(b)]];
+      for (size_t s = 0; s < e.tags.size(); ++s) targets[static_cast<size_t>(static_cast<int64_t>(s) * B + b)] = tag_index.at(e.tags[s]);
+    }
+    at += n;
+    const rnn::TrainStepResult r = rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip);
+    tokens += r.count;
+    smooth = smooth < 0 ? r.loss : 0.98 * smooth + 0.02 * r.loss;
+    if (tty || step == a.steps || step % std::max<int64_t>(1, a.steps / 20) == 0) {
+      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f  %.0f tok/s  %.0fs left%s", tty ? "\r" : "",
+                   static_cast<long long>(step), static_cast<long long>(a.steps), smooth, tokens / std::max(el, 1e-9),
+                   el / step * (a.steps - step), tty ? "   " : "\n");
+      std::fflush(stderr);
+    }
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  if (!a.out.empty()) {
+    rnn::SaveOptions so;
+    so.prefix = "rnn.";
+    rnn::save_model(model, a.out, so);
+  }
+
+  std::vector<const std::vector<char32_t>*> texts;
+  for (const Example& e : test) texts.push_back(&e.text);
+  const auto pred = predict(model, char_index, texts, device);
+  std::vector<int64_t> tp(static_cast<size_t>(O)), fp(static_cast<size_t>(O)), fn(static_cast<size_t>(O));
+  int64_t correct = 0, total = 0;
+  for (size_t i = 0; i < test.size(); ++i)
+    for (size_t s = 0; s < test[i].tags.size(); ++s) {
+      const int64_t want = tag_index.at(test[i].tags[s]), got = pred[i][s];
+      ++total;
+      if (want == got) ++correct, ++tp[static_cast<size_t>(want)];
+      else ++fp[static_cast<size_t>(got)], ++fn[static_cast<size_t>(want)];
+    }
+  std::printf("saved %s\n", a.out.empty() ? "nothing (no --out)" : a.out.c_str());
+  for (int64_t k = 0; k < O; ++k) {
+    const double p = tp[k] + fp[k] ? static_cast<double>(tp[k]) / static_cast<double>(tp[k] + fp[k]) : 0.0;
+    const double r = tp[k] + fn[k] ? static_cast<double>(tp[k]) / static_cast<double>(tp[k] + fn[k]) : 0.0;
+    std::printf("f1[%s]=%.4f  (precision %.4f, recall %.4f)\n", charlm::encode_utf8({tags[k]}).c_str(),
+                p + r > 0 ? 2 * p * r / (p + r) : 0.0, p, r);
+  }
+  std::printf("test_token_accuracy=%.4f\n", static_cast<double>(correct) / static_cast<double>(total));
+  return 0;
+}
+
+int tag(const std::string& model_path, const std::string& device) {
+  const rnn::Device dev = rnn::resolve_device(rnn::parse_device(device, "--device"));
+  const rnn::Model model = rnn::load_model(model_path);
+  auto task = model.metadata.find("task");
+  auto tags_it = model.metadata.find("tags");
+  if (task == model.metadata.end() || task->second != "tag" || tags_it == model.metadata.end())
+    throw rnn::Error(model_path, "is not a tagger from rnn train-tag (no task=tag metadata)");
+  const std::vector<char32_t> tags = charlm::decode_utf8(tags_it->second, model_path + ": tags");
+  const std::vector<char32_t> chars = charlm::decode_utf8(model.vocab, model_path + ": vocab");
+  if (static_cast<int64_t>(tags.size()) != model.config().output_size ||
+      static_cast<int64_t>(chars.size()) + 1 != model.config().input_size)
+    throw rnn::Error(model_path, "tags or vocab do not match the model's sizes");
+  const auto char_index = index_of(chars, 1);
+  std::vector<std::vector<char32_t>> lines;
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(std::cin, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(charlm::decode_utf8(line, "stdin: line " + std::to_string(n)));
+  }
+  std::vector<const std::vector<char32_t>*> texts;
+  for (const auto& l : lines) texts.push_back(&l);
+  if (texts.empty()) return 0;
+  for (const auto& p : predict(model, char_index, texts, dev)) {
+    std::vector<char32_t> out;
+    for (int64_t k : p) out.push_back(tags[static_cast<size_t>(k)]);
+    std::printf("%s\n", charlm::encode_utf8(out).c_str());
+  }
+  return 0;
+}
+
+}  // namespace tag_cmd
