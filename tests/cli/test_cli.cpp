@@ -357,6 +357,52 @@ TEST_F(Cli, TrainClassifyRejectsMalformedTsvAndUnknownTestLabels) {
   expect_error(rnn({"train-classify", "--train", train, "--test", test}), test, "label 'z' does not occur");
 }
 
+// Tag 'U' on the letter after each '.': learnt to a high F1, then `rnn tag`.
+TEST_F(Cli, TrainTagThenTagStdin) {
+  std::mt19937_64 gen(11);
+  auto write = [&](const std::string& name, int n) {
+    std::ofstream f(dir.file(name));
+    for (int i = 0; i < n; ++i) {
+      std::string text, tags;
+      bool after_dot = true;
+      const int len = 6 + static_cast<int>(gen() % 10);
+      for (int k = 0; k < len; ++k) {
+        const char ch = "ab. "[gen() % 4];
+        text += ch;
+        const bool letter = ch == 'a' || ch == 'b';
+        tags += letter && after_dot ? 'U' : '-';
+        if (letter) after_dot = false;
+        if (ch == '.') after_dot = true;
+      }
+      f << text << '\t' << tags << '\n';
+    }
+    return dir.file(name);
+  };
+  const std::string train = write("train.tsv", 300), test = write("test.tsv", 100);
+  const std::string model = dir.file("tagger.safetensors");
+  const Outcome t = rnn({"train-tag", "--train", train, "--test", test, "--out", model, "--hidden", "16", "--steps",
+                         "300", "--lr", "0.02"});
+  ASSERT_EQ(t.code, 0) << t.err;
+  const size_t f1 = t.out.find("f1[U]=");
+  ASSERT_NE(f1, std::string::npos) << t.out;
+  EXPECT_GE(std::stod(t.out.substr(f1 + 6)), 0.9) << t.out;
+  const size_t at = t.out.rfind("test_token_accuracy=");
+  ASSERT_NE(at, std::string::npos) << t.out;
+  EXPECT_EQ(t.out.find('\n', at), t.out.size() - 1) << "test_token_accuracy= must be the last line";
+
+  const std::string in = dir.file("in.txt");
+  std::ofstream(in) << "ab. ba\n";
+  const std::string cmd = std::string(RNN_CLI_PATH) + " tag --model " + model + " < " + in + " > " + dir.file("t.txt");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(slurp(dir.file("t.txt")), "U---U-\n");
+}
+
+TEST_F(Cli, TrainTagRejectsTagsOfTheWrongLength) {
+  const std::string bad = dir.file("bad.tsv");
+  std::ofstream(bad) << "abc\tUU\n";
+  expect_error(rnn({"train-tag", "--train", bad, "--test", bad}), bad, "line 1: 3 characters but 2 tags");
+}
+
 TEST_F(Cli, InfoOnABadModel) {
   const std::string bad = write_npy("not_a_model.safetensors", testbed::random_tensor({3}, 1));
   const Outcome r = rnn({"info", "--model", bad});

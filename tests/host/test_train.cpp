@@ -162,6 +162,52 @@ TEST(LossAndGrads, MatchFiniteDifferencesIncludingTheHead) {
   }
 }
 
+// Per-step targets with per-sequence lengths on a bidirectional model (the
+// tagging setting): gradients against finite differences.
+TEST(LossAndGrads, WithLengthsAndBothDirectionsMatchFiniteDifferences) {
+  rnn::ModelConfig c;
+  c.input_size = 3;
+  c.hidden_size = 4;
+  c.bidirectional = true;
+  c.output_size = 3;
+  rnn::Model m = rnn::Model::random(c, 12);
+  const auto x = testbed::random_tensor({5, 2, 3}, 13);
+  const std::vector<int64_t> len = {5, 3};
+  // [T, B] time-major; -1 past each length
+  const std::vector<int64_t> y = {0, 2, 1, 1, 2, 0, 0, -1, 1, -1};
+  auto loss = [&] {
+    rnn::ForwardOptions o;
+    o.device = rnn::Device::Cpu;
+    const auto r = rnn::forward(m, x, nullptr, &len, o);
+    return rnn::softmax_cross_entropy(rnn::apply_head(m, r.y), y).loss;
+  };
+  const auto lg = rnn::loss_and_grads(m, x, nullptr, y, &len);
+  EXPECT_NEAR(lg.loss, loss(), 1e-6);
+  auto params = m.parameters();
+  const auto grads = lg.grads.parameters();
+  for (size_t k = 0; k < params.size(); ++k) {
+    rnn::Tensor& w = *params[k].second;
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      const float keep = w[i], eps = 0x1p-10f;
+      w[i] = keep + eps;
+      const double up = loss();
+      w[i] = keep - eps;
+      const double down = loss();
+      w[i] = keep;
+      const double fd = (up - down) / (2 * eps);
+      num += (fd - (*grads[k].second)[i]) * (fd - (*grads[k].second)[i]);
+      den += fd * fd;
+    }
+    EXPECT_LT(std::sqrt(num) / std::max(std::sqrt(den), 1e-30), 2e-3) << params[k].first;
+  }
+  // A target past a sequence's length is refused.
+  std::vector<int64_t> bad = y;
+  bad[7] = 0;
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::loss_and_grads(m, x, nullptr, bad, &len); }, "targets"),
+                            "past the sequence's length"));
+}
+
 TEST(TrainStep, SameSeedSameModelBitForBit) {
   auto run = [] {
     rnn::Model m = tiny_model(5);
