@@ -13,6 +13,8 @@
 //   rnn classify --model M [--device D]            (a label per stdin line)
 //   rnn train-tag --train T.tsv --test T.tsv [--out M] [model and training flags]
 //   rnn tag --model M [--device D]                  (the tags of each stdin line)
+//   rnn train-seq2seq --train T.tsv --test T.tsv [--out M] [model and training flags]
+//   rnn translate --model M                         (greedy decoding of each stdin line)
 //   rnn info --model M
 //   rnn bench [--quick] [--batch 1,8] [--hidden 256,512] [--input I] [--steps T]
 //             [--layers L] [--bidirectional] [--varlen] [--warmup N] [--runs N]
@@ -33,6 +35,7 @@
 #include "bench.hpp"
 #include "charlm.hpp"
 #include "classify.hpp"
+#include "seq2seq.hpp"
 #include "tag.hpp"
 #include "rnn/rnn.hpp"
 
@@ -65,7 +68,7 @@ int usage_error(const CLI::ParseError& e) {
   }
   if (e.get_name() == "RequiredError") {
     if (msg.find("subcommand") != std::string::npos)
-      return fail("command", "missing: expected run, backward, train-char, sample, train-classify, classify, train-tag, tag, info or bench (see rnn --help)", kExitUsage);
+      return fail("command", "missing: expected a command (see rnn --help)", kExitUsage);
     const std::string suffix = " is required";
     const size_t at = msg.find(suffix);
     if (at != std::string::npos) return fail(msg.substr(0, at), "is required", kExitUsage);
@@ -89,7 +92,7 @@ int check_words(const CLI::App& app, int argc, char** argv) {
   const CLI::App* sub = nullptr;
   for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
     if (s->get_name() == first) sub = s;
-  if (!sub) return fail(first, "unknown command (expected run, backward, train-char, sample, train-classify, classify, train-tag, tag, info or bench; see rnn --help)", kExitUsage);
+  if (!sub) return fail(first, "unknown command (see rnn --help)", kExitUsage);
   for (int i = 2; i < argc; ++i) {
     std::string word = argv[i];
     if (word.rfind("--", 0) != 0 && word != "-h") {
@@ -434,6 +437,27 @@ int main(int argc, char** argv) {
   tg_cmd->add_option("--model", tg_model, "a model from rnn train-tag")->required();
   tg_cmd->add_option("--device", tg_device, "auto (default), cpu or cuda");
 
+  seq2seq_cmd::TrainArgs ts;
+  CLI::App* ts_cmd = app.add_subcommand("train-seq2seq", "Train an encoder-decoder on source<TAB>target lines");
+  ts_cmd->add_option("--train", ts.train, "training pairs, one source<TAB>target per line")->required();
+  ts_cmd->add_option("--test", ts.test, "test pairs, same format")->required();
+  ts_cmd->add_option("--out", ts.out, "write the model .safetensors (encoder.*, decoder.*, fc.*)");
+  ts_cmd->add_option("--hidden", ts.hidden, "hidden size of both RNNs (default 128)");
+  ts_cmd->add_option("--layers", ts.layers, "layers of both RNNs (default 1)");
+  ts_cmd->add_option("--batch", ts.batch, "pairs per update (default 32)");
+  ts_cmd->add_option("--steps", ts.steps, "optimizer updates (default 3000)");
+  ts_cmd->add_option("--lr", ts.lr, "learning rate (default 0.003)");
+  ts_cmd->add_option("--optimizer", ts.optimizer, "adam (default) or sgd (momentum 0.9)");
+  ts_cmd->add_option("--clip", ts.clip, "clip the gradients' global norm (default 5; 0: no clipping)");
+  ts_cmd->add_option("--max-length", ts.max_length, "longest output when decoding (default 100)");
+  ts_cmd->add_option("--seed", ts.seed, "initialisation and shuffling seed (default 1)");
+
+  std::string tr_model;
+  int64_t tr_max = 100;
+  CLI::App* tr_cmd = app.add_subcommand("translate", "Decode each line of stdin greedily");
+  tr_cmd->add_option("--model", tr_model, "a model from rnn train-seq2seq")->required();
+  tr_cmd->add_option("--max-length", tr_max, "longest output (default 100)");
+
   std::string info_model;
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
@@ -476,6 +500,8 @@ int main(int argc, char** argv) {
     if (cl_cmd->parsed()) return classify_cmd::classify(cl_model, cl_device);
     if (ttg_cmd->parsed()) return tag_cmd::train(ttg);
     if (tg_cmd->parsed()) return tag_cmd::tag(tg_model, tg_device);
+    if (ts_cmd->parsed()) return seq2seq_cmd::train(ts);
+    if (tr_cmd->parsed()) return seq2seq_cmd::translate(tr_model, tr_max);
     if (bench_cmd->parsed()) return cmd_bench(bench);
     if (info_cmd->parsed()) return cmd_info(info_model);
   } catch (const rnn::Error& e) {
@@ -485,5 +511,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return fail("", e.what(), kExitError);
   }
-  return fail("command", "missing: expected run, backward, train-char, sample, train-classify, classify, train-tag, tag, info or bench (see rnn --help)", kExitUsage);
+  return fail("command", "missing: expected a command (see rnn --help)", kExitUsage);
 }

@@ -160,7 +160,10 @@ std::vector<std::pair<std::string, Tensor*>> Model::parameters() {
 // ---- loading -----------------------------------------------------------------
 
 Model parse_model(const uint8_t* bytes, size_t size, const std::string& name) {
-  TensorFile file = parse_safetensors(bytes, size, name);
+  return model_from_tensors(parse_safetensors(bytes, size, name), name);
+}
+
+Model model_from_tensors(const TensorFile& file, const std::string& name) {
 
   // Strip the optional "rnn." prefix: either every RNN tensor has it or none.
   int prefixed = 0, plain = 0;

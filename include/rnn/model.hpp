@@ -120,6 +120,11 @@ Model load_model(const std::string& path);
 // Same, from the bytes of a file held in memory; `name` is the error subject.
 Model parse_model(const uint8_t* bytes, size_t size, const std::string& name);
 
+struct TensorFile;
+// Same, from tensors already read (e.g. one part of a file holding several
+// models, its names stripped of their part's prefix).
+Model model_from_tensors(const TensorFile& file, const std::string& name);
+
 struct SaveOptions {
   // Prefix for the RNN's tensors: "" gives plain nn.RNN names; "rnn." gives
   // the names of a module holding `self.rnn = nn.RNN(...)` and `self.fc`.

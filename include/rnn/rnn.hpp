@@ -9,6 +9,7 @@
 //   rnn/backward.hpp rnn::backward (BPTT: dx, dh0, parameter gradients)
 //   rnn/train.hpp    loss, optimizers, clipping, train_step, the step API (rnn::Stepper)
 //   rnn/classify.hpp many-to-one: final states through the head (classify_step, classify_logits)
+//   rnn/seq2seq.hpp  encoder-decoder: seq2seq_step (teacher forcing), seq2seq_greedy
 #pragma once
 
 #include "rnn/backward.hpp"
@@ -18,6 +19,7 @@
 #include "rnn/forward.hpp"
 #include "rnn/io.hpp"
 #include "rnn/model.hpp"
+#include "rnn/seq2seq.hpp"
 #include "rnn/tensor.hpp"
 #include "rnn/train.hpp"
 #include "rnn/version.hpp"

@@ -1,0 +1,45 @@
+// rnn/seq2seq.hpp: sequence to sequence: an encoder RNN reads the source;
+// its final states are the decoder RNN's initial states; the decoder, fed
+// the target shifted right (teacher forcing), predicts each next target
+// symbol through its head. Encoder and decoder have the same layers and
+// hidden size and are unidirectional.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "rnn/model.hpp"
+#include "rnn/tensor.hpp"
+#include "rnn/train.hpp"
+
+namespace rnn {
+
+struct Seq2SeqModel {
+  Model encoder;  // input: the source symbols
+  Model decoder;  // input: the target symbols; head: the target symbols' logits
+};
+
+struct Seq2SeqStepResult {
+  double loss = 0.0;   // mean NLL (nats) per target symbol
+  int64_t count = 0;
+  double grad_norm = 0.0;  // of both models' gradients together, before clipping
+};
+
+// One update with teacher forcing:
+//   src [Ts, B, Vs] with src_lengths [B]; dec_in [Tt, B, Vt] with
+//   tgt_lengths [B]; targets [Tt*B] time-major (-1 past each length).
+// The loss reaches the encoder through the decoder's h0. Clipping (<= 0:
+// none) is over both models' gradients together. CPU.
+Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Optimizer& decoder_opt, const Tensor& src,
+                               const std::vector<int64_t>& src_lengths, const Tensor& dec_in,
+                               const std::vector<int64_t>& tgt_lengths, const std::vector<int64_t>& targets,
+                               double clip);
+
+// Greedy decoding of one source [Ts, 1, Vs] (all Ts steps valid): feeds
+// `start` (a one-hot index of the decoder's input) and then each argmax,
+// until `stop` is produced or max_length symbols; returns the indices
+// produced (without `stop`).
+std::vector<int64_t> seq2seq_greedy(const Seq2SeqModel& model, const Tensor& src, int64_t start, int64_t stop,
+                                    int64_t max_length);
+
+}  // namespace rnn
