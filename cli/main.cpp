@@ -457,6 +457,10 @@ int main(int argc, char** argv) {
   CLI::App* tr_cmd = app.add_subcommand("translate", "Decode each line of stdin greedily");
   tr_cmd->add_option("--model", tr_model, "a model from rnn train-seq2seq")->required();
   tr_cmd->add_option("--max-length", tr_max, "longest output (default 100)");
+  double tr_temp = 0.0;
+  uint64_t tr_seed = 1;
+  tr_cmd->add_option("--temperature", tr_temp, "0 (default): greedy; above 0: sample each symbol");
+  tr_cmd->add_option("--seed", tr_seed, "sampling seed (default 1; line n uses seed + n)");
 
   std::string info_model;
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
@@ -501,7 +505,7 @@ int main(int argc, char** argv) {
     if (ttg_cmd->parsed()) return tag_cmd::train(ttg);
     if (tg_cmd->parsed()) return tag_cmd::tag(tg_model, tg_device);
     if (ts_cmd->parsed()) return seq2seq_cmd::train(ts);
-    if (tr_cmd->parsed()) return seq2seq_cmd::translate(tr_model, tr_max);
+    if (tr_cmd->parsed()) return seq2seq_cmd::translate(tr_model, tr_max, tr_temp, tr_seed);
     if (bench_cmd->parsed()) return cmd_bench(bench);
     if (info_cmd->parsed()) return cmd_info(info_model);
   } catch (const rnn::Error& e) {

@@ -92,11 +92,13 @@ std::vector<int64_t> source_ids(const std::vector<char32_t>& s, const Vocab& v) 
 }
 
 std::vector<char32_t> decode(const rnn::Seq2SeqModel& m, const Vocab& src, const Vocab& tgt,
-                             const std::vector<char32_t>& source, int64_t max_length) {
+                             const std::vector<char32_t>& source, int64_t max_length, double temperature = 0.0,
+                             uint64_t seed = 0) {
   std::vector<int64_t> len;
   const rnn::Tensor x = one_hot_seq({source_ids(source, src)}, src.size(), len);
   std::vector<char32_t> out;
-  for (int64_t k : rnn::seq2seq_greedy(m, x, 0, 0, max_length)) out.push_back(tgt.chars[static_cast<size_t>(k - 1)]);
+  for (int64_t k : rnn::seq2seq_sample(m, x, 0, 0, max_length, temperature, seed))
+    out.push_back(tgt.chars[static_cast<size_t>(k - 1)]);
   return out;
 }
 
@@ -219,7 +221,8 @@ int train(const TrainArgs& a) {
   return 0;
 }
 
-int translate(const std::string& model_path, int64_t max_length) {
+int translate(const std::string& model_path, int64_t max_length, double temperature, uint64_t seed) {
+  if (!(temperature >= 0.0)) throw rnn::Error("--temperature", "must be 0 (greedy) or more");
   Vocab src, tgt;
   const rnn::Seq2SeqModel m = load_pair(model_path, src, tgt);
   std::string line;
@@ -227,7 +230,8 @@ int translate(const std::string& model_path, int64_t max_length) {
   while (std::getline(std::cin, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto out = decode(m, src, tgt, charlm::decode_utf8(line, "stdin: line " + std::to_string(n)), max_length);
+    const auto out = decode(m, src, tgt, charlm::decode_utf8(line, "stdin: line " + std::to_string(n)), max_length,
+                            temperature, seed + static_cast<uint64_t>(n));
     std::printf("%s\n", charlm::encode_utf8(out).c_str());
   }
   return 0;

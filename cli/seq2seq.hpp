@@ -16,6 +16,6 @@ struct TrainArgs {
 };
 
 int train(const TrainArgs& args);
-int translate(const std::string& model, int64_t max_length);
+int translate(const std::string& model, int64_t max_length, double temperature, uint64_t seed);
 
 }  // namespace seq2seq_cmd

@@ -1,6 +1,7 @@
 // host/seq2seq.cpp: encoder-decoder training with teacher forcing and
 // greedy decoding, on the CPU.
 #include <cmath>
+#include <random>
 
 #include "rnn/backward.hpp"
 #include "rnn/error.hpp"
@@ -54,6 +55,14 @@ Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Opti
 
 std::vector<int64_t> seq2seq_greedy(const Seq2SeqModel& model, const Tensor& src, int64_t start, int64_t stop,
                                     int64_t max_length) {
+  return seq2seq_sample(model, src, start, stop, max_length, 0.0, 0);
+}
+
+std::vector<int64_t> seq2seq_sample(const Seq2SeqModel& model, const Tensor& src, int64_t start, int64_t stop,
+                                    int64_t max_length, double temperature, uint64_t seed) {
+  if (!(temperature >= 0.0)) throw Error("temperature", "must be 0 (greedy) or more");
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
   check_pair(model);
   ForwardOptions cpu;
   cpu.device = Device::Cpu;
@@ -68,6 +77,21 @@ std::vector<int64_t> seq2seq_greedy(const Seq2SeqModel& model, const Tensor& src
     int64_t arg = 0;
     for (int64_t k = 1; k < z.numel(); ++k)
       if (z[k] > z[arg]) arg = k;
+    if (temperature > 0.0) {
+      std::vector<double> p(static_cast<size_t>(z.numel()));
+      double sum = 0.0;
+      for (int64_t k = 0; k < z.numel(); ++k) sum += (p[k] = std::exp((z[k] - z[arg]) / temperature));
+      double r = u(gen) * sum;
+      int64_t pick = z.numel() - 1;
+      for (int64_t k = 0; k < z.numel(); ++k) {
+        if (r < p[k]) {
+          pick = k;
+          break;
+        }
+        r -= p[k];
+      }
+      arg = pick;
+    }
     if (arg == stop) break;
     out.push_back(arg);
     next = arg;

@@ -42,4 +42,10 @@ Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Opti
 std::vector<int64_t> seq2seq_greedy(const Seq2SeqModel& model, const Tensor& src, int64_t start, int64_t stop,
                                     int64_t max_length);
 
+// The same, drawing each symbol from softmax(logits / temperature) with a
+// generator seeded by `seed` (temperature 0 is greedy): one source, many
+// different outputs (one-to-many generation).
+std::vector<int64_t> seq2seq_sample(const Seq2SeqModel& model, const Tensor& src, int64_t start, int64_t stop,
+                                    int64_t max_length, double temperature, uint64_t seed);
+
 }  // namespace rnn
