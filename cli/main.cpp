@@ -450,6 +450,8 @@ int main(int argc, char** argv) {
   ts_cmd->add_option("--optimizer", ts.optimizer, "adam (default) or sgd (momentum 0.9)");
   ts_cmd->add_option("--clip", ts.clip, "clip the gradients' global norm (default 5; 0: no clipping)");
   ts_cmd->add_option("--max-length", ts.max_length, "longest output when decoding (default 100)");
+  ts_cmd->add_flag("--reverse-source", ts.reverse_source,
+                   "read each source backwards (its first symbols end up nearest the decoder)");
   ts_cmd->add_option("--seed", ts.seed, "initialisation and shuffling seed (default 1)");
 
   std::string tr_model;

@@ -84,18 +84,19 @@ rnn::Tensor one_hot_seq(const std::vector<std::vector<int64_t>>& ids, int64_t V,
   return x;
 }
 
-std::vector<int64_t> source_ids(const std::vector<char32_t>& s, const Vocab& v) {
+std::vector<int64_t> source_ids(const std::vector<char32_t>& s, const Vocab& v, bool reverse) {
   std::vector<int64_t> ids;
   for (char32_t c : s) ids.push_back(v.of(c));
+  if (reverse) std::reverse(ids.begin(), ids.end());
   if (ids.empty()) ids.push_back(0);
   return ids;
 }
 
-std::vector<char32_t> decode(const rnn::Seq2SeqModel& m, const Vocab& src, const Vocab& tgt,
+std::vector<char32_t> decode(const rnn::Seq2SeqModel& m, const Vocab& src, const Vocab& tgt, bool reverse,
                              const std::vector<char32_t>& source, int64_t max_length, double temperature = 0.0,
                              uint64_t seed = 0) {
   std::vector<int64_t> len;
-  const rnn::Tensor x = one_hot_seq({source_ids(source, src)}, src.size(), len);
+  const rnn::Tensor x = one_hot_seq({source_ids(source, src, reverse)}, src.size(), len);
   std::vector<char32_t> out;
   for (int64_t k : rnn::seq2seq_sample(m, x, 0, 0, max_length, temperature, seed))
     out.push_back(tgt.chars[static_cast<size_t>(k - 1)]);
@@ -103,7 +104,7 @@ std::vector<char32_t> decode(const rnn::Seq2SeqModel& m, const Vocab& src, const
 }
 
 // Splits a seq2seq file into its encoder and decoder.
-rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt) {
+rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, bool& reverse) {
   const rnn::TensorFile f = rnn::read_safetensors(path);
   auto task = f.metadata.find("task");
   if (task == f.metadata.end() || task->second != "seq2seq")
@@ -120,6 +121,7 @@ rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt) {
     else throw rnn::Error(path, "unexpected tensor '" + name + "' in a seq2seq model");
   }
   rnn::Seq2SeqModel m{rnn::model_from_tensors(enc, path + " (encoder)"), rnn::model_from_tensors(dec, path + " (decoder)")};
+  reverse = f.metadata.count("reverse_source") && f.metadata.at("reverse_source") == "true";
   src = vocab_from(charlm::decode_utf8(f.metadata.count("source_vocab") ? f.metadata.at("source_vocab") : "", path));
   tgt = vocab_from(charlm::decode_utf8(f.metadata.count("target_vocab") ? f.metadata.at("target_vocab") : "", path));
   if (src.size() != m.encoder.config().input_size || tgt.size() != m.decoder.config().input_size ||
@@ -173,7 +175,7 @@ int train(const TrainArgs& a) {
     std::vector<std::vector<int64_t>> d_out;
     for (size_t k = 0; k < n; ++k) {
       const Pair& p = train[order[at + k]];
-      s_ids.push_back(source_ids(p.source, src));
+      s_ids.push_back(source_ids(p.source, src, a.reverse_source));
       // Teacher forcing: in = [boundary, t1, ..., tn], out = [t1, ..., tn, boundary].
       std::vector<int64_t> in = {0}, out;
       for (char32_t c : p.target) {
@@ -212,10 +214,11 @@ int train(const TrainArgs& a) {
     f.metadata["nonlinearity"] = "tanh";
     f.metadata["source_vocab"] = charlm::encode_utf8(src.chars);
     f.metadata["target_vocab"] = charlm::encode_utf8(tgt.chars);
+    f.metadata["reverse_source"] = a.reverse_source ? "true" : "false";
     rnn::write_safetensors(a.out, f);
   }
   int64_t exact = 0;
-  for (const Pair& p : test) exact += decode(m, src, tgt, p.source, a.max_length) == p.target;
+  for (const Pair& p : test) exact += decode(m, src, tgt, a.reverse_source, p.source, a.max_length) == p.target;
   std::printf("saved %s\n", a.out.empty() ? "nothing (no --out)" : a.out.c_str());
   std::printf("test_exact_match=%.4f\n", static_cast<double>(exact) / static_cast<double>(test.size()));
   return 0;
@@ -224,13 +227,14 @@ int train(const TrainArgs& a) {
 int translate(const std::string& model_path, int64_t max_length, double temperature, uint64_t seed) {
   if (!(temperature >= 0.0)) throw rnn::Error("--temperature", "must be 0 (greedy) or more");
   Vocab src, tgt;
-  const rnn::Seq2SeqModel m = load_pair(model_path, src, tgt);
+  bool reverse = false;
+  const rnn::Seq2SeqModel m = load_pair(model_path, src, tgt, reverse);
   std::string line;
   int64_t n = 0;
   while (std::getline(std::cin, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto out = decode(m, src, tgt, charlm::decode_utf8(line, "stdin: line " + std::to_string(n)), max_length,
+    const auto out = decode(m, src, tgt, reverse, charlm::decode_utf8(line, "stdin: line " + std::to_string(n)), max_length,
                             temperature, seed + static_cast<uint64_t>(n));
     std::printf("%s\n", charlm::encode_utf8(out).c_str());
   }

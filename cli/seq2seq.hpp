@@ -12,6 +12,7 @@ struct TrainArgs {
   std::string train, test, out, optimizer = "adam";
   int64_t hidden = 128, layers = 1, batch = 32, steps = 3000, max_length = 100;
   double lr = 3e-3, clip = 5.0, momentum = 0.9;
+  bool reverse_source = false;  // read each source backwards (Sutskever et al.'s trick)
   uint64_t seed = 1;
 };
 

@@ -9,5 +9,5 @@ cd "$(dirname "$0")/../.."
 [ -x build/rnn ] || bash scripts/build.sh
 /usr/bin/python3 -s examples/numbers/make_data.py out/numbers
 build/rnn train-seq2seq --train out/numbers/train.tsv --test out/numbers/test.tsv --out out/numbers/model.safetensors \
-  --hidden 96 --batch 64 --steps 3000 --lr 0.005 "$@"
+  --hidden 64 --steps 8000 --lr 0.005 --reverse-source "$@"
 echo 4107 | build/rnn translate --model out/numbers/model.safetensors

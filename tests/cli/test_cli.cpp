@@ -403,6 +403,44 @@ TEST_F(Cli, TrainTagRejectsTagsOfTheWrongLength) {
   expect_error(rnn({"train-tag", "--train", bad, "--test", bad}), bad, "line 1: 3 characters but 2 tags");
 }
 
+// Reverse 2 to 4 letters: an encoder-decoder learns it to >= 90% exact match.
+TEST_F(Cli, TrainSeq2SeqThenTranslate) {
+  std::mt19937_64 gen(13);
+  auto write = [&](const std::string& name, int n) {
+    std::ofstream f(dir.file(name));
+    for (int i = 0; i < n; ++i) {
+      std::string s;
+      const int len = 2 + static_cast<int>(gen() % 3);
+      for (int k = 0; k < len; ++k) s += "abc"[gen() % 3];
+      f << s << '\t' << std::string(s.rbegin(), s.rend()) << '\n';
+    }
+    return dir.file(name);
+  };
+  const std::string train = write("train.tsv", 300), test = write("test.tsv", 60);
+  const std::string model = dir.file("s2s.safetensors");
+  const Outcome t = rnn({"train-seq2seq", "--train", train, "--test", test, "--out", model, "--hidden", "24",
+                         "--steps", "700", "--batch", "16", "--lr", "0.02"});
+  ASSERT_EQ(t.code, 0) << t.err;
+  const size_t at = t.out.rfind("test_exact_match=");
+  ASSERT_NE(at, std::string::npos) << t.out;
+  EXPECT_EQ(t.out.find('\n', at), t.out.size() - 1) << "test_exact_match= must be the last line";
+  EXPECT_GE(std::stod(t.out.substr(at + 17)), 0.9) << t.out;
+  const std::string in = dir.file("in.txt");
+  std::ofstream(in) << "abc\ncab\n";
+  const std::string cmd =
+      std::string(RNN_CLI_PATH) + " translate --model " + model + " < " + in + " > " + dir.file("out.txt");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(slurp(dir.file("out.txt")), "cba\nbac\n");
+}
+
+TEST_F(Cli, TranslateRefusesOtherModels) {
+  const std::string m = fixture("model.safetensors");
+  const std::string cmd = std::string(RNN_CLI_PATH) + " translate --model " + m + " < /dev/null 2> " +
+                          dir.file("err.txt");
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  EXPECT_NE(slurp(dir.file("err.txt")).find("not a model from rnn train-seq2seq"), std::string::npos);
+}
+
 TEST_F(Cli, InfoOnABadModel) {
   const std::string bad = write_npy("not_a_model.safetensors", testbed::random_tensor({3}, 1));
   const Outcome r = rnn({"info", "--model", bad});
