@@ -7,68 +7,34 @@
 // (one per line, in index order).
 #include "classify.hpp"
 
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <numeric>
-#include <random>
 #include <sstream>
 
 #include "charlm.hpp"
+#include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
 
 namespace classify_cmd {
 
 namespace {
 
+using tasks::Vocab;
+using tasks::vocab_from;
+
 struct Example {
   std::string label;
   std::vector<char32_t> text;
 };
 
-std::vector<Example> read_tsv(const std::string& path) {
-  const std::vector<uint8_t> bytes = rnn::read_file(path);
-  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+std::vector<Example> read_examples(const std::string& path) {
   std::vector<Example> out;
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    const size_t tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0 || tab + 1 == line.size())
-      throw rnn::Error(path, "line " + std::to_string(n) + ": expected label<TAB>text");
-    Example e;
-    e.label = line.substr(0, tab);
-    e.text = charlm::decode_utf8(line.substr(tab + 1), path + ": line " + std::to_string(n));
-    out.push_back(std::move(e));
-  }
-  if (out.empty()) throw rnn::Error(path, "holds no examples");
+  for (tasks::Row& r : tasks::read_tsv(path, "label<TAB>text")) out.push_back({charlm::encode_utf8(r.first), std::move(r.second)});
   return out;
-}
-
-// The vocabulary: index 0 is "unknown", then the characters in order.
-struct Vocab {
-  std::vector<char32_t> chars;
-  std::map<char32_t, int64_t> index;
-  int64_t size() const { return static_cast<int64_t>(chars.size()) + 1; }
-  int64_t of(char32_t c) const {
-    auto it = index.find(c);
-    return it == index.end() ? 0 : it->second;
-  }
-};
-
-Vocab vocab_from(const std::vector<char32_t>& chars) {
-  Vocab v;
-  v.chars = chars;
-  for (size_t i = 0; i < chars.size(); ++i) v.index[chars[i]] = static_cast<int64_t>(i) + 1;
-  return v;
 }
 
 // x [T, B, V] one-hot (time-major) and lengths for a batch of texts.
@@ -102,12 +68,7 @@ std::vector<int64_t> predict(const rnn::Model& m, const Vocab& v, const std::vec
     std::vector<int64_t> lengths;
     const rnn::Tensor x = batch_x(chunk, v, lengths);
     const rnn::Tensor z = rnn::classify_logits(m, x, lengths, fo);
-    for (int64_t b = 0; b < z.dim(0); ++b) {
-      int64_t arg = 0;
-      for (int64_t o = 1; o < O; ++o)
-        if (z[b * O + o] > z[b * O + arg]) arg = o;
-      out.push_back(arg);
-    }
+    for (int64_t b = 0; b < z.dim(0); ++b) out.push_back(tasks::argmax(z.data() + b * O, O));
   }
   return out;
 }
@@ -126,15 +87,11 @@ int train(const TrainArgs& a) {
   if (a.train.empty() || a.test.empty()) throw rnn::Error("--train/--test", "both are required");
   if (a.hidden < 1 || a.layers < 1 || a.batch < 1 || a.steps < 0)
     throw rnn::Error("--hidden/--layers/--batch/--steps", "must be positive");
-  rnn::OptimizerOptions oo;
-  if (a.optimizer == "adam") oo.kind = rnn::OptimizerKind::Adam;
-  else if (a.optimizer == "sgd") oo.kind = rnn::OptimizerKind::Sgd, oo.momentum = a.momentum;
-  else throw rnn::Error("--optimizer", "unknown optimizer '" + a.optimizer + "' (expected adam or sgd)");
-  oo.lr = a.lr;
+  const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
   rnn::ForwardOptions fo;
   fo.device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
 
-  const std::vector<Example> train = read_tsv(a.train), test = read_tsv(a.test);
+  const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
   std::vector<std::string> labels;
   std::vector<char32_t> chars;
   for (const Example& e : train) {
@@ -143,8 +100,6 @@ int train(const TrainArgs& a) {
   }
   std::sort(labels.begin(), labels.end());
   labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
-  std::sort(chars.begin(), chars.end());
-  chars.erase(std::unique(chars.begin(), chars.end()), chars.end());
   std::map<std::string, int64_t> label_index;
   for (size_t i = 0; i < labels.size(); ++i) label_index[labels[i]] = static_cast<int64_t>(i);
   for (const Example& e : test)
@@ -172,42 +127,27 @@ int train(const TrainArgs& a) {
                a.bidirectional ? " bidirectional" : "", a.optimizer.c_str(), rnn::device_name(fo.device),
                static_cast<long long>(a.steps), static_cast<long long>(a.batch));
 
-  std::mt19937_64 gen(a.seed);
-  std::vector<size_t> order(train.size());
-  std::iota(order.begin(), order.end(), 0);
-  size_t at = order.size();
-  const bool tty = isatty(STDERR_FILENO);
-  const auto start = std::chrono::steady_clock::now();
-  double smooth = -1, acc_smooth = -1;
-  for (int64_t step = 1; step <= a.steps; ++step) {
-    if (at + static_cast<size_t>(a.batch) > order.size()) {
-      std::shuffle(order.begin(), order.end(), gen);  // a new epoch
-      at = 0;
-    }
-    const size_t n = std::min(order.size(), static_cast<size_t>(a.batch));
-    std::vector<const std::vector<char32_t>*> texts;
-    std::vector<int64_t> y;
-    for (size_t k = 0; k < n; ++k) {
-      const Example& e = train[order[at + k]];
-      texts.push_back(&e.text);
-      y.push_back(label_index[e.label]);
-    }
-    at += n;
-    std::vector<int64_t> lengths;
-    const rnn::Tensor x = batch_x(texts, vocab, lengths);
-    const rnn::ClassifyStepResult r = rnn::classify_step(model, opt, x, lengths, y, a.clip, fo);
-    const double acc = static_cast<double>(r.correct) / static_cast<double>(n);
-    smooth = smooth < 0 ? r.loss : 0.98 * smooth + 0.02 * r.loss;
-    acc_smooth = acc_smooth < 0 ? acc : 0.98 * acc_smooth + 0.02 * acc;
-    if (tty || step == a.steps || step % std::max<int64_t>(1, a.steps / 20) == 0) {
-      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f  train accuracy %.3f  %.0fs left%s", tty ? "\r" : "",
-                   static_cast<long long>(step), static_cast<long long>(a.steps), smooth, acc_smooth,
-                   el / step * (a.steps - step), tty ? "   " : "\n");
-      std::fflush(stderr);
+  tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
+  {
+    tasks::Progress progress(a.steps);
+    double acc_smooth = -1;
+    for (int64_t step = 1; step <= a.steps; ++step) {
+      std::vector<const std::vector<char32_t>*> texts;
+      std::vector<int64_t> y;
+      for (size_t k : batches.next()) {
+        texts.push_back(&train[k].text);
+        y.push_back(label_index[train[k].label]);
+      }
+      std::vector<int64_t> lengths;
+      const rnn::Tensor x = batch_x(texts, vocab, lengths);
+      const rnn::ClassifyStepResult r = rnn::classify_step(model, opt, x, lengths, y, a.clip, fo);
+      const double acc = static_cast<double>(r.correct) / static_cast<double>(texts.size());
+      acc_smooth = acc_smooth < 0 ? acc : 0.98 * acc_smooth + 0.02 * acc;
+      char extra[48];
+      std::snprintf(extra, sizeof extra, "  train accuracy %.3f", acc_smooth);
+      progress.step(step, r.loss, extra);
     }
   }
-  if (tty) std::fprintf(stderr, "\n");
   if (!a.out.empty()) {
     rnn::SaveOptions so;
     so.prefix = "rnn.";

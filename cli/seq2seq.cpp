@@ -8,65 +8,32 @@
 // head), with metadata task=seq2seq, source_vocab, target_vocab.
 #include "seq2seq.hpp"
 
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <numeric>
-#include <random>
 #include <sstream>
 
 #include "charlm.hpp"
+#include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
 
 namespace seq2seq_cmd {
 
 namespace {
 
+using tasks::Vocab;
+using tasks::vocab_from;
+
 struct Pair {
   std::vector<char32_t> source, target;
 };
 
-std::vector<Pair> read_tsv(const std::string& path) {
-  const std::vector<uint8_t> bytes = rnn::read_file(path);
-  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+std::vector<Pair> read_pairs(const std::string& path) {
   std::vector<Pair> out;
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    const size_t tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0 || tab + 1 == line.size())
-      throw rnn::Error(path, "line " + std::to_string(n) + ": expected source<TAB>target");
-    const std::string where = path + ": line " + std::to_string(n);
-    out.push_back({charlm::decode_utf8(line.substr(0, tab), where), charlm::decode_utf8(line.substr(tab + 1), where)});
-  }
-  if (out.empty()) throw rnn::Error(path, "holds no examples");
+  for (tasks::Row& r : tasks::read_tsv(path, "source<TAB>target")) out.push_back({std::move(r.first), std::move(r.second)});
   return out;
-}
-
-struct Vocab {
-  std::vector<char32_t> chars;  // index k + 1 is chars[k]; index 0 is reserved
-  std::map<char32_t, int64_t> index;
-  int64_t size() const { return static_cast<int64_t>(chars.size()) + 1; }
-  int64_t of(char32_t c) const {
-    auto it = index.find(c);
-    return it == index.end() ? 0 : it->second;
-  }
-};
-
-Vocab vocab_from(std::vector<char32_t> chars) {
-  std::sort(chars.begin(), chars.end());
-  chars.erase(std::unique(chars.begin(), chars.end()), chars.end());
-  Vocab v;
-  v.chars = chars;
-  for (size_t i = 0; i < chars.size(); ++i) v.index[chars[i]] = static_cast<int64_t>(i) + 1;
-  return v;
 }
 
 rnn::Tensor one_hot_seq(const std::vector<std::vector<int64_t>>& ids, int64_t V, std::vector<int64_t>& lengths) {
@@ -135,12 +102,8 @@ rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, boo
 int train(const TrainArgs& a) {
   if (a.hidden < 1 || a.layers < 1 || a.batch < 1 || a.steps < 0 || a.max_length < 1)
     throw rnn::Error("--hidden/--layers/--batch/--steps/--max-length", "must be positive");
-  rnn::OptimizerOptions oo;
-  if (a.optimizer == "adam") oo.kind = rnn::OptimizerKind::Adam;
-  else if (a.optimizer == "sgd") oo.kind = rnn::OptimizerKind::Sgd, oo.momentum = a.momentum;
-  else throw rnn::Error("--optimizer", "unknown optimizer '" + a.optimizer + "' (expected adam or sgd)");
-  oo.lr = a.lr;
-  const std::vector<Pair> train = read_tsv(a.train), test = read_tsv(a.test);
+  const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
+  const std::vector<Pair> train = read_pairs(a.train), test = read_pairs(a.test);
   std::vector<char32_t> sc, tc;
   for (const Pair& p : train) {
     sc.insert(sc.end(), p.source.begin(), p.source.end());
@@ -158,53 +121,35 @@ int train(const TrainArgs& a) {
                train.size(), test.size(), static_cast<long long>(src.size()), static_cast<long long>(tgt.size()),
                static_cast<long long>(a.hidden), static_cast<long long>(a.layers), static_cast<long long>(a.steps));
 
-  std::mt19937_64 gen(a.seed);
-  std::vector<size_t> order(train.size());
-  std::iota(order.begin(), order.end(), 0);
-  size_t at = order.size();
-  const bool tty = isatty(STDERR_FILENO);
-  const auto start = std::chrono::steady_clock::now();
-  double smooth = -1;
-  for (int64_t step = 1; step <= a.steps; ++step) {
-    if (at + static_cast<size_t>(a.batch) > order.size()) {
-      std::shuffle(order.begin(), order.end(), gen);
-      at = 0;
-    }
-    const size_t n = std::min(order.size(), static_cast<size_t>(a.batch));
-    std::vector<std::vector<int64_t>> s_ids, d_in;
-    std::vector<std::vector<int64_t>> d_out;
-    for (size_t k = 0; k < n; ++k) {
-      const Pair& p = train[order[at + k]];
-      s_ids.push_back(source_ids(p.source, src, a.reverse_source));
-      // Teacher forcing: in = [boundary, t1, ..., tn], out = [t1, ..., tn, boundary].
-      std::vector<int64_t> in = {0}, out;
-      for (char32_t c : p.target) {
-        in.push_back(tgt.of(c));
-        out.push_back(tgt.of(c));
+  tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
+  {
+    tasks::Progress progress(a.steps);
+    for (int64_t step = 1; step <= a.steps; ++step) {
+      std::vector<std::vector<int64_t>> s_ids, d_in, d_out;
+      for (size_t k : batches.next()) {
+        const Pair& p = train[k];
+        s_ids.push_back(source_ids(p.source, src, a.reverse_source));
+        // Teacher forcing: in = [boundary, t1, ..., tn], out = [t1, ..., tn, boundary].
+        std::vector<int64_t> in = {0}, out;
+        for (char32_t c : p.target) {
+          in.push_back(tgt.of(c));
+          out.push_back(tgt.of(c));
+        }
+        out.push_back(0);
+        d_in.push_back(in);
+        d_out.push_back(out);
       }
-      out.push_back(0);
-      d_in.push_back(in);
-      d_out.push_back(out);
-    }
-    at += n;
-    std::vector<int64_t> s_len, t_len;
-    const rnn::Tensor x = one_hot_seq(s_ids, src.size(), s_len);
-    const rnn::Tensor y_in = one_hot_seq(d_in, tgt.size(), t_len);
-    const int64_t T = y_in.dim(0), B = y_in.dim(1);
-    std::vector<int64_t> targets(static_cast<size_t>(T * B), -1);
-    for (int64_t b = 0; b < B; ++b)
-      for (size_t t = 0; t < d_out[static_cast<size_t>(b)].size(); ++t)
-        targets[static_cast<size_t>(static_cast<int64_t>(t) * B + b)] = d_out[static_cast<size_t>(b)][t];
-    const rnn::Seq2SeqStepResult r = rnn::seq2seq_step(m, eo, dopt, x, s_len, y_in, t_len, targets, a.clip);
-    smooth = smooth < 0 ? r.loss : 0.98 * smooth + 0.02 * r.loss;
-    if (tty || step == a.steps || step % std::max<int64_t>(1, a.steps / 20) == 0) {
-      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f  %.0fs left%s", tty ? "\r" : "", static_cast<long long>(step),
-                   static_cast<long long>(a.steps), smooth, el / step * (a.steps - step), tty ? "   " : "\n");
-      std::fflush(stderr);
+      std::vector<int64_t> s_len, t_len;
+      const rnn::Tensor x = one_hot_seq(s_ids, src.size(), s_len);
+      const rnn::Tensor y_in = one_hot_seq(d_in, tgt.size(), t_len);
+      const int64_t T = y_in.dim(0), B = y_in.dim(1);
+      std::vector<int64_t> targets(static_cast<size_t>(T * B), -1);
+      for (int64_t b = 0; b < B; ++b)
+        for (size_t t = 0; t < d_out[static_cast<size_t>(b)].size(); ++t)
+          targets[static_cast<size_t>(static_cast<int64_t>(t) * B + b)] = d_out[static_cast<size_t>(b)][t];
+      progress.step(step, rnn::seq2seq_step(m, eo, dopt, x, s_len, y_in, t_len, targets, a.clip).loss);
     }
   }
-  if (tty) std::fprintf(stderr, "\n");
   if (!a.out.empty()) {
     rnn::TensorFile f;
     for (const auto& [name, t] : m.encoder.parameters()) f.tensors.emplace_back("encoder." + name, *t);

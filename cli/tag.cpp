@@ -7,18 +7,15 @@
 // in index order).
 #include "tag.hpp"
 
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <numeric>
-#include <random>
 #include <sstream>
 
 #include "charlm.hpp"
+#include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
 
 namespace tag_cmd {
@@ -29,28 +26,14 @@ struct Example {
   std::vector<char32_t> text, tags;
 };
 
-std::vector<Example> read_tsv(const std::string& path) {
-  const std::vector<uint8_t> bytes = rnn::read_file(path);
-  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+std::vector<Example> read_examples(const std::string& path) {
   std::vector<Example> out;
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    const size_t tab = line.find('\t');
-    const std::string where = path + ": line " + std::to_string(n);
-    if (tab == std::string::npos || tab == 0) throw rnn::Error(path, "line " + std::to_string(n) + ": expected text<TAB>tags");
-    Example e;
-    e.text = charlm::decode_utf8(line.substr(0, tab), where);
-    e.tags = charlm::decode_utf8(line.substr(tab + 1), where);
-    if (e.text.size() != e.tags.size())
-      throw rnn::Error(path, "line " + std::to_string(n) + ": " + std::to_string(e.text.size()) + " characters but " +
-                                 std::to_string(e.tags.size()) + " tags");
-    out.push_back(std::move(e));
+  for (tasks::Row& r : tasks::read_tsv(path, "text<TAB>tags")) {
+    if (r.first.size() != r.second.size())
+      throw rnn::Error(path, "line " + std::to_string(r.line) + ": " + std::to_string(r.first.size()) +
+                                 " characters but " + std::to_string(r.second.size()) + " tags");
+    out.push_back({std::move(r.first), std::move(r.second)});
   }
-  if (out.empty()) throw rnn::Error(path, "holds no examples");
   return out;
 }
 
@@ -102,8 +85,7 @@ std::vector<std::vector<int64_t>> predict(const rnn::Model& m, const std::map<ch
     for (int64_t b = 0; b < B; ++b) {
       std::vector<int64_t> tags;
       for (size_t s = 0; s < chunk[static_cast<size_t>(b)]->size(); ++s) {
-        const float* zz = z.data() + (static_cast<int64_t>(s) * B + b) * O;
-        tags.push_back(std::max_element(zz, zz + O) - zz);
+        tags.push_back(tasks::argmax(z.data() + (static_cast<int64_t>(s) * B + b) * O, O));
       }
       out.push_back(std::move(tags));
     }
@@ -116,16 +98,12 @@ std::vector<std::vector<int64_t>> predict(const rnn::Model& m, const std::map<ch
 int train(const TrainArgs& a) {
   if (a.hidden < 1 || a.layers < 1 || a.batch < 1 || a.steps < 0)
     throw rnn::Error("--hidden/--layers/--batch/--steps", "must be positive");
-  rnn::OptimizerOptions oo;
-  if (a.optimizer == "adam") oo.kind = rnn::OptimizerKind::Adam;
-  else if (a.optimizer == "sgd") oo.kind = rnn::OptimizerKind::Sgd, oo.momentum = a.momentum;
-  else throw rnn::Error("--optimizer", "unknown optimizer '" + a.optimizer + "' (expected adam or sgd)");
-  oo.lr = a.lr;
+  const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
   const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
   if (device == rnn::Device::Cuda && a.device == "cuda")
     throw rnn::Error("--device", "cuda: per-step tagging trains on the CPU in this version");
 
-  const std::vector<Example> train = read_tsv(a.train), test = read_tsv(a.test);
+  const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
   std::vector<char32_t> chars, tags;
   for (const Example& e : train) {
     chars.insert(chars.end(), e.text.begin(), e.text.end());
@@ -158,43 +136,25 @@ int train(const TrainArgs& a) {
                static_cast<long long>(a.hidden), static_cast<long long>(a.layers), a.bidirectional ? " bidirectional" : "",
                static_cast<long long>(a.steps));
 
-  std::mt19937_64 gen(a.seed);
-  std::vector<size_t> order(train.size());
-  std::iota(order.begin(), order.end(), 0);
-  size_t at = order.size();
-  const bool tty = isatty(STDERR_FILENO);
-  const auto start = std::chrono::steady_clock::now();
-  double smooth = -1;
-  int64_t tokens = 0;
-  for (int64_t step = 1; step <= a.steps; ++step) {
-    if (at + static_cast<size_t>(a.batch) > order.size()) {
-      std::shuffle(order.begin(), order.end(), gen);
-      at = 0;
-    }
-    const size_t n = std::min(order.size(), static_cast<size_t>(a.batch));
-    std::vector<const std::vector<char32_t>*> texts;
-    for (size_t k = 0; k < n; ++k) texts.push_back(&train[order[at + k]].text);
-    std::vector<int64_t> lengths;
-    const rnn::Tensor x = batch_x(texts, char_index, V, lengths);
-    const int64_t T = x.dim(0), B = x.dim(1);
-    std::vector<int64_t> targets(static_cast<size_t>(T * B), -1);
-    for (int64_t b = 0; b < B; ++b) {
-      const Example& e = train[order[at + static_cast<size_t>(b)]];
-      for (size_t s = 0; s < e.tags.size(); ++s) targets[static_cast<size_t>(static_cast<int64_t>(s) * B + b)] = tag_index.at(e.tags[s]);
-    }
-    at += n;
-    const rnn::TrainStepResult r = rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip);
-    tokens += r.count;
-    smooth = smooth < 0 ? r.loss : 0.98 * smooth + 0.02 * r.loss;
-    if (tty || step == a.steps || step % std::max<int64_t>(1, a.steps / 20) == 0) {
-      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f  %.0f tok/s  %.0fs left%s", tty ? "\r" : "",
-                   static_cast<long long>(step), static_cast<long long>(a.steps), smooth, tokens / std::max(el, 1e-9),
-                   el / step * (a.steps - step), tty ? "   " : "\n");
-      std::fflush(stderr);
+  tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
+  {
+    tasks::Progress progress(a.steps);
+    for (int64_t step = 1; step <= a.steps; ++step) {
+      const std::vector<size_t> pick = batches.next();
+      std::vector<const std::vector<char32_t>*> texts;
+      for (size_t k : pick) texts.push_back(&train[k].text);
+      std::vector<int64_t> lengths;
+      const rnn::Tensor x = batch_x(texts, char_index, V, lengths);
+      const int64_t T = x.dim(0), B = x.dim(1);
+      std::vector<int64_t> targets(static_cast<size_t>(T * B), -1);
+      for (int64_t b = 0; b < B; ++b) {
+        const Example& e = train[pick[static_cast<size_t>(b)]];
+        for (size_t s = 0; s < e.tags.size(); ++s)
+          targets[static_cast<size_t>(static_cast<int64_t>(s) * B + b)] = tag_index.at(e.tags[s]);
+      }
+      progress.step(step, rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip).loss);
     }
   }
-  if (tty) std::fprintf(stderr, "\n");
   if (!a.out.empty()) {
     rnn::SaveOptions so;
     so.prefix = "rnn.";

@@ -1,0 +1,128 @@
+// cli/tasks_common.hpp: what the supervised task commands share
+// (train-classify, train-tag, train-seq2seq): reading two-column TSV files,
+// character vocabularies, optimizer flags, shuffled batches and progress.
+#pragma once
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "charlm.hpp"
+#include "rnn/rnn.hpp"
+
+namespace tasks {
+
+// The lines of a two-column file `first<TAB>second` as code points; empty
+// lines skipped; `format` names the columns in errors ("label<TAB>text").
+struct Row {
+  std::vector<char32_t> first, second;
+  int64_t line = 0;
+};
+inline std::vector<Row> read_tsv(const std::string& path, const std::string& format) {
+  const std::vector<uint8_t> bytes = rnn::read_file(path);
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+  std::vector<Row> out;
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos || tab == 0 || tab + 1 == line.size())
+      throw rnn::Error(path, "line " + std::to_string(n) + ": expected " + format);
+    const std::string where = path + ": line " + std::to_string(n);
+    out.push_back({charlm::decode_utf8(line.substr(0, tab), where), charlm::decode_utf8(line.substr(tab + 1), where), n});
+  }
+  if (out.empty()) throw rnn::Error(path, "holds no examples");
+  return out;
+}
+
+// Characters with index 0 reserved (unknown character, or a boundary symbol).
+struct Vocab {
+  std::vector<char32_t> chars;  // index k + 1 is chars[k]
+  std::map<char32_t, int64_t> index;
+  int64_t size() const { return static_cast<int64_t>(chars.size()) + 1; }
+  int64_t of(char32_t c) const {
+    auto it = index.find(c);
+    return it == index.end() ? 0 : it->second;
+  }
+};
+inline Vocab vocab_from(std::vector<char32_t> chars) {
+  std::sort(chars.begin(), chars.end());
+  chars.erase(std::unique(chars.begin(), chars.end()), chars.end());
+  Vocab v;
+  v.chars = chars;
+  for (size_t i = 0; i < chars.size(); ++i) v.index[chars[i]] = static_cast<int64_t>(i) + 1;
+  return v;
+}
+
+// --optimizer adam|sgd with --lr and (SGD) --momentum.
+inline rnn::OptimizerOptions optimizer_options(const std::string& name, double lr, double momentum) {
+  rnn::OptimizerOptions o;
+  if (name == "adam") o.kind = rnn::OptimizerKind::Adam;
+  else if (name == "sgd") o.kind = rnn::OptimizerKind::Sgd, o.momentum = momentum;
+  else throw rnn::Error("--optimizer", "unknown optimizer '" + name + "' (expected adam or sgd)");
+  if (!(lr > 0)) throw rnn::Error("--lr", "must be positive");
+  o.lr = lr;
+  return o;
+}
+
+// Indices of n examples in shuffled epochs of batches.
+class Batches {
+ public:
+  Batches(size_t n, size_t batch, uint64_t seed) : order_(n), batch_(std::min(n, batch)), gen_(seed) {
+    std::iota(order_.begin(), order_.end(), 0);
+  }
+  std::vector<size_t> next() {
+    if (at_ + batch_ > order_.size()) {
+      std::shuffle(order_.begin(), order_.end(), gen_);  // a new epoch
+      at_ = 0;
+    }
+    std::vector<size_t> out(order_.begin() + static_cast<long>(at_), order_.begin() + static_cast<long>(at_ + batch_));
+    at_ += batch_;
+    return out;
+  }
+
+ private:
+  std::vector<size_t> order_;
+  size_t batch_, at_ = SIZE_MAX / 2;
+  std::mt19937_64 gen_;
+};
+
+// Progress on stderr: every step on a terminal, 20 lines otherwise.
+class Progress {
+ public:
+  explicit Progress(int64_t steps) : steps_(steps), tty_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()) {}
+  void step(int64_t step, double loss, const std::string& extra = "") {
+    smooth_ = smooth_ < 0 ? loss : 0.98 * smooth_ + 0.02 * loss;
+    if (!(tty_ || step == steps_ || step % std::max<int64_t>(1, steps_ / 20) == 0)) return;
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f%s  %.0fs left%s", tty_ ? "\r" : "", static_cast<long long>(step),
+                 static_cast<long long>(steps_), smooth_, extra.c_str(), el / step * (steps_ - step), tty_ ? "   " : "\n");
+    std::fflush(stderr);
+  }
+  ~Progress() {
+    if (tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  int64_t steps_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  double smooth_ = -1;
+};
+
+// The index of the largest of n values (the first of equals).
+inline int64_t argmax(const float* z, int64_t n) { return std::max_element(z, z + n) - z; }
+
+}  // namespace tasks
