@@ -181,14 +181,7 @@ int classify(const std::string& model_path, const std::string& device) {
   const Vocab vocab = vocab_from(charlm::decode_utf8(model.vocab, model_path + ": vocab"));
   if (static_cast<int64_t>(labels.size()) != model.config().output_size || vocab.size() != model.config().input_size)
     throw rnn::Error(model_path, "labels or vocab do not match the model's sizes");
-  std::vector<std::vector<char32_t>> lines;
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(std::cin, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(charlm::decode_utf8(line, "stdin: line " + std::to_string(n)));
-  }
+  const std::vector<std::vector<char32_t>> lines = tasks::read_stdin_lines();
   std::vector<const std::vector<char32_t>*> texts;
   for (const auto& l : lines) texts.push_back(&l);
   if (texts.empty()) return 0;

@@ -174,13 +174,9 @@ int translate(const std::string& model_path, int64_t max_length, double temperat
   Vocab src, tgt;
   bool reverse = false;
   const rnn::Seq2SeqModel m = load_pair(model_path, src, tgt, reverse);
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(std::cin, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto out = decode(m, src, tgt, reverse, charlm::decode_utf8(line, "stdin: line " + std::to_string(n)), max_length,
-                            temperature, seed + static_cast<uint64_t>(n));
+  uint64_t n = 0;
+  for (const std::vector<char32_t>& line : tasks::read_stdin_lines()) {
+    const auto out = decode(m, src, tgt, reverse, line, max_length, temperature, seed + ++n);
     std::printf("%s\n", charlm::encode_utf8(out).c_str());
   }
   return 0;

@@ -197,14 +197,7 @@ int tag(const std::string& model_path, const std::string& device) {
       static_cast<int64_t>(chars.size()) + 1 != model.config().input_size)
     throw rnn::Error(model_path, "tags or vocab do not match the model's sizes");
   const auto char_index = index_of(chars, 1);
-  std::vector<std::vector<char32_t>> lines;
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(std::cin, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(charlm::decode_utf8(line, "stdin: line " + std::to_string(n)));
-  }
+  const std::vector<std::vector<char32_t>> lines = tasks::read_stdin_lines();
   std::vector<const std::vector<char32_t>*> texts;
   for (const auto& l : lines) texts.push_back(&l);
   if (texts.empty()) return 0;

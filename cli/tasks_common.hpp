@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <map>
 #include <numeric>
 #include <random>
@@ -121,6 +122,20 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
   double smooth_ = -1;
 };
+
+// Every line of stdin as code points (a trailing CR dropped); invalid UTF-8
+// is an error naming the line.
+inline std::vector<std::vector<char32_t>> read_stdin_lines() {
+  std::vector<std::vector<char32_t>> lines;
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(std::cin, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(charlm::decode_utf8(line, "stdin: line " + std::to_string(n)));
+  }
+  return lines;
+}
 
 // The index of the largest of n values (the first of equals).
 inline int64_t argmax(const float* z, int64_t n) { return std::max_element(z, z + n) - z; }
