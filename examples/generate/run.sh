@@ -6,7 +6,7 @@
 #      by sampling into words of that language.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash examples/langid/run.sh --steps 1 >/dev/null  # installs the word lists and writes out/langid
+bash examples/langid/data.sh >/dev/null  # installs the word lists and writes out/langid
 [ -x build/rnn ] || bash scripts/build.sh
 # language<TAB>word -> code<TAB>word, with one-letter codes
 mkdir -p out/generate
