@@ -5,7 +5,9 @@
 // index 0 is the boundary symbol (the decoder's first input, and the
 // end-of-sequence it learns to emit), then the target characters. The file
 // holds encoder.* and decoder.* (nn.RNN names) and fc.* (the decoder's
-// head), with metadata task=seq2seq, source_vocab, target_vocab.
+// head), with metadata task=seq2seq, source_vocab, target_vocab,
+// reverse_source and decoder_context (true: the decoder's input is the
+// target symbol followed by the encoder's final top-layer state).
 #include "seq2seq.hpp"
 
 
@@ -89,9 +91,14 @@ rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, boo
   }
   rnn::Seq2SeqModel m{rnn::model_from_tensors(enc, path + " (encoder)"), rnn::model_from_tensors(dec, path + " (decoder)")};
   reverse = f.metadata.count("reverse_source") && f.metadata.at("reverse_source") == "true";
+  m.context = f.metadata.count("decoder_context") && f.metadata.at("decoder_context") == "true";
   src = vocab_from(charlm::decode_utf8(f.metadata.count("source_vocab") ? f.metadata.at("source_vocab") : "", path));
   tgt = vocab_from(charlm::decode_utf8(f.metadata.count("target_vocab") ? f.metadata.at("target_vocab") : "", path));
-  if (src.size() != m.encoder.config().input_size || tgt.size() != m.decoder.config().input_size ||
+  const int64_t context_width = m.context ? m.decoder.config().hidden_size : 0;
+  if (m.encoder.config().hidden_size != m.decoder.config().hidden_size ||
+      m.encoder.config().num_layers != m.decoder.config().num_layers)
+    throw rnn::Error(path, "encoder and decoder differ in hidden size or layers");
+  if (src.size() != m.encoder.config().input_size || tgt.size() + context_width != m.decoder.config().input_size ||
       tgt.size() != m.decoder.config().output_size)
     throw rnn::Error(path, "vocabularies do not match the models' sizes");
   return m;
@@ -114,12 +121,15 @@ int train(const TrainArgs& a) {
   ec.input_size = src.size();
   ec.hidden_size = dc.hidden_size = a.hidden;
   ec.num_layers = dc.num_layers = a.layers;
-  dc.input_size = dc.output_size = tgt.size();
-  rnn::Seq2SeqModel m{rnn::Model::random(ec, a.seed), rnn::Model::random(dc, a.seed + 1)};
+  dc.output_size = tgt.size();
+  dc.input_size = tgt.size() + (a.context ? a.hidden : 0);
+  rnn::Seq2SeqModel m{rnn::Model::random(ec, a.seed), rnn::Model::random(dc, a.seed + 1), a.context};
   rnn::Optimizer eo(m.encoder, oo), dopt(m.decoder, oo);
-  std::fprintf(stderr, "rnn train-seq2seq: %zu train, %zu test pairs; vocabularies %lld -> %lld; H=%lld L=%lld; %lld updates\n",
+  std::fprintf(stderr,
+               "rnn train-seq2seq: %zu train, %zu test pairs; vocabularies %lld -> %lld; H=%lld L=%lld; %s; %lld updates\n",
                train.size(), test.size(), static_cast<long long>(src.size()), static_cast<long long>(tgt.size()),
-               static_cast<long long>(a.hidden), static_cast<long long>(a.layers), static_cast<long long>(a.steps));
+               static_cast<long long>(a.hidden), static_cast<long long>(a.layers),
+               a.context ? "context in every decoder step" : "no context", static_cast<long long>(a.steps));
 
   tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
   {
@@ -160,6 +170,7 @@ int train(const TrainArgs& a) {
     f.metadata["source_vocab"] = charlm::encode_utf8(src.chars);
     f.metadata["target_vocab"] = charlm::encode_utf8(tgt.chars);
     f.metadata["reverse_source"] = a.reverse_source ? "true" : "false";
+    f.metadata["decoder_context"] = a.context ? "true" : "false";
     rnn::write_safetensors(a.out, f);
   }
   int64_t exact = 0;

@@ -13,6 +13,7 @@ struct TrainArgs {
   int64_t hidden = 128, layers = 1, batch = 32, steps = 3000, max_length = 100;
   double lr = 3e-3, clip = 5.0, momentum = 0.9;
   bool reverse_source = false;  // read each source backwards (Sutskever et al.'s trick)
+  bool context = true;          // the encoder's state in every decoder input (Cho et al.)
   uint64_t seed = 1;
 };
 

@@ -1,7 +1,9 @@
 // host/seq2seq.cpp: encoder-decoder training with teacher forcing and
 // greedy decoding, on the CPU.
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 
 #include "rnn/backward.hpp"
 #include "rnn/error.hpp"
@@ -17,8 +19,32 @@ void check_pair(const Seq2SeqModel& m) {
   if (e.num_layers != d.num_layers || e.hidden_size != d.hidden_size)
     throw Error("model", "the encoder's final states must fit the decoder: same layers and hidden size");
   if (!m.decoder.has_head()) throw Error("model", "the decoder needs an output head");
+  if (m.context && d.input_size <= d.hidden_size)
+    throw Error("model", "with context the decoder's input_size (" + std::to_string(d.input_size) +
+                             ") must exceed its hidden size (" + std::to_string(d.hidden_size) +
+                             "): symbols plus the encoder's state");
+}
+
+// [Tt, B, Vt] symbols and the top layer of h_n [L, B, H] -> [Tt, B, Vt + H].
+Tensor with_context(const Tensor& symbols, const Tensor& h_n) {
+  const int64_t T = symbols.dim(0), B = symbols.dim(1), V = symbols.dim(2), H = h_n.dim(2);
+  const float* top = h_n.data() + (h_n.dim(0) - 1) * B * H;
+  Tensor x({T, B, V + H});
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b) {
+      float* row = x.data() + (t * B + b) * (V + H);
+      const float* s = symbols.data() + (t * B + b) * V;
+      std::copy(s, s + V, row);
+      std::copy(top + b * H, top + (b + 1) * H, row + V);
+    }
+  return x;
 }
 }  // namespace
+
+int64_t seq2seq_symbols(const Seq2SeqModel& model) {
+  const ModelConfig& d = model.decoder.config();
+  return model.context ? d.input_size - d.hidden_size : d.input_size;
+}
 
 Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Optimizer& decoder_opt, const Tensor& src,
                                const std::vector<int64_t>& src_lengths, const Tensor& dec_in,
@@ -27,11 +53,28 @@ Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Opti
   check_pair(model);
   ForwardOptions cpu;
   cpu.device = Device::Cpu;
+  if (dec_in.rank() != 3 || dec_in.dim(2) != seq2seq_symbols(model))
+    throw Error("dec_in", "has shape " + shape_string(dec_in.shape()) + ", expected [Tt, B, " +
+                              std::to_string(seq2seq_symbols(model)) + "] (the decoder's symbols)");
   const ForwardResult enc = forward(model.encoder, src, nullptr, &src_lengths, cpu);
-  LossAndGrads dec = loss_and_grads(model.decoder, dec_in, &enc.h_n, targets, &tgt_lengths);
-  // The encoder gets the loss only through its final states.
+  LossAndGrads dec = model.context
+                         ? loss_and_grads(model.decoder, with_context(dec_in, enc.h_n), &enc.h_n, targets, &tgt_lengths)
+                         : loss_and_grads(model.decoder, dec_in, &enc.h_n, targets, &tgt_lengths);
+  // The encoder gets the loss through its final states: the decoder's h0
+  // and, with context, the context columns of every valid decoder input.
+  Tensor dh_n = dec.dh0;
+  if (model.context) {
+    const int64_t B = dec_in.dim(1), V = dec_in.dim(2), H = dh_n.dim(2);
+    float* top = dh_n.data() + (dh_n.dim(0) - 1) * B * H;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t k = 0; k < H; ++k) {
+        double sum = top[b * H + k];
+        for (int64_t t = 0; t < tgt_lengths[static_cast<size_t>(b)]; ++t) sum += dec.dx[(t * B + b) * (V + H) + V + k];
+        top[b * H + k] = static_cast<float>(sum);
+      }
+  }
   const Tensor dy(enc.y.shape());
-  BackwardResult eb = backward(model.encoder, src, nullptr, &src_lengths, dy, &dec.dh0, cpu);
+  BackwardResult eb = backward(model.encoder, src, nullptr, &src_lengths, dy, &dh_n, cpu);
   Model enc_grads = std::move(eb.grads);
 
   Seq2SeqStepResult r;
@@ -66,13 +109,25 @@ std::vector<int64_t> seq2seq_sample(const Seq2SeqModel& model, const Tensor& src
   check_pair(model);
   ForwardOptions cpu;
   cpu.device = Device::Cpu;
+  if (src.rank() != 3 || src.dim(1) != 1) throw Error("src", "must be one source [Ts, 1, Vs]");
   const ForwardResult enc = forward(model.encoder, src, nullptr, nullptr, cpu);
   Stepper dec(model.decoder, 1, Device::Cpu);
   dec.reset(&enc.h_n);
+  const int64_t V = seq2seq_symbols(model), H = model.decoder.config().hidden_size;
+  if (start < 0 || start >= V || stop < 0 || stop >= V)
+    throw Error("start/stop", "must be symbols of the decoder's input, in [0, " + std::to_string(V) + ")");
+  // The decoder's input: the one-hot symbol, then (with context) the encoder's top state.
+  Tensor in({1, model.decoder.config().input_size});
+  if (model.context) {
+    const float* top = enc.h_n.data() + (enc.h_n.dim(0) - 1) * H;
+    std::copy(top, top + H, in.data() + V);
+  }
   std::vector<int64_t> out;
   int64_t next = start;
   for (int64_t n = 0; n < max_length; ++n) {
-    dec.step_one_hot({next});
+    std::fill(in.data(), in.data() + V, 0.0f);
+    in[next] = 1.0f;
+    dec.step(in);
     const Tensor z = dec.logits();
     int64_t arg = 0;
     for (int64_t k = 1; k < z.numel(); ++k)

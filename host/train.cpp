@@ -175,6 +175,7 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   Model rnn_grads;
   cpu::backward(model, x, h0, len, cache, dy, nullptr, dx, dh0, rnn_grads);
   r.dh0 = std::move(dh0);
+  r.dx = std::move(dx);
 
   r.grads = Model(c);
   for (int64_t l = 0; l < c.num_layers; ++l)

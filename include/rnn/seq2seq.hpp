@@ -3,6 +3,14 @@
 // the target shifted right (teacher forcing), predicts each next target
 // symbol through its head. Encoder and decoder have the same layers and
 // hidden size and are unidirectional.
+//
+// With `context` set, the encoder's final top-layer state c [B, H] is also
+// appended to every decoder input (Cho et al., 2014): the decoder's input
+// at step t is [symbol_t, c], so its input_size is the target symbols' width
+// plus H. The decoder then never has to carry the source through its own
+// recurrence alone, which is what lets a vanilla RNN decoder reproduce
+// every detail of a long output. The symbols passed to the functions below
+// are always the symbols alone; the context is appended here.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +24,12 @@ namespace rnn {
 
 struct Seq2SeqModel {
   Model encoder;  // input: the source symbols
-  Model decoder;  // input: the target symbols; head: the target symbols' logits
+  Model decoder;  // input: the target symbols (and the context); head: the target symbols' logits
+  bool context = false;  // append the encoder's final top-layer state to every decoder input
 };
+
+// The width of the decoder's symbol input: decoder input_size, less H with context.
+int64_t seq2seq_symbols(const Seq2SeqModel& model);
 
 struct Seq2SeqStepResult {
   double loss = 0.0;   // mean NLL (nats) per target symbol
@@ -28,8 +40,9 @@ struct Seq2SeqStepResult {
 // One update with teacher forcing:
 //   src [Ts, B, Vs] with src_lengths [B]; dec_in [Tt, B, Vt] with
 //   tgt_lengths [B]; targets [Tt*B] time-major (-1 past each length).
-// The loss reaches the encoder through the decoder's h0. Clipping (<= 0:
-// none) is over both models' gradients together. CPU.
+// Vt is seq2seq_symbols(model). The loss reaches the encoder through the
+// decoder's h0 (and, with context, through every decoder input). Clipping
+// (<= 0: none) is over both models' gradients together. CPU.
 Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Optimizer& decoder_opt, const Tensor& src,
                                const std::vector<int64_t>& src_lengths, const Tensor& dec_in,
                                const std::vector<int64_t>& tgt_lengths, const std::vector<int64_t>& targets,

@@ -90,6 +90,7 @@ struct LossAndGrads {
   Model grads;
   Tensor h_n;
   Tensor dh0;  // d loss / d h0 [L*D, B, H] (an encoder feeding h0 backpropagates it)
+  Tensor dx;   // d loss / d x, x's shape (an encoder feeding part of x backpropagates it)
 };
 LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
                             const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths = nullptr);

@@ -417,20 +417,26 @@ TEST_F(Cli, TrainSeq2SeqThenTranslate) {
     return dir.file(name);
   };
   const std::string train = write("train.tsv", 300), test = write("test.tsv", 60);
-  const std::string model = dir.file("s2s.safetensors");
-  const Outcome t = rnn({"train-seq2seq", "--train", train, "--test", test, "--out", model, "--hidden", "24",
-                         "--steps", "700", "--batch", "16", "--lr", "0.02"});
-  ASSERT_EQ(t.code, 0) << t.err;
-  const size_t at = t.out.rfind("test_exact_match=");
-  ASSERT_NE(at, std::string::npos) << t.out;
-  EXPECT_EQ(t.out.find('\n', at), t.out.size() - 1) << "test_exact_match= must be the last line";
-  EXPECT_GE(std::stod(t.out.substr(at + 17)), 0.9) << t.out;
-  const std::string in = dir.file("in.txt");
-  std::ofstream(in) << "abc\ncab\n";
-  const std::string cmd =
-      std::string(RNN_CLI_PATH) + " translate --model " + model + " < " + in + " > " + dir.file("out.txt");
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  EXPECT_EQ(slurp(dir.file("out.txt")), "cba\nbac\n");
+  for (const std::string context : {"--context", "--no-context"}) {
+    SCOPED_TRACE(context);
+    const std::string model = dir.file("s2s" + context + ".safetensors");
+    const Outcome t = rnn({"train-seq2seq", "--train", train, "--test", test, "--out", model, "--hidden", "24",
+                           "--steps", "700", "--batch", "16", "--lr", "0.02", context});
+    ASSERT_EQ(t.code, 0) << t.err;
+    const size_t at = t.out.rfind("test_exact_match=");
+    ASSERT_NE(at, std::string::npos) << t.out;
+    EXPECT_EQ(t.out.find('\n', at), t.out.size() - 1) << "test_exact_match= must be the last line";
+    EXPECT_GE(std::stod(t.out.substr(at + 17)), 0.9) << t.out;
+    // The file says which decoder input it was trained with.
+    const auto meta = rnn::read_safetensors(model).metadata;
+    EXPECT_EQ(meta.at("decoder_context"), context == "--context" ? "true" : "false");
+    const std::string in = dir.file("in.txt");
+    std::ofstream(in) << "abc\ncab\n";
+    const std::string cmd =
+        std::string(RNN_CLI_PATH) + " translate --model " + model + " < " + in + " > " + dir.file("out.txt");
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    EXPECT_EQ(slurp(dir.file("out.txt")), "cba\nbac\n");
+  }
 }
 
 TEST_F(Cli, TranslateRefusesOtherModels) {

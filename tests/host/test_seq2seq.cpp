@@ -9,17 +9,36 @@
 
 namespace {
 
-rnn::Seq2SeqModel pair_model(int64_t vs, int64_t vt, int64_t H, uint64_t seed) {
+rnn::Seq2SeqModel pair_model(int64_t vs, int64_t vt, int64_t H, uint64_t seed, bool context = false,
+                             int64_t layers = 1) {
   rnn::ModelConfig e, d;
   e.input_size = vs;
   e.hidden_size = d.hidden_size = H;
-  d.input_size = d.output_size = vt;
-  return {rnn::Model::random(e, seed), rnn::Model::random(d, seed + 1)};
+  e.num_layers = d.num_layers = layers;
+  d.output_size = vt;
+  d.input_size = vt + (context ? H : 0);
+  return {rnn::Model::random(e, seed), rnn::Model::random(d, seed + 1), context};
 }
 
+// The decoder's input with context, built independently of the library:
+// [symbols_t, top layer of h_n] at every step.
+rnn::Tensor append_context(const rnn::Tensor& sym, const rnn::Tensor& h_n) {
+  const int64_t T = sym.dim(0), B = sym.dim(1), V = sym.dim(2), H = h_n.dim(2), L = h_n.dim(0);
+  rnn::Tensor x({T, B, V + H});
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t v = 0; v < V; ++v) x[(t * B + b) * (V + H) + v] = sym[(t * B + b) * V + v];
+      for (int64_t k = 0; k < H; ++k) x[(t * B + b) * (V + H) + V + k] = h_n[((L - 1) * B + b) * H + k];
+    }
+  return x;
+}
+
+class Seq2SeqGradients : public ::testing::TestWithParam<std::pair<bool, int64_t>> {};
+
 // SGD, lr 1, no clipping: each model's update is exactly -grad.
-TEST(Seq2Seq, StepGradientsMatchFiniteDifferences) {
-  const rnn::Seq2SeqModel m0 = pair_model(3, 4, 5, 7);
+TEST_P(Seq2SeqGradients, StepMatchesFiniteDifferences) {
+  const auto [context, layers] = GetParam();
+  const rnn::Seq2SeqModel m0 = pair_model(3, 4, 5, 7, context, layers);
   const auto src = testbed::random_tensor({4, 2, 3}, 8);
   const auto dec_in = testbed::random_tensor({3, 2, 4}, 9);
   const std::vector<int64_t> src_len = {4, 2}, tgt_len = {3, 2};
@@ -28,7 +47,8 @@ TEST(Seq2Seq, StepGradientsMatchFiniteDifferences) {
     rnn::ForwardOptions o;
     o.device = rnn::Device::Cpu;
     const auto enc = rnn::forward(m.encoder, src, nullptr, &src_len, o);
-    const auto dec = rnn::forward(m.decoder, dec_in, &enc.h_n, &tgt_len, o);
+    const auto dec =
+        rnn::forward(m.decoder, context ? append_context(dec_in, enc.h_n) : dec_in, &enc.h_n, &tgt_len, o);
     return rnn::softmax_cross_entropy(rnn::apply_head(m.decoder, dec.y), targets).loss;
   };
   rnn::Seq2SeqModel m = m0;
@@ -64,11 +84,42 @@ TEST(Seq2Seq, StepGradientsMatchFiniteDifferences) {
   }
 }
 
-// Reverse a sequence of 2 to 4 symbols out of 3: learnt to >= 90% exact match.
-TEST(Seq2Seq, LearnsToReverseShortSequences) {
+INSTANTIATE_TEST_SUITE_P(ContextAndLayers, Seq2SeqGradients,
+                         ::testing::Values(std::make_pair(false, int64_t{1}), std::make_pair(true, int64_t{1}),
+                                           std::make_pair(true, int64_t{2})),
+                         [](const auto& info) {
+                           return std::string(info.param.first ? "Context" : "NoContext") + "L" +
+                                  std::to_string(info.param.second);
+                         });
+
+TEST(Seq2Seq, RefusesMisfittingModelsAndInputs) {
+  rnn::Seq2SeqModel m = pair_model(3, 4, 5, 7, /*context=*/true);
+  rnn::OptimizerOptions oo;
+  rnn::Optimizer eo(m.encoder, oo), dopt(m.decoder, oo);
+  const auto src = testbed::random_tensor({2, 1, 3}, 1);
+  const std::vector<int64_t> sl = {2}, tl = {2}, targets = {1, 2};
+  EXPECT_EQ(rnn::seq2seq_symbols(m), 4);
+  // The symbols alone are passed; the decoder's full input width is refused.
+  EXPECT_TRUE(testbed::says(
+      testbed::error_of(
+          [&] { rnn::seq2seq_step(m, eo, dopt, src, sl, testbed::random_tensor({2, 1, 9}, 2), tl, targets, 0); },
+          "dec_in"),
+      "[Tt, B, 4]"));
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::seq2seq_greedy(m, src, 0, 4, 5); }, "start/stop"), "[0, 4)"));
+  rnn::Seq2SeqModel narrow = pair_model(3, 4, 5, 7, /*context=*/false);
+  narrow.context = true;  // input_size 4 cannot hold 5 context columns
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::seq2seq_greedy(narrow, src, 0, 0, 5); }, "model"),
+                            "must exceed its hidden size"));
+}
+
+// Reverse a sequence of 2 to 4 symbols out of 3: learnt to >= 90% exact
+// match, with and without context.
+class Seq2SeqLearns : public ::testing::TestWithParam<bool> {};
+
+TEST_P(Seq2SeqLearns, ToReverseShortSequences) {
   // source symbols 0..2 (index k+1 would be the CLI's; here plain one-hot of 3);
   // target vocabulary: 0 = boundary, 1..3 = the symbols.
-  rnn::Seq2SeqModel m = pair_model(3, 4, 24, 11);
+  rnn::Seq2SeqModel m = pair_model(3, 4, 24, 11, GetParam());
   rnn::OptimizerOptions oo;
   oo.lr = 0.02;
   rnn::Optimizer eo(m.encoder, oo), dopt(m.decoder, oo);
@@ -114,5 +165,8 @@ TEST(Seq2Seq, LearnsToReverseShortSequences) {
   }
   EXPECT_GE(exact, 90);
 }
+
+INSTANTIATE_TEST_SUITE_P(Context, Seq2SeqLearns, ::testing::Bool(),
+                         [](const auto& info) { return std::string(info.param ? "Context" : "NoContext"); });
 
 }  // namespace
