@@ -1,4 +1,5 @@
-// cli/main.cpp: the `rnn` command-line program.
+// cli/main.cpp: the `rnn` command-line program (cli::main; the process's
+// main() is cli/rnn.cpp).
 //
 //   rnn run  --model M --input X [--h0 H0] [--lengths L] [--batch-first]
 //            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent]
@@ -26,13 +27,16 @@
 // full, then written to temporary names and renamed).
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "bench.hpp"
+#include "cli.hpp"
 #include "charlm.hpp"
 #include "classify.hpp"
 #include "seq2seq.hpp"
@@ -110,7 +114,26 @@ int check_words(const CLI::App& app, int argc, char** argv) {
 struct RunArgs {
   std::string model, input, h0, lengths, output, final_state, device = "auto", kernel = "auto";
   bool batch_first = false;
+  bool check_finite = false;  // a NaN or infinity in an output is an error naming its position
 };
+
+// With --check-finite: throws naming the first non-finite element of each
+// output, in the order given, before anything is written.
+void check_finite(const std::vector<std::pair<std::string, const rnn::Tensor*>>& outputs, const RunArgs& a) {
+  if (!a.check_finite) return;
+  for (const auto& [name, t] : outputs) {
+    const int64_t at = rnn::first_non_finite(*t);
+    if (at < 0) continue;
+    std::vector<std::string> dims;
+    if (name == "y" || name == "dx") dims = a.batch_first ? std::vector<std::string>{"b", "t", "k"}
+                                                          : std::vector<std::string>{"t", "b", "k"};
+    else if (name == "h_n" || name == "dh0") dims = {"layer*dir", "b", "k"};
+    const float v = (*t)[at];
+    throw rnn::Error("--check-finite", name + rnn::index_string(t->shape(), at, dims) + " is " +
+                                           (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf") +
+                                           " (the first non-finite value of " + name + "; nothing written)");
+  }
+}
 
 struct BackwardArgs {
   RunArgs in;  // model, input, h0, lengths, batch-first, device
@@ -188,6 +211,7 @@ int cmd_run(const RunArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   naming_files(input_files(a), [&] { r = rnn::forward(in.model, in.x, in.h0_ptr, in.lengths_ptr, in.options); });
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  check_finite({{"y", &r.y}, {"h_n", &r.h_n}}, a);
 
   std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
   if (!a.output.empty()) files.emplace_back(a.output, rnn::npy_bytes(r.y));
@@ -221,6 +245,10 @@ int cmd_backward(const BackwardArgs& a) {
                       in.options);
   });
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  check_finite({{"dx", &r.dx}, {"dh0", &r.dh0}}, a.in);
+  if (a.in.check_finite)
+    for (const auto& [name, t] : std::as_const(r.grads).parameters())
+      check_finite({{"grad " + name, t}}, a.in);
 
   std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
   if (!a.grad_input.empty()) files.emplace_back(a.grad_input, rnn::npy_bytes(r.dx));
@@ -335,7 +363,9 @@ int cmd_info(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace cli {
+
+int main(int argc, char** argv, Mode mode) {
   CLI::App app{"rnn: an engine for Elman recurrent networks (torch.nn.RNN semantics)", "rnn"};
   app.set_version_flag("--version", std::string("rnn ") + rnn::version());
   app.require_subcommand(1);
@@ -352,6 +382,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--kernel", run.kernel, "CUDA recurrence kernel: auto (default), stepwise or persistent");
   run_cmd->add_option("--output", run.output, "write y .npy: [T, B, D*H] (or [B, T, D*H])");
   run_cmd->add_option("--final-state", run.final_state, "write h_n .npy: [L*D, B, H]");
+  run_cmd->add_flag("--check-finite", run.check_finite,
+                    "fail, naming its position, on the first NaN or infinity in y or h_n (nothing written)");
 
   BackwardArgs bwd;
   CLI::App* bwd_cmd = app.add_subcommand("backward", "Gradients of a forward pass (what PyTorch autograd returns)");
@@ -366,6 +398,8 @@ int main(int argc, char** argv) {
   bwd_cmd->add_option("--grad-final-state", bwd.grad_final_state, "dL/dh_n .npy: [L*D, B, H] (default zeros)");
   bwd_cmd->add_option("--grad-input", bwd.grad_input, "write dL/dx .npy (x's shape)");
   bwd_cmd->add_option("--grad-h0", bwd.grad_h0, "write dL/dh0 .npy: [L*D, B, H]");
+  bwd_cmd->add_flag("--check-finite", bwd.in.check_finite,
+                    "fail, naming its position, on the first NaN or infinity in a gradient (nothing written)");
   bwd_cmd->add_option("--grad-weights", bwd.grad_weights,
                       "write dL/dW .safetensors, one tensor per parameter under its own name");
 
@@ -452,6 +486,8 @@ int main(int argc, char** argv) {
   ts_cmd->add_option("--max-length", ts.max_length, "longest output when decoding (default 100)");
   ts_cmd->add_flag("--reverse-source", ts.reverse_source,
                    "read each source backwards (its first symbols end up nearest the decoder)");
+  ts_cmd->add_flag("--context,!--no-context", ts.context,
+                   "feed the encoder's final state to every decoder step as well as its first (default: on)");
   ts_cmd->add_option("--seed", ts.seed, "initialisation and shuffling seed (default 1)");
 
   std::string tr_model;
@@ -496,6 +532,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return usage_error(e);
   }
+  if (mode == Mode::ParseOnly) return 0;
 
   try {
     if (run_cmd->parsed()) return cmd_run(run);
@@ -519,3 +556,5 @@ int main(int argc, char** argv) {
   }
   return fail("command", "missing: expected a command (see rnn --help)", kExitUsage);
 }
+
+}  // namespace cli

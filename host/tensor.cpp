@@ -1,6 +1,7 @@
 // host/tensor.cpp: rnn::Tensor and shape helpers.
 #include "rnn/tensor.hpp"
 
+#include <cmath>
 #include <limits>
 #include <sstream>
 
@@ -23,6 +24,31 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   std::ostringstream s;
   s << '[';
   for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  s << ']';
+  return s.str();
+}
+
+int64_t first_non_finite(const Tensor& t) noexcept {
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (!std::isfinite(t[i])) return i;
+  return -1;
+}
+
+std::string index_string(const std::vector<int64_t>& shape, int64_t index, const std::vector<std::string>& names) {
+  std::vector<int64_t> at(shape.size(), 0);
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] > 0) {
+      at[d] = index % shape[d];
+      index /= shape[d];
+    }
+  }
+  std::ostringstream s;
+  s << '[';
+  for (size_t d = 0; d < at.size(); ++d) {
+    s << (d ? ", " : "");
+    if (d < names.size()) s << names[d] << '=';
+    s << at[d];
+  }
   s << ']';
   return s.str();
 }

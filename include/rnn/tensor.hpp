@@ -47,4 +47,13 @@ int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& what
 // "[5, 2, 4]"
 std::string shape_string(const std::vector<int64_t>& shape);
 
+// The flat index of the first NaN or infinity in t (row-major order), or -1
+// when every element is finite.
+int64_t first_non_finite(const Tensor& t) noexcept;
+
+// The coordinates of flat index `index` in `shape`, named by `names` (one
+// per dimension): index_string({2, 3}, 4, {"t", "b"}) == "[t=1, b=1]".
+// Without names: "[1, 1]".
+std::string index_string(const std::vector<int64_t>& shape, int64_t index, const std::vector<std::string>& names = {});
+
 }  // namespace rnn
