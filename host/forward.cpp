@@ -12,6 +12,7 @@
 #include "cpu/reference.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
+#include "rnn/limits.hpp"
 
 namespace rnn {
 namespace detail {
@@ -42,6 +43,16 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
   const int64_t B = batch_first ? x.dim(0) : x.dim(1);
   if (T == 0) throw Error("x", "T = 0: the sequence length must be at least 1");
   if (B == 0) throw Error("x", "B = 0: the batch must hold at least one sequence");
+  if (T > limits::kMaxSteps)
+    throw Error("x", "T = " + std::to_string(T) + " exceeds the maximum of " + std::to_string(limits::kMaxSteps));
+  if (B > limits::kMaxBatch)
+    throw Error("x", "B = " + std::to_string(B) + " exceeds the maximum of " + std::to_string(limits::kMaxBatch));
+  // y [T, B, D*H] comes back in host memory whichever device computes it.
+  const uint64_t y_bytes = checked_mul(
+      checked_mul(checked_mul(static_cast<uint64_t>(T), static_cast<uint64_t>(B), "x"),
+                  static_cast<uint64_t>(cfg.num_directions() * cfg.hidden_size), "x"),
+      sizeof(float), "x");
+  check_host_bytes(y_bytes, "x", "the output y for x " + shape_string(x.shape()));
   if (x.dim(2) != cfg.input_size)
     throw Error("x", "input size (last dimension) is " + std::to_string(x.dim(2)) + ", the model expects " +
                          std::to_string(cfg.input_size));
@@ -63,6 +74,12 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
   }
 }
 
+void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool backward) {
+  check_host_bytes(cpu_pass_bytes(config, T, B, backward, "x"), "x",
+                   std::string("the CPU ") + (backward ? "backward" : "forward") + " pass over T = " +
+                       std::to_string(T) + ", B = " + std::to_string(B));
+}
+
 }  // namespace detail
 
 using detail::swap01;
@@ -79,6 +96,8 @@ ForwardResult forward(const Model& model, const Tensor& x, const Tensor* h0, con
     return r;
   }
 #endif
+  detail::check_cpu_pass_memory(model.config(), options.batch_first ? x.dim(1) : x.dim(0),
+                                 options.batch_first ? x.dim(0) : x.dim(1), /*backward=*/false);
   if (options.batch_first) {
     cpu::forward(model, swap01(x), h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);
     r.y = swap01(r.y);

@@ -18,4 +18,8 @@ Tensor swap01(const Tensor& t);
 void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                      bool batch_first);
 
+// Refuses (subject "x") a CPU pass over T steps of B sequences whose
+// buffers would not fit in the host memory available (rnn/limits.hpp).
+void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool backward);
+
 }  // namespace rnn::detail

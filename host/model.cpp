@@ -10,6 +10,7 @@
 
 #include "rnn/error.hpp"
 #include "rnn/io.hpp"
+#include "rnn/limits.hpp"
 #include "rnn/model.hpp"
 #include "rnn/version.hpp"
 
@@ -30,6 +31,14 @@ void ModelConfig::validate() const {
   if (hidden_size < 1) throw Error("config", "hidden_size must be at least 1, got " + std::to_string(hidden_size));
   if (num_layers < 1) throw Error("config", "num_layers must be at least 1, got " + std::to_string(num_layers));
   if (output_size < 0) throw Error("config", "output_size must be 0 (no head) or more, got " + std::to_string(output_size));
+  auto at_most = [](const char* name, int64_t v, int64_t max) {
+    if (v > max)
+      throw Error("config", std::string(name) + " " + std::to_string(v) + " exceeds the maximum of " + std::to_string(max));
+  };
+  at_most("input_size", input_size, limits::kMaxInput);
+  at_most("hidden_size", hidden_size, limits::kMaxHidden);
+  at_most("num_layers", num_layers, limits::kMaxLayers);
+  at_most("output_size", output_size, limits::kMaxOutput);
 }
 
 std::string parameter_name(const std::string& base, int64_t layer, int64_t direction) {
@@ -39,6 +48,14 @@ std::string parameter_name(const std::string& base, int64_t layer, int64_t direc
 Model::Model(const ModelConfig& config) : config_(config) {
   config_.validate();
   const int64_t H = config_.hidden_size, D = config_.num_directions();
+  // Every count below fits 64 bits within the maxima; refuse a model that
+  // cannot fit in memory before allocating any of it.
+  uint64_t count = 0;
+  for (int64_t l = 0; l < config_.num_layers; ++l)
+    count += static_cast<uint64_t>(D * H) * static_cast<uint64_t>(config_.layer_input_size(l) + H + 2);
+  count += static_cast<uint64_t>(config_.output_size) * static_cast<uint64_t>(D * H + 1);
+  check_host_bytes(checked_mul(count, sizeof(float), "config"), "config",
+                   "a model of " + std::to_string(count) + " parameters");
   for (int64_t l = 0; l < config_.num_layers; ++l) {
     for (int64_t d = 0; d < D; ++d) {
       CellWeights c;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "rnn/error.hpp"
+#include "rnn/limits.hpp"
 
 namespace rnn {
 
@@ -57,6 +58,9 @@ Tensor::Tensor(std::vector<int64_t> shape) : shape_(std::move(shape)) {
   const int64_t n = checked_numel(shape_, "tensor");
   if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / sizeof(float))
     throw Error("tensor", "shape " + shape_string(shape_) + " is too large");
+  // Large tensors are checked against the memory left before allocating.
+  const uint64_t bytes = static_cast<uint64_t>(n) * sizeof(float);
+  if (bytes >= (uint64_t{64} << 20)) check_host_bytes(bytes, "tensor", "a tensor of shape " + shape_string(shape_));
   data_.assign(static_cast<size_t>(n), 0.0f);
 }
 

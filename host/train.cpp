@@ -133,6 +133,7 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   if (static_cast<int64_t>(targets.size()) != T * B)
     throw Error("targets", "holds " + std::to_string(targets.size()) + " targets for T*B = " + std::to_string(T * B));
 
+  detail::check_cpu_pass_memory(c, T, B, /*backward=*/true);
   LossAndGrads r;
   cpu::ForwardCache cache;
   Tensor y;

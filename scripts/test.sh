@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds (CUDA too where nvcc
-# is present), and runs the whole ctest suite. GPU tests skip, with the
-# reason, on a machine without a GPU.
+# is present), and runs the whole ctest suite (GPU tests skip, with the
+# reason, on a machine without a GPU); then the CPU suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer
+# (scripts/sanitize.sh, build-san/), and each fuzz target for
+# RNN_FUZZ_SECONDS seconds (default 60; scripts/fuzz.sh). Any failure,
+# sanitizer report or fuzz finding fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 ctest --test-dir build -j2 --output-on-failure --timeout 600
+echo "---- the CPU suite under ASan + UBSan + LSan ----"
+bash scripts/sanitize.sh
+echo "---- fuzzing ----"
+bash scripts/fuzz.sh "${RNN_FUZZ_SECONDS:-60}"

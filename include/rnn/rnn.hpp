@@ -18,6 +18,7 @@
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
 #include "rnn/io.hpp"
+#include "rnn/limits.hpp"
 #include "rnn/model.hpp"
 #include "rnn/seq2seq.hpp"
 #include "rnn/tensor.hpp"

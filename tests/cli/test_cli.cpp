@@ -106,6 +106,48 @@ TEST_F(Cli, RunWritesOutputsMatchingPyTorch) {
   EXPECT_EQ(files, 2);
 }
 
+// --check-finite: a clean run passes; a NaN in x is reported at the first
+// non-finite output (batch-first coordinates here), and nothing is written.
+TEST_F(Cli, CheckFiniteNamesTheFirstNonFiniteOutput) {
+  ASSERT_EQ(rnn(run_args({}, {"--check-finite"})).code, 0);
+  std::filesystem::remove(y_path());
+  std::filesystem::remove(hn_path());
+  rnn::Tensor x = rnn::read_npy(fixture("x.npy"));  // [B, T, I]
+  const int64_t T = x.dim(1), I = x.dim(2);
+  x[(1 * T + 2) * I + 0] = std::nanf("");  // sequence 1, step 2
+  const std::string bad = write_npy("x_nan.npy", x);
+  // Expected position: the first NaN of y computed in process.
+  rnn::ForwardOptions o;
+  o.device = rnn::Device::Cpu;
+  o.batch_first = true;
+  const rnn::IntArray len = rnn::read_npy_int(fixture("lengths.npy"));
+  const rnn::Tensor h0 = rnn::read_npy(fixture("h0.npy"));
+  const auto r = rnn::forward(rnn::load_model(fixture("model.safetensors")), x, &h0, &len.data, o);
+  const int64_t at = rnn::first_non_finite(r.y);
+  ASSERT_GE(at, 0);
+  const std::string where = "y" + rnn::index_string(r.y.shape(), at, {"b", "t", "k"}) + " is nan";
+  EXPECT_EQ(where.rfind("y[b=1, ", 0), 0u) << where;  // sequence 0 stays finite
+  expect_error(rnn(run_args({{"--input", bad}}, {"--check-finite"})), "--check-finite", where);
+  // Without the flag the NaNs are written out, as PyTorch would return them.
+  ASSERT_EQ(rnn(run_args({{"--input", bad}})).code, 0);
+  EXPECT_GE(rnn::first_non_finite(rnn::read_npy(y_path())), 0);
+}
+
+TEST_F(Cli, ShapesBeyondTheLimitsAreRefusedNotCrashed) {
+  const Outcome h = rnn({"train-char", "--string", "hello", "--hidden", "70000", "--steps", "1"});
+  EXPECT_EQ(h.code, 1) << h.err;
+  EXPECT_NE(h.err.find("hidden_size 70000 exceeds the maximum of 65536"), std::string::npos) << h.err;
+  // x alone would be 100000 x 1000000 x 64 floats: refused before allocation.
+  const Outcome b = rnn({"bench", "--device", "cpu", "--batch", "1000000", "--hidden", "64", "--steps", "100000",
+                         "--warmup", "0", "--runs", "1"});
+  EXPECT_EQ(b.code, 1) << b.err;
+  // bench reports its progress on stderr; the error is the last line.
+  const size_t last = b.err.rfind('\n', b.err.size() - 2);
+  const std::string line = b.err.substr(last == std::string::npos ? 0 : last + 1);
+  EXPECT_EQ(line.rfind("rnn: error: tensor: a tensor of shape [100000, 1000000, 64] needs", 0), 0u) << b.err;
+  EXPECT_NE(line.find("GiB of host memory;"), std::string::npos) << b.err;
+}
+
 TEST_F(Cli, DeviceAutoRuns) {
   const Outcome r = rnn(run_args({{"--device", "auto"}}));
   ASSERT_EQ(r.code, 0) << r.err;

@@ -37,7 +37,8 @@ class Seq2SeqGradients : public ::testing::TestWithParam<std::pair<bool, int64_t
 
 // SGD, lr 1, no clipping: each model's update is exactly -grad.
 TEST_P(Seq2SeqGradients, StepMatchesFiniteDifferences) {
-  const auto [context, layers] = GetParam();
+  const bool context = GetParam().first;
+  const int64_t layers = GetParam().second;
   const rnn::Seq2SeqModel m0 = pair_model(3, 4, 5, 7, context, layers);
   const auto src = testbed::random_tensor({4, 2, 3}, 8);
   const auto dec_in = testbed::random_tensor({3, 2, 4}, 9);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/fill.cuh"
@@ -366,6 +367,103 @@ TEST(GpuPlan, RunRejectsH0AndHnInOneBuffer) {
     EXPECT_EQ(e.subject(), "args");
     EXPECT_NE(e.message().find("overlap"), std::string::npos) << e.what();
   }
+}
+
+// Thread safety (README "Guarantees"): one model shared by four threads,
+// each with its own Plan and stream, running at the same time on one GPU;
+// and the host API (rnn::forward on cuda) called from four threads at once.
+// Every result matches the CPU reference, and repeats bit for bit.
+TEST(GpuThreads, PlansOfOneModelOnSeparateStreamsAtOnce) {
+  SKIP_WITHOUT_GPU();
+  rnn::ModelConfig cfg;
+  cfg.input_size = 12;
+  cfg.hidden_size = 96;
+  cfg.num_layers = 2;
+  const rnn::Model model = rnn::Model::random(cfg, 77);
+  constexpr int kThreads = 4;
+  const int64_t T = 40, B = 5;
+  std::vector<rnn::Tensor> xs;
+  std::vector<rnn::ForwardResult> refs;
+  rnn::ForwardOptions cpu;
+  cpu.device = rnn::Device::Cpu;
+  for (int k = 0; k < kThreads; ++k) {
+    xs.push_back(testbed::random_tensor({T, B, 12}, 300 + k));
+    refs.push_back(rnn::forward(model, xs[k], nullptr, nullptr, cpu));
+  }
+  for (rnn::Kernel kernel : {rnn::Kernel::Stepwise, rnn::Kernel::Persistent}) {
+    std::vector<std::string> failures(kThreads);
+    std::vector<std::thread> pool;
+    for (int k = 0; k < kThreads; ++k)
+      pool.emplace_back([&, k] {
+        try {
+          rnn::cuda::PlanOptions o;
+          o.max_steps = T;
+          o.max_batch = B;
+          o.kernel = kernel;
+          rnn::cuda::Plan plan(model, o);
+          cudaStream_t stream = nullptr;
+          if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess) {
+            failures[k] = "cudaStreamCreate failed";
+            return;
+          }
+          float *x = nullptr, *y = nullptr, *hn = nullptr;
+          void* ws = nullptr;
+          const size_t ny = refs[k].y.values().size(), nh = refs[k].h_n.values().size();
+          cudaMalloc(&x, xs[k].values().size() * sizeof(float));
+          cudaMalloc(&y, ny * sizeof(float));
+          cudaMalloc(&hn, nh * sizeof(float));
+          cudaMalloc(&ws, std::max<size_t>(plan.workspace_size(), 1));
+          cudaMemcpy(x, xs[k].data(), xs[k].values().size() * sizeof(float), cudaMemcpyHostToDevice);
+          rnn::cuda::RunArgs a;
+          a.steps = T;
+          a.batch = B;
+          a.x = x;
+          a.y = y;
+          a.h_n = hn;
+          std::vector<float> first;
+          for (int r = 0; r < 5; ++r) {
+            plan.run(a, ws, stream);
+            cudaStreamSynchronize(stream);
+            std::vector<float> hy(ny), hh(nh);
+            cudaMemcpy(hy.data(), y, ny * sizeof(float), cudaMemcpyDeviceToHost);
+            cudaMemcpy(hh.data(), hn, nh * sizeof(float), cudaMemcpyDeviceToHost);
+            if (!testbed::close(rnn::Tensor(refs[k].y.shape(), hy), refs[k].y, 1e-5) ||
+                !testbed::close(rnn::Tensor(refs[k].h_n.shape(), hh), refs[k].h_n, 1e-5))
+              failures[k] += "run " + std::to_string(r) + " differs from the reference; ";
+            if (r == 0) first = hy;
+            else if (hy != first) failures[k] += "run " + std::to_string(r) + " differs from run 0; ";
+          }
+          const cudaError_t err = cudaGetLastError();
+          if (err != cudaSuccess) failures[k] += cudaGetErrorString(err);
+          cudaFree(x);
+          cudaFree(y);
+          cudaFree(hn);
+          cudaFree(ws);
+          cudaStreamDestroy(stream);
+        } catch (const rnn::Error& e) {
+          failures[k] = e.what();
+        }
+      });
+    for (auto& t : pool) t.join();
+    for (int k = 0; k < kThreads; ++k) EXPECT_EQ(failures[k], "") << rnn::kernel_name(kernel) << " thread " << k;
+  }
+
+  // The host API from several threads at once.
+  std::vector<int> ok(kThreads, 0);
+  std::vector<std::thread> pool;
+  for (int k = 0; k < kThreads; ++k)
+    pool.emplace_back([&, k] {
+      rnn::ForwardOptions gpu;
+      gpu.device = rnn::Device::Cuda;
+      try {
+        const auto r = rnn::forward(model, xs[k], nullptr, nullptr, gpu);
+        ok[k] = testbed::close(r.y, refs[k].y, 1e-5) && testbed::close(r.h_n, refs[k].h_n, 1e-5);
+      } catch (const rnn::Error&) {
+        ok[k] = 0;
+      }
+    });
+  for (auto& t : pool) t.join();
+  for (int k = 0; k < kThreads; ++k) EXPECT_TRUE(ok[k]) << "host API, thread " << k;
 }
 
 }  // namespace
