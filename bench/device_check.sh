@@ -7,7 +7,8 @@
 #   3. runs every parity case of tests/data/parity through `rnn run
 #      --device cuda`, with each kernel, against PyTorch's outputs (1e-5);
 #      trains the "hello" model on the GPU and samples it greedily there, and
-#      trains on the GPL with the README's settings (val_bpc recorded)
+#      trains on the GPL with the README's settings (val_bpc recorded); times
+#      the README's task examples (300 updates each) on the GPU and the CPU
 #   4. runs compute-sanitizer memcheck, racecheck, initcheck and synccheck
 #      over the GPU forward and backward tests (long-T and large-H cases left
 #      out to bound the time)
@@ -132,6 +133,43 @@ if [ "${status[build]}" = pass ]; then
 fi
 note "training on the GPU: ${status[train]}${gpl_bpc:+; GPL-3 val_bpc $gpl_bpc}"
 
+# ---- 3c. the tasks of "What RNNs are for": the GPU against the CPU -----------
+# The README's example commands, shortened to 300 updates, once with
+# --device cpu and once with --device cuda; wall time and metric of each.
+# The numbers data is generated here; the language-identification and
+# truecasing data come from the Debian packages, so they run only when
+# out/langid and out/truecase travelled with the checkout (carry them).
+tasks_json=""
+if [ "${status[build]}" = pass ]; then
+  section "tasks: GPU against CPU"
+  tmp=$(mktemp -d)
+  $py examples/numbers/make_data.py "$tmp/numbers" >>"$log" 2>&1
+  task_cmd() {  # name -> the command's arguments (without --device)
+    case $1 in
+      numbers) echo train-seq2seq --train "$tmp/numbers/train.tsv" --test "$tmp/numbers/test.tsv" \
+                 --hidden 64 --steps 300 --lr 0.005 --reverse-source ;;
+      langid) echo train-classify --train out/langid/train.tsv --test out/langid/test.tsv \
+                --hidden 64 --bidirectional --batch 32 --steps 300 --lr 0.005 ;;
+      truecase) echo train-tag --train out/truecase/train.tsv --test out/truecase/test.tsv \
+                  --hidden 64 --bidirectional --batch 32 --steps 300 --lr 0.005 ;;
+    esac
+  }
+  for task in numbers langid truecase; do
+    [ "$task" = numbers ] || [ -f "out/$task/train.tsv" ] || { echo "$task: no data carried" >>"$log"; continue; }
+    entry="\"$task\": {"
+    for dev in cpu cuda; do
+      start=$(date +%s.%N)
+      metric=$(timeout 120 build-device/rnn $(task_cmd $task) --device $dev 2>>"$log" | tail -1)
+      secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+      echo "$task on $dev: ${secs}s, $metric" >>"$log"
+      entry+="\"${dev}_s\": \"$secs\", \"${dev}_metric\": \"$metric\", "
+    done
+    tasks_json+="${entry%, }}, "
+    note "task $task (300 updates): $(grep -E "^$task on" "$log" | tail -2 | tr '\n' ';')"
+  done
+  rm -rf "$tmp"
+fi
+
 # ---- 4. compute-sanitizer ----------------------------------------------------
 sanitizer_json=""
 if [ "${status[build]}" = pass ] && command -v compute-sanitizer >/dev/null 2>&1; then
@@ -183,6 +221,7 @@ cat >"$out/results.json" <<JSON
   "tests": {"status": "${status[tests]}", "passed": $passed, "failed": $failed, "skipped": $skipped, "gpu_tests_skipped": $gpu_skipped},
   "parity_cuda": {"status": "${status[parity]}", "passed": $parity_pass, "failed": $parity_fail},
   "training_cuda": {"hello": "${status[train]//\"/\'}", "gpl3_val_bpc": "$gpl_bpc"},
+  "tasks_gpu_vs_cpu": {${tasks_json%, }},
   "sanitizers": {${sanitizer_json%, }},
   "benchmark": "${status[bench]}",
   "pytorch": "${status[torch]}"

@@ -489,6 +489,8 @@ int main(int argc, char** argv, Mode mode) {
   ts_cmd->add_flag("--context,!--no-context", ts.context,
                    "feed the encoder's final state to every decoder step as well as its first (default: on)");
   ts_cmd->add_option("--seed", ts.seed, "initialisation and shuffling seed (default 1)");
+  ts_cmd->add_option("--device", ts.device,
+                     "auto (default), cpu or cuda: where the RNNs train (decoding runs on the CPU)");
 
   std::string tr_model;
   int64_t tr_max = 100;

@@ -125,11 +125,14 @@ int train(const TrainArgs& a) {
   dc.input_size = tgt.size() + (a.context ? a.hidden : 0);
   rnn::Seq2SeqModel m{rnn::Model::random(ec, a.seed), rnn::Model::random(dc, a.seed + 1), a.context};
   rnn::Optimizer eo(m.encoder, oo), dopt(m.decoder, oo);
+  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
   std::fprintf(stderr,
-               "rnn train-seq2seq: %zu train, %zu test pairs; vocabularies %lld -> %lld; H=%lld L=%lld; %s; %lld updates\n",
+               "rnn train-seq2seq: %zu train, %zu test pairs; vocabularies %lld -> %lld; H=%lld L=%lld; %s; %lld updates "
+               "on %s\n",
                train.size(), test.size(), static_cast<long long>(src.size()), static_cast<long long>(tgt.size()),
                static_cast<long long>(a.hidden), static_cast<long long>(a.layers),
-               a.context ? "context in every decoder step" : "no context", static_cast<long long>(a.steps));
+               a.context ? "context in every decoder step" : "no context", static_cast<long long>(a.steps),
+               rnn::device_name(device));
 
   tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
   {
@@ -157,7 +160,7 @@ int train(const TrainArgs& a) {
       for (int64_t b = 0; b < B; ++b)
         for (size_t t = 0; t < d_out[static_cast<size_t>(b)].size(); ++t)
           targets[static_cast<size_t>(static_cast<int64_t>(t) * B + b)] = d_out[static_cast<size_t>(b)][t];
-      progress.step(step, rnn::seq2seq_step(m, eo, dopt, x, s_len, y_in, t_len, targets, a.clip).loss);
+      progress.step(step, rnn::seq2seq_step(m, eo, dopt, x, s_len, y_in, t_len, targets, a.clip, device).loss);
     }
   }
   if (!a.out.empty()) {

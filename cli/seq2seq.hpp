@@ -9,7 +9,7 @@
 namespace seq2seq_cmd {
 
 struct TrainArgs {
-  std::string train, test, out, optimizer = "adam";
+  std::string train, test, out, optimizer = "adam", device = "auto";
   int64_t hidden = 128, layers = 1, batch = 32, steps = 3000, max_length = 100;
   double lr = 3e-3, clip = 5.0, momentum = 0.9;
   bool reverse_source = false;  // read each source backwards (Sutskever et al.'s trick)

@@ -100,8 +100,8 @@ int train(const TrainArgs& a) {
     throw rnn::Error("--hidden/--layers/--batch/--steps", "must be positive");
   const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
   const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
-  if (device == rnn::Device::Cuda && a.device == "cuda")
-    throw rnn::Error("--device", "cuda: per-step tagging trains on the CPU in this version");
+  rnn::ForwardOptions train_on;
+  train_on.device = device;
 
   const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
   std::vector<char32_t> chars, tags;
@@ -131,10 +131,12 @@ int train(const TrainArgs& a) {
   model.metadata["task"] = "tag";
   model.metadata["tags"] = charlm::encode_utf8(tags);
   rnn::Optimizer opt(model, oo);
-  std::fprintf(stderr, "rnn train-tag: %zu train, %zu test lines; vocabulary %lld, %lld tags; H=%lld L=%lld%s; %lld updates\n",
+  std::fprintf(stderr,
+               "rnn train-tag: %zu train, %zu test lines; vocabulary %lld, %lld tags; H=%lld L=%lld%s; %lld updates on "
+               "%s\n",
                train.size(), test.size(), static_cast<long long>(V), static_cast<long long>(O),
                static_cast<long long>(a.hidden), static_cast<long long>(a.layers), a.bidirectional ? " bidirectional" : "",
-               static_cast<long long>(a.steps));
+               static_cast<long long>(a.steps), rnn::device_name(device));
 
   tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
   {
@@ -152,7 +154,7 @@ int train(const TrainArgs& a) {
         for (size_t s = 0; s < e.tags.size(); ++s)
           targets[static_cast<size_t>(static_cast<int64_t>(s) * B + b)] = tag_index.at(e.tags[s]);
       }
-      progress.step(step, rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip).loss);
+      progress.step(step, rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip, train_on).loss);
     }
   }
   if (!a.out.empty()) {

@@ -49,17 +49,18 @@ int64_t seq2seq_symbols(const Seq2SeqModel& model) {
 Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Optimizer& decoder_opt, const Tensor& src,
                                const std::vector<int64_t>& src_lengths, const Tensor& dec_in,
                                const std::vector<int64_t>& tgt_lengths, const std::vector<int64_t>& targets,
-                               double clip) {
+                               double clip, Device device) {
   check_pair(model);
   ForwardOptions cpu;
-  cpu.device = Device::Cpu;
+  cpu.device = resolve_device(device);  // the device of both RNNs' passes
   if (dec_in.rank() != 3 || dec_in.dim(2) != seq2seq_symbols(model))
     throw Error("dec_in", "has shape " + shape_string(dec_in.shape()) + ", expected [Tt, B, " +
                               std::to_string(seq2seq_symbols(model)) + "] (the decoder's symbols)");
   const ForwardResult enc = forward(model.encoder, src, nullptr, &src_lengths, cpu);
-  LossAndGrads dec = model.context
-                         ? loss_and_grads(model.decoder, with_context(dec_in, enc.h_n), &enc.h_n, targets, &tgt_lengths)
-                         : loss_and_grads(model.decoder, dec_in, &enc.h_n, targets, &tgt_lengths);
+  LossAndGrads dec =
+      model.context
+          ? loss_and_grads(model.decoder, with_context(dec_in, enc.h_n), &enc.h_n, targets, &tgt_lengths, cpu)
+          : loss_and_grads(model.decoder, dec_in, &enc.h_n, targets, &tgt_lengths, cpu);
   // The encoder gets the loss through its final states: the decoder's h0
   // and, with context, the context columns of every valid decoder input.
   Tensor dh_n = dec.dh0;

@@ -7,6 +7,7 @@
 
 #include "cpu/reference.hpp"
 #include "inputs.hpp"
+#include "rnn/backward.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
 #include "rnn/train.hpp"
@@ -184,6 +185,77 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   for (int64_t i = 0; i < O * W; ++i) r.grads.head().weight[i] = static_cast<float>(dW[static_cast<size_t>(i)]);
   if (c.output_bias)
     for (int64_t o = 0; o < O; ++o) r.grads.head().bias[o] = static_cast<float>(db[static_cast<size_t>(o)]);
+  return r;
+}
+
+LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
+                            const ForwardOptions& options) {
+  if (options.batch_first) throw Error("options", "loss_and_grads takes time-major x [T, B, I]: batch_first must be false");
+  if (resolve_device(options.device) == Device::Cpu) return loss_and_grads(model, x, h0, targets, lengths);
+  if (!model.has_head()) throw Error("model", "has no output head (fc.weight): nothing to train against");
+  detail::validate_inputs(model, x, h0, lengths, /*batch_first=*/false);
+  const ModelConfig& c = model.config();
+  const int64_t T = x.dim(0), B = x.dim(1), W = c.num_directions() * c.hidden_size, O = c.output_size;
+  if (static_cast<int64_t>(targets.size()) != T * B)
+    throw Error("targets", "holds " + std::to_string(targets.size()) + " targets for T*B = " + std::to_string(T * B));
+  if (lengths)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t b = 0; b < B; ++b)
+        if (t >= (*lengths)[static_cast<size_t>(b)] && targets[static_cast<size_t>(t * B + b)] >= 0)
+          throw Error("targets", "target at t=" + std::to_string(t) + ", b=" + std::to_string(b) +
+                                     " lies past the sequence's length: it must be -1");
+  const ForwardResult fr = forward(model, x, h0, lengths, options);
+  const Tensor logits = apply_head(model, fr.y);
+  const LossResult loss = softmax_cross_entropy(logits, targets);
+  LossAndGrads r;
+  r.loss = loss.loss;
+  r.count = loss.count;
+  r.h_n = fr.h_n;
+  // Head on the host: dW = dlogits^T y, db = sum dlogits, dy = dlogits W.
+  const Tensor& Wh = model.head().weight;
+  std::vector<double> dW(static_cast<size_t>(O * W), 0.0), db(static_cast<size_t>(O), 0.0);
+  Tensor dy({T, B, W});
+  std::vector<double> dyn(static_cast<size_t>(W));
+  for (int64_t n = 0; n < T * B; ++n) {
+    const float* g = loss.dlogits.data() + n * O;
+    const float* yn = fr.y.data() + n * W;
+    std::fill(dyn.begin(), dyn.end(), 0.0);
+    for (int64_t o = 0; o < O; ++o) {
+      const double go = g[o];
+      if (go == 0.0) continue;
+      db[static_cast<size_t>(o)] += go;
+      double* dWo = &dW[static_cast<size_t>(o * W)];
+      const float* Wo = Wh.data() + o * W;
+      for (int64_t k = 0; k < W; ++k) {
+        dWo[k] += go * yn[k];
+        dyn[static_cast<size_t>(k)] += go * Wo[k];
+      }
+    }
+    for (int64_t k = 0; k < W; ++k) dy[n * W + k] = static_cast<float>(dyn[static_cast<size_t>(k)]);
+  }
+  BackwardResult br = backward(model, x, h0, lengths, dy, nullptr, options);
+  r.dh0 = std::move(br.dh0);
+  r.dx = std::move(br.dx);
+  r.grads = Model(c);
+  for (int64_t l = 0; l < c.num_layers; ++l)
+    for (int64_t d = 0; d < c.num_directions(); ++d) r.grads.cell(l, d) = br.grads.cell(l, d);
+  for (int64_t i = 0; i < O * W; ++i) r.grads.head().weight[i] = static_cast<float>(dW[static_cast<size_t>(i)]);
+  if (c.output_bias)
+    for (int64_t o = 0; o < O; ++o) r.grads.head().bias[o] = static_cast<float>(db[static_cast<size_t>(o)]);
+  return r;
+}
+
+TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
+                           const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip,
+                           const ForwardOptions& options) {
+  LossAndGrads lg = loss_and_grads(model, x, h0, targets, lengths, options);
+  TrainStepResult r;
+  r.loss = lg.loss;
+  r.count = lg.count;
+  r.grad_norm = clip_grad_norm(lg.grads, clip);
+  optimizer.step(model, lg.grads);
+  r.h_n = std::move(lg.h_n);
   return r;
 }
 

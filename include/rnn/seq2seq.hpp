@@ -42,11 +42,13 @@ struct Seq2SeqStepResult {
 //   tgt_lengths [B]; targets [Tt*B] time-major (-1 past each length).
 // Vt is seq2seq_symbols(model). The loss reaches the encoder through the
 // decoder's h0 (and, with context, through every decoder input). Clipping
-// (<= 0: none) is over both models' gradients together. CPU.
+// (<= 0: none) is over both models' gradients together. The RNNs' forward
+// and backward passes run on `device` (auto: the GPU when usable); the
+// heads, losses and updates on the host.
 Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Optimizer& decoder_opt, const Tensor& src,
                                const std::vector<int64_t>& src_lengths, const Tensor& dec_in,
                                const std::vector<int64_t>& tgt_lengths, const std::vector<int64_t>& targets,
-                               double clip);
+                               double clip, Device device = Device::Cpu);
 
 // Greedy decoding of one source [Ts, 1, Vs] (all Ts steps valid): feeds
 // `start` (a one-hot index of the decoder's input) and then each argmax,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rnn/device.hpp"
+#include "rnn/forward.hpp"
 #include "rnn/model.hpp"
 #include "rnn/tensor.hpp"
 
@@ -82,6 +83,12 @@ TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, 
 // step's head reads both directions.
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip);
+// The same on the device `options` resolve to (options.batch_first must be
+// false): on the GPU the forward and backward passes run there (rnn::forward
+// and rnn::backward), the head, loss and update on the host.
+TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
+                           const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip,
+                           const ForwardOptions& options);
 
 // Loss and the gradients of every parameter (head included) without updating.
 struct LossAndGrads {
@@ -94,6 +101,12 @@ struct LossAndGrads {
 };
 LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
                             const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths = nullptr);
+// The same on the device `options` resolve to (time-major x only). On the
+// CPU it is the function above; on the GPU the RNN's forward and backward
+// passes run there, the head and the loss on the host (double).
+LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
+                            const ForwardOptions& options);
 
 // ---- the step API ------------------------------------------------------------------
 

@@ -234,6 +234,31 @@ TEST(TrainStep, LossFallsOnAFixedBatch) {
   EXPECT_LT(last, first * 0.5);
 }
 
+// The overload taking ForwardOptions: on the CPU it is the plain step, bit
+// for bit; batch-first input is refused (targets are time-major).
+TEST(TrainStep, WithCpuOptionsIsThePlainStep) {
+  rnn::ModelConfig c;
+  c.input_size = 3;
+  c.hidden_size = 6;
+  c.bidirectional = true;
+  c.output_size = 4;
+  rnn::Model a = rnn::Model::random(c, 2), b = rnn::Model::random(c, 2);
+  rnn::Optimizer oa(a, {}), ob(b, {});
+  const rnn::Tensor x = testbed::random_tensor({5, 2, 3}, 3);
+  const std::vector<int64_t> len = {5, 3}, targets = {0, 1, 2, 3, 1, 0, 3, -1, 2, -1};
+  rnn::ForwardOptions o;
+  o.device = rnn::Device::Cpu;
+  const auto ra = rnn::train_step(a, oa, x, nullptr, &len, targets, 1.0);
+  const auto rb = rnn::train_step(b, ob, x, nullptr, &len, targets, 1.0, o);
+  EXPECT_EQ(ra.loss, rb.loss);
+  const auto pa = std::as_const(a).parameters(), pb = std::as_const(b).parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].second->values(), pb[i].second->values()) << pa[i].first;
+  o.batch_first = true;
+  EXPECT_TRUE(testbed::says(
+      testbed::error_of([&] { rnn::train_step(b, ob, x, nullptr, &len, targets, 1.0, o); }, "options"),
+      "batch_first must be false"));
+}
+
 TEST(TrainStep, NeedsAHead) {
   rnn::ModelConfig c;
   c.input_size = 2;

@@ -161,4 +161,40 @@ TEST(GpuTrainerArgs, RefusesModelsWithoutHeadAndBadTargets) {
   cudaFree(x);
 }
 
+// The device-aware loss_and_grads (the training step of rnn train-tag and
+// rnn train-seq2seq on the GPU): the RNN's passes on the GPU, the head on
+// the host; loss, every gradient, dh0 and dx close to the CPU's.
+TEST(GpuLossAndGrads, MatchesTheCpu) {
+  if (rnn::cuda_device_count() == 0) GTEST_SKIP() << "no usable CUDA device on this machine";
+  rnn::ModelConfig c;
+  c.input_size = 6;
+  c.hidden_size = 40;
+  c.num_layers = 2;
+  c.bidirectional = true;
+  c.output_size = 7;
+  const rnn::Model m = rnn::Model::random(c, 5);
+  const rnn::Tensor x = testbed::random_tensor({11, 4, 6}, 6), h0 = testbed::random_tensor({4, 4, 40}, 7, 0.5f);
+  const std::vector<int64_t> len = {11, 3, 8, 6};
+  std::vector<int64_t> targets(11 * 4, -1);
+  for (int64_t t = 0; t < 11; ++t)
+    for (int64_t b = 0; b < 4; ++b)
+      if (t < len[static_cast<size_t>(b)]) targets[static_cast<size_t>(t * 4 + b)] = (t * 3 + b) % 7;
+  const rnn::LossAndGrads cpu = rnn::loss_and_grads(m, x, &h0, targets, &len);
+  for (rnn::Kernel k : {rnn::Kernel::Stepwise, rnn::Kernel::Persistent}) {
+    rnn::ForwardOptions o;
+    o.device = rnn::Device::Cuda;
+    o.kernel = k;
+    const rnn::LossAndGrads gpu = rnn::loss_and_grads(m, x, &h0, targets, &len, o);
+    EXPECT_NEAR(gpu.loss, cpu.loss, 1e-5 * std::abs(cpu.loss)) << rnn::kernel_name(k);
+    EXPECT_EQ(gpu.count, cpu.count);
+    EXPECT_TRUE(testbed::close(gpu.dh0, cpu.dh0, 1e-4)) << rnn::kernel_name(k);
+    EXPECT_TRUE(testbed::close(gpu.dx, cpu.dx, 1e-4)) << rnn::kernel_name(k);
+    EXPECT_TRUE(testbed::close(gpu.h_n, cpu.h_n, 1e-5)) << rnn::kernel_name(k);
+    const auto g = std::as_const(gpu.grads).parameters(), w = std::as_const(cpu.grads).parameters();
+    ASSERT_EQ(g.size(), w.size());
+    for (size_t i = 0; i < g.size(); ++i)
+      EXPECT_TRUE(testbed::close(*g[i].second, *w[i].second, 1e-4)) << rnn::kernel_name(k) << " " << g[i].first;
+  }
+}
+
 }  // namespace
