@@ -125,78 +125,14 @@ double clip_grad_norm(Model& grads, double max_norm) {
 
 // ---- training step -------------------------------------------------------------------
 
-LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
-                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
+namespace {
+
+// The checks both loss_and_grads paths make before any work.
+void check_training_inputs(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>& targets,
+                           const std::vector<int64_t>* lengths) {
   if (!model.has_head()) throw Error("model", "has no output head (fc.weight): nothing to train against");
   detail::validate_inputs(model, x, h0, lengths, /*batch_first=*/false);
-  const ModelConfig& c = model.config();
-  const int64_t T = x.dim(0), B = x.dim(1), W = c.num_directions() * c.hidden_size, O = c.output_size;
-  if (static_cast<int64_t>(targets.size()) != T * B)
-    throw Error("targets", "holds " + std::to_string(targets.size()) + " targets for T*B = " + std::to_string(T * B));
-
-  detail::check_cpu_pass_memory(c, T, B, /*backward=*/true);
-  LossAndGrads r;
-  cpu::ForwardCache cache;
-  Tensor y;
-  const int64_t* len = lengths ? lengths->data() : nullptr;
-  if (len)
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t b = 0; b < B; ++b)
-        if (t >= len[b] && targets[static_cast<size_t>(t * B + b)] >= 0)
-          throw Error("targets", "target at t=" + std::to_string(t) + ", b=" + std::to_string(b) +
-                                     " lies past the sequence's length: it must be -1");
-  cpu::forward(model, x, h0, len, y, r.h_n, &cache);
-  const Tensor logits = apply_head(model, y);
-  LossResult loss = softmax_cross_entropy(logits, targets);
-  r.loss = loss.loss;
-  r.count = loss.count;
-
-  // Head: logits = y W^T + b  ->  dW = dlogits^T y, db = sum dlogits, dy = dlogits W.
-  const Tensor& Wh = model.head().weight;
-  std::vector<double> dW(static_cast<size_t>(O * W), 0.0), db(static_cast<size_t>(O), 0.0);
-  Tensor dy({T, B, W});
-  const std::vector<double>& top = cache.outputs.back();  // y in double
-  for (int64_t n = 0; n < T * B; ++n) {
-    const float* g = loss.dlogits.data() + n * O;
-    const double* yn = &top[static_cast<size_t>(n * W)];
-    std::vector<double> dyn(static_cast<size_t>(W), 0.0);
-    for (int64_t o = 0; o < O; ++o) {
-      const double go = g[o];
-      if (go == 0.0) continue;
-      db[o] += go;
-      double* dWo = &dW[static_cast<size_t>(o * W)];
-      const float* Wo = Wh.data() + o * W;
-      for (int64_t k = 0; k < W; ++k) {
-        dWo[k] += go * yn[k];
-        dyn[k] += go * Wo[k];
-      }
-    }
-    for (int64_t k = 0; k < W; ++k) dy[n * W + k] = static_cast<float>(dyn[k]);
-  }
-  Tensor dx, dh0;
-  Model rnn_grads;
-  cpu::backward(model, x, h0, len, cache, dy, nullptr, dx, dh0, rnn_grads);
-  r.dh0 = std::move(dh0);
-  r.dx = std::move(dx);
-
-  r.grads = Model(c);
-  for (int64_t l = 0; l < c.num_layers; ++l)
-    for (int64_t d = 0; d < c.num_directions(); ++d) r.grads.cell(l, d) = rnn_grads.cell(l, d);
-  for (int64_t i = 0; i < O * W; ++i) r.grads.head().weight[i] = static_cast<float>(dW[static_cast<size_t>(i)]);
-  if (c.output_bias)
-    for (int64_t o = 0; o < O; ++o) r.grads.head().bias[o] = static_cast<float>(db[static_cast<size_t>(o)]);
-  return r;
-}
-
-LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
-                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
-                            const ForwardOptions& options) {
-  if (options.batch_first) throw Error("options", "loss_and_grads takes time-major x [T, B, I]: batch_first must be false");
-  if (resolve_device(options.device) == Device::Cpu) return loss_and_grads(model, x, h0, targets, lengths);
-  if (!model.has_head()) throw Error("model", "has no output head (fc.weight): nothing to train against");
-  detail::validate_inputs(model, x, h0, lengths, /*batch_first=*/false);
-  const ModelConfig& c = model.config();
-  const int64_t T = x.dim(0), B = x.dim(1), W = c.num_directions() * c.hidden_size, O = c.output_size;
+  const int64_t T = x.dim(0), B = x.dim(1);
   if (static_cast<int64_t>(targets.size()) != T * B)
     throw Error("targets", "holds " + std::to_string(targets.size()) + " targets for T*B = " + std::to_string(T * B));
   if (lengths)
@@ -205,21 +141,24 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
         if (t >= (*lengths)[static_cast<size_t>(b)] && targets[static_cast<size_t>(t * B + b)] >= 0)
           throw Error("targets", "target at t=" + std::to_string(t) + ", b=" + std::to_string(b) +
                                      " lies past the sequence's length: it must be -1");
-  const ForwardResult fr = forward(model, x, h0, lengths, options);
-  const Tensor logits = apply_head(model, fr.y);
-  const LossResult loss = softmax_cross_entropy(logits, targets);
-  LossAndGrads r;
-  r.loss = loss.loss;
-  r.count = loss.count;
-  r.h_n = fr.h_n;
-  // Head on the host: dW = dlogits^T y, db = sum dlogits, dy = dlogits W.
+}
+
+// The head's backward pass, logits = y W^T + b: dW = dlogits^T y and
+// db = sum dlogits go into grads' head; returns dy = dlogits W. `y` holds
+// the N = T*B rows of the top layer (double on the CPU path, float from the
+// GPU).
+template <class Real>
+Tensor head_backward(const Model& model, const LossResult& loss, const Real* y, const std::vector<int64_t>& y_shape,
+                     Model& grads) {
+  const ModelConfig& c = model.config();
+  const int64_t W = c.num_directions() * c.hidden_size, O = c.output_size, N = y_shape[0] * y_shape[1];
   const Tensor& Wh = model.head().weight;
-  std::vector<double> dW(static_cast<size_t>(O * W), 0.0), db(static_cast<size_t>(O), 0.0);
-  Tensor dy({T, B, W});
-  std::vector<double> dyn(static_cast<size_t>(W));
-  for (int64_t n = 0; n < T * B; ++n) {
+  std::vector<double> dW(static_cast<size_t>(O * W), 0.0), db(static_cast<size_t>(O), 0.0),
+      dyn(static_cast<size_t>(W));
+  Tensor dy(y_shape);
+  for (int64_t n = 0; n < N; ++n) {
     const float* g = loss.dlogits.data() + n * O;
-    const float* yn = fr.y.data() + n * W;
+    const Real* yn = y + n * W;
     std::fill(dyn.begin(), dyn.end(), 0.0);
     for (int64_t o = 0; o < O; ++o) {
       const double go = g[o];
@@ -234,15 +173,62 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
     }
     for (int64_t k = 0; k < W; ++k) dy[n * W + k] = static_cast<float>(dyn[static_cast<size_t>(k)]);
   }
+  for (int64_t i = 0; i < O * W; ++i) grads.head().weight[i] = static_cast<float>(dW[static_cast<size_t>(i)]);
+  if (c.output_bias)
+    for (int64_t o = 0; o < O; ++o) grads.head().bias[o] = static_cast<float>(db[static_cast<size_t>(o)]);
+  return dy;
+}
+
+// Copies the RNN's gradients (no head) into grads.
+void take_rnn_grads(const Model& rnn_grads, Model& grads) {
+  const ModelConfig& c = grads.config();
+  for (int64_t l = 0; l < c.num_layers; ++l)
+    for (int64_t d = 0; d < c.num_directions(); ++d) grads.cell(l, d) = rnn_grads.cell(l, d);
+}
+
+}  // namespace
+
+LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
+  check_training_inputs(model, x, h0, targets, lengths);
+  const ModelConfig& c = model.config();
+  const int64_t T = x.dim(0), B = x.dim(1), W = c.num_directions() * c.hidden_size;
+  detail::check_cpu_pass_memory(c, T, B, /*backward=*/true);
+  LossAndGrads r;
+  cpu::ForwardCache cache;
+  Tensor y;
+  const int64_t* len = lengths ? lengths->data() : nullptr;
+  cpu::forward(model, x, h0, len, y, r.h_n, &cache);
+  const LossResult loss = softmax_cross_entropy(apply_head(model, y), targets);
+  r.loss = loss.loss;
+  r.count = loss.count;
+  r.grads = Model(c);
+  // The head reads y in double (the reference's own top-layer outputs).
+  const Tensor dy = head_backward(model, loss, cache.outputs.back().data(), {T, B, W}, r.grads);
+  Model rnn_grads;
+  cpu::backward(model, x, h0, len, cache, dy, nullptr, r.dx, r.dh0, rnn_grads);
+  take_rnn_grads(rnn_grads, r.grads);
+  return r;
+}
+
+LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
+                            const ForwardOptions& options) {
+  if (options.batch_first) throw Error("options", "loss_and_grads takes time-major x [T, B, I]: batch_first must be false");
+  if (resolve_device(options.device) == Device::Cpu) return loss_and_grads(model, x, h0, targets, lengths);
+  check_training_inputs(model, x, h0, targets, lengths);
+  const ForwardResult fr = forward(model, x, h0, lengths, options);
+  const LossResult loss = softmax_cross_entropy(apply_head(model, fr.y), targets);
+  LossAndGrads r;
+  r.loss = loss.loss;
+  r.count = loss.count;
+  r.h_n = fr.h_n;
+  r.grads = Model(model.config());
+  const Tensor dy = head_backward(model, loss, fr.y.data(), fr.y.shape(), r.grads);
   BackwardResult br = backward(model, x, h0, lengths, dy, nullptr, options);
   r.dh0 = std::move(br.dh0);
   r.dx = std::move(br.dx);
-  r.grads = Model(c);
-  for (int64_t l = 0; l < c.num_layers; ++l)
-    for (int64_t d = 0; d < c.num_directions(); ++d) r.grads.cell(l, d) = br.grads.cell(l, d);
-  for (int64_t i = 0; i < O * W; ++i) r.grads.head().weight[i] = static_cast<float>(dW[static_cast<size_t>(i)]);
-  if (c.output_bias)
-    for (int64_t o = 0; o < O; ++o) r.grads.head().bias[o] = static_cast<float>(db[static_cast<size_t>(o)]);
+  take_rnn_grads(br.grads, r.grads);
   return r;
 }
 
@@ -266,14 +252,9 @@ TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, 
 
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip) {
-  LossAndGrads lg = loss_and_grads(model, x, h0, targets, lengths);
-  TrainStepResult r;
-  r.loss = lg.loss;
-  r.count = lg.count;
-  r.grad_norm = clip_grad_norm(lg.grads, clip);
-  optimizer.step(model, lg.grads);
-  r.h_n = std::move(lg.h_n);
-  return r;
+  ForwardOptions cpu;
+  cpu.device = Device::Cpu;
+  return train_step(model, optimizer, x, h0, lengths, targets, clip, cpu);
 }
 
 // ---- step API -----------------------------------------------------------------------
