@@ -4,7 +4,7 @@
 # reason, on a machine without a GPU); then the CPU suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer
 # (scripts/sanitize.sh, build-san/), and each fuzz target for
-# RNN_FUZZ_SECONDS seconds (default 60; scripts/fuzz.sh). Any failure,
+# RNN_FUZZ_SECONDS seconds (default 45; scripts/fuzz.sh). Any failure,
 # sanitizer report or fuzz finding fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +14,4 @@ ctest --test-dir build -j2 --output-on-failure --timeout 600
 echo "---- the CPU suite under ASan + UBSan + LSan ----"
 bash scripts/sanitize.sh
 echo "---- fuzzing ----"
-bash scripts/fuzz.sh "${RNN_FUZZ_SECONDS:-60}"
+bash scripts/fuzz.sh "${RNN_FUZZ_SECONDS:-45}"
