@@ -31,7 +31,8 @@ BackwardResult backward(const Model& model, const Tensor& x, const Tensor* h0, c
     return r;
   }
 #endif
-  detail::check_cpu_pass_memory(c, options.batch_first ? x.dim(1) : x.dim(0), B, /*backward=*/true);
+  detail::check_cpu_pass_memory(c, options.batch_first ? x.dim(1) : x.dim(0), B, /*backward=*/true,
+                                options.batch_first);
   const int64_t* len = lengths ? lengths->data() : nullptr;
   cpu::ForwardCache cache;
   if (options.batch_first) {

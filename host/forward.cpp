@@ -74,8 +74,8 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
   }
 }
 
-void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool backward) {
-  check_host_bytes(cpu_pass_bytes(config, T, B, backward, "x"), "x",
+void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool backward, bool batch_first) {
+  check_host_bytes(cpu_pass_bytes(config, T, B, backward, batch_first, "x"), "x",
                    std::string("the CPU ") + (backward ? "backward" : "forward") + " pass over T = " +
                        std::to_string(T) + ", B = " + std::to_string(B));
 }
@@ -97,7 +97,7 @@ ForwardResult forward(const Model& model, const Tensor& x, const Tensor* h0, con
   }
 #endif
   detail::check_cpu_pass_memory(model.config(), options.batch_first ? x.dim(1) : x.dim(0),
-                                 options.batch_first ? x.dim(0) : x.dim(1), /*backward=*/false);
+                                 options.batch_first ? x.dim(0) : x.dim(1), /*backward=*/false, options.batch_first);
   if (options.batch_first) {
     cpu::forward(model, swap01(x), h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);
     r.y = swap01(r.y);

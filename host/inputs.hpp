@@ -20,6 +20,6 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
 
 // Refuses (subject "x") a CPU pass over T steps of B sequences whose
 // buffers would not fit in the host memory available (rnn/limits.hpp).
-void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool backward);
+void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool backward, bool batch_first);
 
 }  // namespace rnn::detail

@@ -23,6 +23,11 @@ void check_pair(const Seq2SeqModel& m) {
     throw Error("model", "with context the decoder's input_size (" + std::to_string(d.input_size) +
                              ") must exceed its hidden size (" + std::to_string(d.hidden_size) +
                              "): symbols plus the encoder's state");
+  // Each symbol the head produces is fed back as the next input.
+  const int64_t symbols = m.context ? d.input_size - d.hidden_size : d.input_size;
+  if (d.output_size > symbols)
+    throw Error("model", "the decoder's head has " + std::to_string(d.output_size) + " outputs but its input only " +
+                             std::to_string(symbols) + " symbols: every output must be a valid next input");
 }
 
 // [Tt, B, Vt] symbols and the top layer of h_n [L, B, H] -> [Tt, B, Vt + H].
@@ -56,6 +61,10 @@ Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Opti
   if (dec_in.rank() != 3 || dec_in.dim(2) != seq2seq_symbols(model))
     throw Error("dec_in", "has shape " + shape_string(dec_in.shape()) + ", expected [Tt, B, " +
                               std::to_string(seq2seq_symbols(model)) + "] (the decoder's symbols)");
+  if (src.rank() != 3 || src.dim(1) != dec_in.dim(1))
+    throw Error("dec_in", "holds " + std::to_string(dec_in.dim(1)) + " sequences but src " + shape_string(src.shape()) +
+                              " holds " + (src.rank() == 3 ? std::to_string(src.dim(1)) : std::string("?")) +
+                              ": one target per source");
   const ForwardResult enc = forward(model.encoder, src, nullptr, &src_lengths, cpu);
   LossAndGrads dec =
       model.context

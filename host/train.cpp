@@ -193,7 +193,7 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   check_training_inputs(model, x, h0, targets, lengths);
   const ModelConfig& c = model.config();
   const int64_t T = x.dim(0), B = x.dim(1), W = c.num_directions() * c.hidden_size;
-  detail::check_cpu_pass_memory(c, T, B, /*backward=*/true);
+  detail::check_cpu_pass_memory(c, T, B, /*backward=*/true, /*batch_first=*/false);
   LossAndGrads r;
   cpu::ForwardCache cache;
   Tensor y;

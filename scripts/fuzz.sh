@@ -36,8 +36,12 @@ for t in "${targets[@]}"; do
       >"$work/log.txt" 2>&1; then
     echo "fuzz $t: ${seconds}s, $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log.txt" | grep -o '[0-9]*$') runs, no finding"
   else
-    echo "fuzz $t: FINDING (see $work/log.txt):"
-    grep -E "ERROR|SUMMARY|Test unit written" "$work/log.txt" | head -5
+    echo "fuzz $t: FAILED (see $work/log.txt):"
+    if grep -qE "ERROR|SUMMARY|Test unit written" "$work/log.txt"; then
+      grep -E "ERROR|SUMMARY|Test unit written" "$work/log.txt" | head -5
+    else
+      tail -3 "$work/log.txt"  # not a finding: libFuzzer itself refused to run
+    fi
     status=1
   fi
 done

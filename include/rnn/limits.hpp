@@ -25,9 +25,12 @@ inline constexpr int64_t kMaxSteps = (int64_t{1} << 31) - 1;  // T: 2,147,483,64
 inline constexpr int64_t kMaxBatch = (int64_t{1} << 31) - 1;  // B: 2,147,483,647
 }  // namespace limits
 
-// Bytes of memory this process can still allocate: the smaller of the
-// kernel's MemAvailable and the address-space limit (RLIMIT_AS) less what
-// the process already maps. Where neither can be read, a very large value.
+// Bytes of memory this process can still allocate: the smallest of the
+// kernel's MemAvailable, the cgroup v2 limit less the cgroup's current use
+// (memory.max - memory.current, in containers), and the address-space limit
+// (RLIMIT_AS) less what the process already maps. Where none can be read, a
+// very large value. A snapshot: other threads and processes may take memory
+// after it is read.
 uint64_t host_memory_available() noexcept;
 
 // a * b, or throws rnn::Error(subject, "... too large") on overflow
@@ -38,10 +41,15 @@ uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& subject);
 // are available") when `bytes` exceeds host_memory_available().
 void check_host_bytes(uint64_t bytes, const std::string& subject, const std::string& what);
 
-// Host bytes the CPU forward pass (and, with `backward`, the backward
-// pass) allocates for T steps of B sequences: an upper bound, overflow
-// checked (throws rnn::Error(subject, ...) when not even representable).
-uint64_t cpu_pass_bytes(const ModelConfig& config, int64_t T, int64_t B, bool backward, const std::string& subject);
+// Peak host bytes the CPU reference allocates for a forward pass (or, with
+// `backward`, a forward pass keeping every layer's outputs and then the
+// backward pass) over T steps of B sequences, outputs included; with
+// `batch_first`, the layout copies too. Within a few percent of the real
+// peak (per-sequence scratch of O(H) is left out; the backward estimate is
+// about 20% above it), overflow checked: throws
+// rnn::Error(subject, ...) when not even representable.
+uint64_t cpu_pass_bytes(const ModelConfig& config, int64_t T, int64_t B, bool backward, bool batch_first,
+                        const std::string& subject);
 
 // "1.50 GiB", "12.0 MiB", "512 bytes"
 std::string byte_string(uint64_t bytes);

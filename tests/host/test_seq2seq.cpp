@@ -107,6 +107,22 @@ TEST(Seq2Seq, RefusesMisfittingModelsAndInputs) {
           "dec_in"),
       "[Tt, B, 4]"));
   EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::seq2seq_greedy(m, src, 0, 4, 5); }, "start/stop"), "[0, 4)"));
+  // A batch of targets that does not match the sources.
+  EXPECT_TRUE(testbed::says(
+      testbed::error_of(
+          [&] { rnn::seq2seq_step(m, eo, dopt, src, sl, testbed::random_tensor({2, 3, 4}, 3), {2, 2, 2},
+                                  {1, 2, 1, 2, 1, 2}, 0); },
+          "dec_in"),
+      "one target per source"));
+  // A head with more outputs than input symbols could feed back an index past the input.
+  rnn::Seq2SeqModel wide = pair_model(3, 4, 5, 7, /*context=*/true);
+  {
+    rnn::ModelConfig d = wide.decoder.config();
+    d.output_size = 6;
+    wide.decoder = rnn::Model::random(d, 8);
+  }
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::seq2seq_greedy(wide, src, 0, 0, 5); }, "model"),
+                            "every output must be a valid next input"));
   rnn::Seq2SeqModel narrow = pair_model(3, 4, 5, 7, /*context=*/false);
   narrow.context = true;  // input_size 4 cannot hold 5 context columns
   EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::seq2seq_greedy(narrow, src, 0, 0, 5); }, "model"),

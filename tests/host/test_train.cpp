@@ -234,9 +234,10 @@ TEST(TrainStep, LossFallsOnAFixedBatch) {
   EXPECT_LT(last, first * 0.5);
 }
 
-// The overload taking ForwardOptions: on the CPU it is the plain step, bit
-// for bit; batch-first input is refused (targets are time-major).
-TEST(TrainStep, WithCpuOptionsIsThePlainStep) {
+// The overload taking ForwardOptions (the one every training command
+// calls) is, on the CPU, loss_and_grads, clip_grad_norm and one optimizer
+// step, bit for bit; batch-first input is refused (targets are time-major).
+TEST(TrainStep, WithCpuOptionsIsLossGradsClipAndOneUpdate) {
   rnn::ModelConfig c;
   c.input_size = 3;
   c.hidden_size = 6;
@@ -248,9 +249,15 @@ TEST(TrainStep, WithCpuOptionsIsThePlainStep) {
   const std::vector<int64_t> len = {5, 3}, targets = {0, 1, 2, 3, 1, 0, 3, -1, 2, -1};
   rnn::ForwardOptions o;
   o.device = rnn::Device::Cpu;
-  const auto ra = rnn::train_step(a, oa, x, nullptr, &len, targets, 1.0);
-  const auto rb = rnn::train_step(b, ob, x, nullptr, &len, targets, 1.0, o);
-  EXPECT_EQ(ra.loss, rb.loss);
+  const auto ra = rnn::train_step(a, oa, x, nullptr, &len, targets, 0.05, o);
+  rnn::LossAndGrads lg = rnn::loss_and_grads(b, x, nullptr, targets, &len);
+  const double norm = rnn::clip_grad_norm(lg.grads, 0.05);
+  ob.step(b, lg.grads);
+  EXPECT_EQ(ra.loss, lg.loss);
+  EXPECT_EQ(ra.count, 8);
+  EXPECT_EQ(ra.grad_norm, norm);
+  EXPECT_GT(norm, 0.05) << "clipping should have acted here";
+  EXPECT_EQ(ra.h_n.values(), lg.h_n.values());
   const auto pa = std::as_const(a).parameters(), pb = std::as_const(b).parameters();
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].second->values(), pb[i].second->values()) << pa[i].first;
   o.batch_first = true;
