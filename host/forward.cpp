@@ -52,7 +52,7 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
       checked_mul(checked_mul(static_cast<uint64_t>(T), static_cast<uint64_t>(B), "x"),
                   static_cast<uint64_t>(cfg.num_directions() * cfg.hidden_size), "x"),
       sizeof(float), "x");
-  check_host_bytes(y_bytes, "x", "the output y for x " + shape_string(x.shape()));
+  check_host_bytes(y_bytes, "x", [&] { return "the output y for x " + shape_string(x.shape()); });
   if (x.dim(2) != cfg.input_size)
     throw Error("x", "input size (last dimension) is " + std::to_string(x.dim(2)) + ", the model expects " +
                          std::to_string(cfg.input_size));
@@ -75,9 +75,10 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
 }
 
 void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool backward, bool batch_first) {
-  check_host_bytes(cpu_pass_bytes(config, T, B, backward, batch_first, "x"), "x",
-                   std::string("the CPU ") + (backward ? "backward" : "forward") + " pass over T = " +
-                       std::to_string(T) + ", B = " + std::to_string(B));
+  check_host_bytes(cpu_pass_bytes(config, T, B, backward, batch_first, "x"), "x", [&] {
+    return std::string("the CPU ") + (backward ? "backward" : "forward") + " pass over T = " + std::to_string(T) +
+           ", B = " + std::to_string(B);
+  });
 }
 
 }  // namespace detail

@@ -95,11 +95,9 @@ std::string byte_string(uint64_t bytes) {
   return buf;
 }
 
-void check_host_bytes(uint64_t bytes, const std::string& subject, const std::string& what) {
-  const uint64_t avail = host_memory_available();
-  if (bytes > avail)
-    throw Error(subject, what + " needs " + byte_string(bytes) + " of host memory; " + byte_string(avail) +
-                             " are available");
+void refuse_host_bytes(uint64_t bytes, const std::string& subject, const std::string& what) {
+  throw Error(subject, what + " needs " + byte_string(bytes) + " of host memory; " +
+                           byte_string(host_memory_available()) + " are available");
 }
 
 uint64_t cpu_pass_bytes(const ModelConfig& c, int64_t T, int64_t B, bool backward, bool batch_first,

@@ -55,8 +55,7 @@ Model::Model(const ModelConfig& config) : config_(config) {
     count += static_cast<uint64_t>(D * H) * static_cast<uint64_t>(config_.layer_input_size(l) + H + 2);
   count += static_cast<uint64_t>(config_.output_size) * static_cast<uint64_t>(D * H + 1);
   const uint64_t bytes = checked_mul(count, sizeof(float), "config");
-  if (bytes >= (uint64_t{64} << 20))  // small models (every gradient model of training) skip the /proc reads
-    check_host_bytes(bytes, "config", "a model of " + std::to_string(count) + " parameters");
+  check_host_bytes(bytes, "config", [&] { return "a model of " + std::to_string(count) + " parameters"; });
   for (int64_t l = 0; l < config_.num_layers; ++l) {
     for (int64_t d = 0; d < D; ++d) {
       CellWeights c;

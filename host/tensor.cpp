@@ -59,8 +59,8 @@ Tensor::Tensor(std::vector<int64_t> shape) : shape_(std::move(shape)) {
   if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / sizeof(float))
     throw Error("tensor", "shape " + shape_string(shape_) + " is too large");
   // Large tensors are checked against the memory left before allocating.
-  const uint64_t bytes = static_cast<uint64_t>(n) * sizeof(float);
-  if (bytes >= (uint64_t{64} << 20)) check_host_bytes(bytes, "tensor", "a tensor of shape " + shape_string(shape_));
+  check_host_bytes(static_cast<uint64_t>(n) * sizeof(float), "tensor",
+                   [&] { return "a tensor of shape " + shape_string(shape_); });
   data_.assign(static_cast<size_t>(n), 0.0f);
 }
 

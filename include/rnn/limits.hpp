@@ -37,9 +37,21 @@ uint64_t host_memory_available() noexcept;
 // (operands must be >= 0).
 uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& subject);
 
+// Requests below this size skip the memory check (it reads /proc; small
+// buffers are what every training step makes).
+inline constexpr uint64_t kMemoryCheckFrom = uint64_t{64} << 20;  // 64 MiB
+
 // Throws rnn::Error(subject, "<what> needs N GiB of host memory; M GiB
-// are available") when `bytes` exceeds host_memory_available().
-void check_host_bytes(uint64_t bytes, const std::string& subject, const std::string& what);
+// are available").
+[[noreturn]] void refuse_host_bytes(uint64_t bytes, const std::string& subject, const std::string& what);
+
+// Refuses `bytes` (from kMemoryCheckFrom up) when they exceed
+// host_memory_available(); what() names the request and is called only
+// then, so callers pay nothing for the message.
+template <class What>
+void check_host_bytes(uint64_t bytes, const std::string& subject, What&& what) {
+  if (bytes >= kMemoryCheckFrom && bytes > host_memory_available()) refuse_host_bytes(bytes, subject, what());
+}
 
 // Peak host bytes the CPU reference allocates for a forward pass (or, with
 // `backward`, a forward pass keeping every layer's outputs and then the
