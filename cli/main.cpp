@@ -41,6 +41,7 @@
 #include "classify.hpp"
 #include "seq2seq.hpp"
 #include "tag.hpp"
+#include "task_args.hpp"
 #include "rnn/rnn.hpp"
 
 namespace {
@@ -361,6 +362,36 @@ int cmd_info(const std::string& path) {
   return 0;
 }
 
+// The help texts of one task command's shared flags; `bidirectional`
+// empty: no --bidirectional flag.
+struct TaskFlagTexts {
+  const char *train, *test, *out, *of_what, *unit, *bidirectional, *device;
+};
+
+// --train, --test, --out, --hidden, --layers, [--bidirectional], --batch,
+// --steps, --lr, --optimizer, --clip, --seed, --device, with each default
+// taken from `a`.
+void add_task_flags(CLI::App* cmd, tasks::TrainArgs& a, const TaskFlagTexts& t) {
+  auto dflt = [](const auto& v) {
+    std::ostringstream s;
+    s << " (default " << v << ")";
+    return s.str();
+  };
+  cmd->add_option("--train", a.train, t.train)->required();
+  cmd->add_option("--test", a.test, t.test)->required();
+  cmd->add_option("--out", a.out, t.out);
+  cmd->add_option("--hidden", a.hidden, std::string("hidden size") + t.of_what + dflt(a.hidden));
+  cmd->add_option("--layers", a.layers, std::string("layers") + t.of_what + dflt(a.layers));
+  if (*t.bidirectional) cmd->add_flag("--bidirectional", a.bidirectional, t.bidirectional);
+  cmd->add_option("--batch", a.batch, std::string(t.unit) + " per update" + dflt(a.batch));
+  cmd->add_option("--steps", a.steps, "optimizer updates" + dflt(a.steps));
+  cmd->add_option("--lr", a.lr, "learning rate" + dflt(a.lr));
+  cmd->add_option("--optimizer", a.optimizer, "adam (default) or sgd (momentum 0.9)");
+  cmd->add_option("--clip", a.clip, "clip the gradients' global norm (default 5; 0: no clipping)");
+  cmd->add_option("--seed", a.seed, "initialisation and shuffling seed" + dflt(a.seed));
+  cmd->add_option("--device", a.device, t.device);
+}
+
 }  // namespace
 
 namespace cli {
@@ -430,19 +461,9 @@ int main(int argc, char** argv, Mode mode) {
 
   classify_cmd::TrainArgs tcl;
   CLI::App* tcl_cmd = app.add_subcommand("train-classify", "Train a sequence classifier on label<TAB>text lines");
-  tcl_cmd->add_option("--train", tcl.train, "training examples, one label<TAB>text per line")->required();
-  tcl_cmd->add_option("--test", tcl.test, "test examples, same format")->required();
-  tcl_cmd->add_option("--out", tcl.out, "write the model .safetensors");
-  tcl_cmd->add_option("--hidden", tcl.hidden, "hidden size (default 64)");
-  tcl_cmd->add_option("--layers", tcl.layers, "layers (default 1)");
-  tcl_cmd->add_flag("--bidirectional", tcl.bidirectional, "read each text in both directions");
-  tcl_cmd->add_option("--batch", tcl.batch, "examples per update (default 32)");
-  tcl_cmd->add_option("--steps", tcl.steps, "optimizer updates (default 2000)");
-  tcl_cmd->add_option("--lr", tcl.lr, "learning rate (default 0.003)");
-  tcl_cmd->add_option("--optimizer", tcl.optimizer, "adam (default) or sgd (momentum 0.9)");
-  tcl_cmd->add_option("--clip", tcl.clip, "clip the gradients' global norm (default 5; 0: no clipping)");
-  tcl_cmd->add_option("--seed", tcl.seed, "initialisation and shuffling seed (default 1)");
-  tcl_cmd->add_option("--device", tcl.device, "auto (default), cpu or cuda");
+  add_task_flags(tcl_cmd, tcl, {"training examples, one label<TAB>text per line", "test examples, same format",
+                                "write the model .safetensors", "", "examples", "read each text in both directions",
+                                "auto (default), cpu or cuda"});
 
   std::string cl_model, cl_device = "auto";
   CLI::App* cl_cmd = app.add_subcommand("classify", "Print a label for each line of stdin");
@@ -451,20 +472,9 @@ int main(int argc, char** argv, Mode mode) {
 
   tag_cmd::TrainArgs ttg;
   CLI::App* ttg_cmd = app.add_subcommand("train-tag", "Train a per-character tagger on text<TAB>tags lines");
-  ttg_cmd->add_option("--train", ttg.train, "training lines: text<TAB>tags, one tag character per text character")
-      ->required();
-  ttg_cmd->add_option("--test", ttg.test, "test lines, same format")->required();
-  ttg_cmd->add_option("--out", ttg.out, "write the model .safetensors");
-  ttg_cmd->add_option("--hidden", ttg.hidden, "hidden size (default 64)");
-  ttg_cmd->add_option("--layers", ttg.layers, "layers (default 1)");
-  ttg_cmd->add_flag("--bidirectional", ttg.bidirectional, "read each line in both directions");
-  ttg_cmd->add_option("--batch", ttg.batch, "lines per update (default 32)");
-  ttg_cmd->add_option("--steps", ttg.steps, "optimizer updates (default 2000)");
-  ttg_cmd->add_option("--lr", ttg.lr, "learning rate (default 0.003)");
-  ttg_cmd->add_option("--optimizer", ttg.optimizer, "adam (default) or sgd (momentum 0.9)");
-  ttg_cmd->add_option("--clip", ttg.clip, "clip the gradients' global norm (default 5; 0: no clipping)");
-  ttg_cmd->add_option("--seed", ttg.seed, "initialisation and shuffling seed (default 1)");
-  ttg_cmd->add_option("--device", ttg.device, "auto (default) or cpu (training runs on the CPU)");
+  add_task_flags(ttg_cmd, ttg, {"training lines: text<TAB>tags, one tag character per text character",
+                                "test lines, same format", "write the model .safetensors", "", "lines",
+                                "read each line in both directions", "auto (default), cpu or cuda"});
 
   std::string tg_model, tg_device = "auto";
   CLI::App* tg_cmd = app.add_subcommand("tag", "Print the tags of each line of stdin");
@@ -473,24 +483,14 @@ int main(int argc, char** argv, Mode mode) {
 
   seq2seq_cmd::TrainArgs ts;
   CLI::App* ts_cmd = app.add_subcommand("train-seq2seq", "Train an encoder-decoder on source<TAB>target lines");
-  ts_cmd->add_option("--train", ts.train, "training pairs, one source<TAB>target per line")->required();
-  ts_cmd->add_option("--test", ts.test, "test pairs, same format")->required();
-  ts_cmd->add_option("--out", ts.out, "write the model .safetensors (encoder.*, decoder.*, fc.*)");
-  ts_cmd->add_option("--hidden", ts.hidden, "hidden size of both RNNs (default 128)");
-  ts_cmd->add_option("--layers", ts.layers, "layers of both RNNs (default 1)");
-  ts_cmd->add_option("--batch", ts.batch, "pairs per update (default 32)");
-  ts_cmd->add_option("--steps", ts.steps, "optimizer updates (default 3000)");
-  ts_cmd->add_option("--lr", ts.lr, "learning rate (default 0.003)");
-  ts_cmd->add_option("--optimizer", ts.optimizer, "adam (default) or sgd (momentum 0.9)");
-  ts_cmd->add_option("--clip", ts.clip, "clip the gradients' global norm (default 5; 0: no clipping)");
+  add_task_flags(ts_cmd, ts, {"training pairs, one source<TAB>target per line", "test pairs, same format",
+                              "write the model .safetensors (encoder.*, decoder.*, fc.*)", " of both RNNs", "pairs",
+                              "", "auto (default), cpu or cuda: where the RNNs train (decoding runs on the CPU)"});
   ts_cmd->add_option("--max-length", ts.max_length, "longest output when decoding (default 100)");
   ts_cmd->add_flag("--reverse-source", ts.reverse_source,
                    "read each source backwards (its first symbols end up nearest the decoder)");
   ts_cmd->add_flag("--context,!--no-context", ts.context,
                    "feed the encoder's final state to every decoder step as well as its first (default: on)");
-  ts_cmd->add_option("--seed", ts.seed, "initialisation and shuffling seed (default 1)");
-  ts_cmd->add_option("--device", ts.device,
-                     "auto (default), cpu or cuda: where the RNNs train (decoding runs on the CPU)");
 
   std::string tr_model;
   int64_t tr_max = 100;

@@ -6,15 +6,18 @@
 #include <cstdint>
 #include <string>
 
+#include "task_args.hpp"
+
 namespace seq2seq_cmd {
 
-struct TrainArgs {
-  std::string train, test, out, optimizer = "adam", device = "auto";
-  int64_t hidden = 128, layers = 1, batch = 32, steps = 3000, max_length = 100;
-  double lr = 3e-3, clip = 5.0, momentum = 0.9;
+struct TrainArgs : tasks::TrainArgs {
+  TrainArgs() {
+    hidden = 128;
+    steps = 3000;
+  }
+  int64_t max_length = 100;     // the longest output when decoding
   bool reverse_source = false;  // read each source backwards (Sutskever et al.'s trick)
   bool context = true;          // the encoder's state in every decoder input (Cho et al.)
-  uint64_t seed = 1;
 };
 
 int train(const TrainArgs& args);
