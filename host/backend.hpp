@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,28 @@ int cuda_runtime_device_count(std::string* why) noexcept;
 // (host/cuda/forward.cpp): x in its own layout, y in the same layout.
 void cuda_forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                   bool batch_first, Kernel kernel, Tensor& y, Tensor& h_n);
+// The forward pass on the current CUDA device keeping what its backward
+// pass needs (host/cuda/forward.cpp), for a caller that computes dy from y
+// in between: the constructor runs the forward pass and downloads y and
+// h_n; backward() (once) runs the backward pass without running the
+// forward pass again. Inputs validated by the caller.
+class CudaBackwardPass {
+ public:
+  CudaBackwardPass(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                   bool batch_first, Kernel kernel);
+  ~CudaBackwardPass();
+  CudaBackwardPass(const CudaBackwardPass&) = delete;
+  CudaBackwardPass& operator=(const CudaBackwardPass&) = delete;
+  Tensor& y();    // in x's layout
+  Tensor& h_n();  // [L*D, B, H]
+  // dy like y, dh_n like h_n (or null: zeros); grads gets the RNN's config
+  // without a head. Throws rnn::Error("args", ...) when called twice.
+  void backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 // The forward and backward passes on the current CUDA device
 // (host/cuda/forward.cpp); grads gets the RNN's config without a head.
 void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,

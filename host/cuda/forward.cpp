@@ -3,12 +3,14 @@
 // (rnn/cuda.hpp) is what GPU applications use to skip the copies.
 #include <cuda_runtime.h>
 
+#include <memory>
 #include <vector>
 
 #include "../backend.hpp"
 #include "buffer.hpp"
 #include "check.hpp"
 #include "rnn/cuda.hpp"
+#include "rnn/error.hpp"
 
 namespace rnn::detail {
 
@@ -99,21 +101,55 @@ void cuda_forward(const Model& model, const Tensor& x, const Tensor* h0, const s
   RNN_CUDA_CHECK(cudaStreamSynchronize(call.stream.get()));
 }
 
-void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
-                   bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y, Tensor& h_n,
-                   Tensor& dx, Tensor& dh0, Model& grads) {
+struct CudaBackwardPass::State {
+  Call call;
+  DeviceBuffer ws;
+  std::vector<int64_t> x_shape;
+  Tensor y, h_n;
+  bool done = false;
+
+  State(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+        bool batch_first, Kernel kernel)
+      : call(model, x, h0, lengths, batch_first, kernel),
+        ws(call.plan.backward_workspace_size()),
+        x_shape(x.shape()) {}
+};
+
+CudaBackwardPass::CudaBackwardPass(const Model& model, const Tensor& x, const Tensor* h0,
+                                   const std::vector<int64_t>* lengths, bool batch_first, Kernel kernel)
+    : s_(std::make_unique<State>(model, x, h0, lengths, batch_first, kernel)) {
   const ModelConfig& c = model.config();
-  Call call(model, x, h0, lengths, batch_first, kernel);
+  Call& call = s_->call;
+  const int64_t T = call.args.steps, B = call.args.batch, DH = c.num_directions() * c.hidden_size;
+  s_->y = batch_first ? Tensor({B, T, DH}) : Tensor({T, B, DH});
+  s_->h_n = Tensor({c.num_layers * c.num_directions(), B, c.hidden_size});
+  call.plan.forward_for_backward(call.args, s_->ws.get(), call.stream.get());
+  call.download(call.y, s_->y.data());
+  call.download(call.h_n, s_->h_n.data());
+  RNN_CUDA_CHECK(cudaStreamSynchronize(call.stream.get()));
+}
+
+CudaBackwardPass::~CudaBackwardPass() = default;
+
+Tensor& CudaBackwardPass::y() { return s_->y; }
+Tensor& CudaBackwardPass::h_n() { return s_->h_n; }
+
+void CudaBackwardPass::backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) {
+  if (s_->done) throw Error("args", "the backward pass of this forward pass has already run");
+  if (dy.shape() != s_->y.shape())
+    throw Error("dy", "has shape " + shape_string(dy.shape()) + ", expected y's shape " + shape_string(s_->y.shape()));
+  if (dh_n && dh_n->shape() != s_->h_n.shape())
+    throw Error("dh_n", "has shape " + shape_string(dh_n->shape()) + ", expected h_n's shape " +
+                            shape_string(s_->h_n.shape()));
+  s_->done = true;
+  Call& call = s_->call;
   const cudaStream_t stream = call.stream.get();
-  y = Tensor(dy.shape());
-  h_n = Tensor({c.num_layers * c.num_directions(), call.args.batch, c.hidden_size});
-  dx = Tensor(x.shape());
-  dh0 = Tensor(h_n.shape());
+  dx = Tensor(s_->x_shape);
+  dh0 = Tensor(s_->h_n.shape());
   DeviceBuffer d_dy = upload(dy.data(), dy.numel() * sizeof(float), stream);
   DeviceBuffer d_dhn = dh_n ? upload(dh_n->data(), dh_n->numel() * sizeof(float), stream) : DeviceBuffer();
   DeviceBuffer d_dx(dx.numel() * sizeof(float)), d_dh0(dh0.numel() * sizeof(float)),
       d_g(call.plan.gradient_count() * sizeof(float));
-  DeviceBuffer ws(call.plan.backward_workspace_size());
 
   cuda::BackwardArgs g;
   g.dy = d_dy.as<float>();
@@ -121,16 +157,14 @@ void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const 
   g.dx = d_dx.as<float>();
   g.dh0 = d_dh0.as<float>();
   g.grads = d_g.as<float>();
-  call.plan.backward(call.args, g, ws.get(), stream);
+  call.plan.backward_after_forward(call.args, g, s_->ws.get(), stream);
   std::vector<float> flat(call.plan.gradient_count());
-  call.download(call.y, y.data());
-  call.download(call.h_n, h_n.data());
   call.download(d_dx, dx.data());
   call.download(d_dh0, dh0.data());
   call.download(d_g, flat.data());
   RNN_CUDA_CHECK(cudaStreamSynchronize(stream));
 
-  ModelConfig gcfg = c;
+  ModelConfig gcfg = call.plan.config();
   gcfg.output_size = 0;
   grads = Model(gcfg);
   size_t at = 0;
@@ -138,6 +172,15 @@ void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const 
     std::copy(flat.begin() + static_cast<long>(at), flat.begin() + static_cast<long>(at + t->numel()), t->data());
     at += static_cast<size_t>(t->numel());
   }
+}
+
+void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                   bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y, Tensor& h_n,
+                   Tensor& dx, Tensor& dh0, Model& grads) {
+  CudaBackwardPass pass(model, x, h0, lengths, batch_first, kernel);
+  pass.backward(dy, dh_n, dx, dh0, grads);
+  y = std::move(pass.y());
+  h_n = std::move(pass.h_n());
 }
 
 }  // namespace rnn::detail

@@ -324,29 +324,53 @@ void Plan::Impl::check_run_args(const RunArgs& a, const void* workspace) const {
 void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
   Impl& m = *impl_;
   m.check_run_args(a, workspace);
-  if (m.kernel == Kernel::Stepwise && kUseGraphs) {
+  if (m.kernel == Kernel::Stepwise && kUseGraphs && m.ran && a.steps * m.config.num_layers <= kMaxGraphLaunches) {
     const GraphKey key{a.x, a.h0, a.lengths, a.y, a.h_n, workspace, a.steps, a.batch};
     if (!m.graph || !(key == m.graph_key)) m.capture(a, workspace, key);
     RNN_CUDA_CHECK(cudaGraphLaunch(m.graph, stream));
   } else {
     m.enqueue(a, workspace, stream);
+    m.ran = true;
   }
 }
 
-void Plan::backward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
-  Impl& m = *impl_;
-  m.check_run_args(a, workspace);
+namespace {
+
+// The checks of backward() and its two halves, beyond check_run_args().
+void check_backward_args(const Plan::Impl& m, const RunArgs& a, const BackwardArgs& g) {
   if (!m.backward_unavailable.empty()) throw Error("options", m.backward_unavailable);
   if (!g.dy) throw Error("args", "dy must be a device pointer, not null");
   if (!g.grads) throw Error("args", "grads must be a device buffer of gradient_count() floats, not null");
-  // The forward re-run writes y and h_n before dy and dh_n are read.
+  // The forward pass writes y and h_n, which the backward pass reads beside dy and dh_n.
   const ModelConfig& c = m.config;
   const size_t ny = static_cast<size_t>(a.steps * a.batch * c.num_directions() * c.hidden_size);
   const size_t ns = static_cast<size_t>(c.num_layers * c.num_directions() * a.batch * c.hidden_size);
   auto overlap = [](const float* p, const float* q, size_t n) { return p && q && p < q + n && q < p + n; };
   if (overlap(g.dy, a.y, ny)) throw Error("args", "dy and y overlap; give y its own buffer");
   if (overlap(g.dh_n, a.h_n, ns)) throw Error("args", "dh_n and h_n overlap; give h_n its own buffer");
+}
+
+}  // namespace
+
+void Plan::backward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
+  Impl& m = *impl_;
+  m.check_run_args(a, workspace);
+  check_backward_args(m, a, g);
   m.backward(a, g, workspace, stream);
+}
+
+void Plan::forward_for_backward(const RunArgs& a, void* workspace, cudaStream_t stream) {
+  Impl& m = *impl_;
+  m.check_run_args(a, workspace);
+  if (!m.backward_unavailable.empty()) throw Error("options", m.backward_unavailable);
+  m.forward_keep(a, workspace, stream);
+}
+
+void Plan::backward_after_forward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
+  Impl& m = *impl_;
+  m.check_run_args(a, workspace);
+  check_backward_args(m, a, g);
+  m.backward_from(a, g, workspace, stream);
 }
 
 Kernel Plan::backward_kernel() const noexcept { return impl_->backward_kernel; }

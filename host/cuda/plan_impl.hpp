@@ -34,6 +34,9 @@ constexpr bool kUseGraphs = false;  // synchronising after each launch cannot be
 #else
 constexpr bool kUseGraphs = true;
 #endif
+// Above this many step launches (steps x layers) a stepwise run is launched
+// directly: a graph of millions of nodes costs more to build than it saves.
+constexpr int64_t kMaxGraphLaunches = 16384;
 
 // Offsets (in floats) of one layer's weights inside the plan's weight buffer.
 struct LayerWeights {
@@ -86,6 +89,8 @@ struct Plan::Impl {
   cudaStream_t capture_stream = nullptr;
   cudaGraphExec_t graph = nullptr;
   GraphKey graph_key;
+  bool ran = false;       // the first run is launched directly: cuBLAS and the kernels
+                          // initialise themselves outside any stream capture
   size_t rows_bytes = 0;  // one [max_steps * max_batch, D*H] buffer, aligned
   Kernel backward_kernel = Kernel::Stepwise;  // the backward recurrence's kernel
   std::string backward_unavailable;           // why backward() cannot run, or ""

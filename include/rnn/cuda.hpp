@@ -106,6 +106,19 @@ class Plan {
   // allocation-free. `workspace` must hold backward_workspace_size() bytes.
   void backward(const RunArgs& forward, const BackwardArgs& grads, void* workspace, cudaStream_t stream);
 
+  // backward() in two halves, for a caller that computes dy from y in
+  // between (a loss on the host or in its own kernels) without running the
+  // forward pass twice. forward_for_backward() runs the forward pass of
+  // `forward` (y written, h_n too when given) and keeps every layer's
+  // outputs in `workspace` (backward_workspace_size() bytes);
+  // backward_after_forward() then runs the backward pass from `grads`. Give
+  // both the same `forward` and `workspace`, and leave x, h0, lengths, y and
+  // the workspace as they are in between: the backward pass reads them.
+  // Same errors as backward(); together they compute exactly what it does.
+  void forward_for_backward(const RunArgs& forward, void* workspace, cudaStream_t stream);
+  void backward_after_forward(const RunArgs& forward, const BackwardArgs& grads, void* workspace,
+                              cudaStream_t stream);
+
   struct Impl;  // private to host/cuda/plan.cpp
 
  private:

@@ -84,8 +84,9 @@ TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, 
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip);
 // The same on the device `options` resolve to (options.batch_first must be
-// false): on the GPU the forward and backward passes run there (rnn::forward
-// and rnn::backward), the head, loss and update on the host.
+// false): on the GPU the RNN's forward and backward passes run there (one
+// forward pass, kept for the backward pass), the head, loss and update on
+// the host.
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip,
                            const ForwardOptions& options);
@@ -102,8 +103,10 @@ struct LossAndGrads {
 LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
                             const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths = nullptr);
 // The same on the device `options` resolve to (time-major x only). On the
-// CPU it is the function above; on the GPU the RNN's forward and backward
-// passes run there, the head and the loss on the host (double).
+// CPU it is the function above; on the GPU the RNN's forward pass runs
+// there once and is kept for its backward pass (cuda::Plan's
+// forward_for_backward and backward_after_forward), the head and the loss
+// on the host (double) in between.
 LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
                             const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
                             const ForwardOptions& options);

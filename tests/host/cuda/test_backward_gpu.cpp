@@ -1,7 +1,8 @@
 // tests/host/cuda/test_backward_gpu.cpp: the CUDA backward pass against the
 // CPU reference backward, through the device API: every feature, both
 // kernels, outputs poisoned with NaN before each run, relative error < 1e-5,
-// a second run bitwise identical; and on every PyTorch autograd fixture
+// a second run (in two halves: forward_for_backward, backward_after_forward)
+// bitwise identical to the first; and on every PyTorch autograd fixture
 // through the host API. Skips without a usable GPU.
 #include <cuda_runtime.h>
 
@@ -145,7 +146,12 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
     for (auto [p, n] : {std::pair<float*, size_t>{d_y, ref.y.values().size()}, {d_dx, x.values().size()},
                         {d_dh0, h0.values().size()}, {d_g, plan.gradient_count()}})
       ASSERT_EQ(rnn::kernels::fill_f32(p, n, std::nanf(""), nullptr), cudaSuccess);
-    plan.backward(a, g, ws, nullptr);
+    if (run == 0) {
+      plan.backward(a, g, ws, nullptr);
+    } else {  // the same pass in its two halves
+      plan.forward_for_backward(a, ws, nullptr);
+      plan.backward_after_forward(a, g, ws, nullptr);
+    }
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     const std::vector<float> y = host(d_y, ref.y.values().size()), dx = host(d_dx, x.values().size()),
                              dh0 = host(d_dh0, h0.values().size());
@@ -166,8 +172,8 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
       first = flat;
       first_rest = rest;
     } else {
-      EXPECT_EQ(flat, first) << "second run's gradients differ from the first's";
-      EXPECT_EQ(rest, first_rest) << "second run's y, dx or dh0 differ from the first's";
+      EXPECT_EQ(flat, first) << "the two halves' gradients differ from backward()'s";
+      EXPECT_EQ(rest, first_rest) << "the two halves' y, dx or dh0 differ from backward()'s";
     }
   }
   for (void* p : {static_cast<void*>(d_x), static_cast<void*>(d_h0), static_cast<void*>(d_dy),

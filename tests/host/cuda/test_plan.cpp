@@ -8,8 +8,10 @@
 // skips, saying why, on a machine without a usable GPU.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -308,8 +310,10 @@ TEST(GpuPlan, SmallerBatchesAndNewPointersReuseThePlan) {
   }
 }
 
-// Same sizes with new buffers, then the same T with another B: the cached
-// stepwise graph is updated in place or rebuilt; results stay right.
+// The first run is launched directly, the second captured; then the same
+// sizes with new buffers (the old ones kept alive, so the addresses differ),
+// then the same T with another B: the cached stepwise graph is updated in
+// place or rebuilt; results stay right.
 TEST(GpuPlan, GraphFollowsNewPointersAndBatchAtTheSameT) {
   SKIP_WITHOUT_GPU();
   const rnn::Model model = rnn::Model::random(small_config(40), 5);
@@ -320,14 +324,25 @@ TEST(GpuPlan, GraphFollowsNewPointersAndBatchAtTheSameT) {
   rnn::cuda::Plan plan(model, o);
   Device<char> ws(plan.workspace_size());
   int round = 0;
-  for (int64_t B : {int64_t{6}, int64_t{6}, int64_t{2}, int64_t{6}}) {
+  std::vector<std::unique_ptr<Device<float>>> keep;  // every round's buffers, alive to the end
+  std::vector<const float*> seen_x;
+  for (int64_t B : {int64_t{6}, int64_t{6}, int64_t{6}, int64_t{2}, int64_t{6}}) {
     const int64_t T = 9;
     const rnn::Tensor x = testbed::random_tensor({T, B, 3}, 60 + round);
     const rnn::Tensor h0 = testbed::random_tensor({1, B, 40}, 70 + round);
     rnn::ForwardOptions cpu;
     cpu.device = rnn::Device::Cpu;
     const auto ref = rnn::forward(model, x, &h0, nullptr, cpu);
-    Device<float> d_x(x.values()), d_h0(h0.values()), d_y(ref.y.values().size()), d_hn(ref.h_n.values().size());
+    auto buffer = [&keep](const auto& init) -> Device<float>& {
+      keep.push_back(std::make_unique<Device<float>>(init));
+      return *keep.back();
+    };
+    Device<float>& d_x = buffer(x.values());
+    Device<float>& d_h0 = buffer(h0.values());
+    Device<float>& d_y = buffer(ref.y.values().size());
+    Device<float>& d_hn = buffer(ref.h_n.values().size());
+    EXPECT_EQ(std::count(seen_x.begin(), seen_x.end(), d_x.get()), 0) << "round " << round << " reuses a pointer";
+    seen_x.push_back(d_x.get());
     CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
     CUDA_OK(rnn::kernels::fill_f32(d_hn.get(), ref.h_n.values().size(), std::nanf(""), nullptr));
     rnn::cuda::RunArgs a;
