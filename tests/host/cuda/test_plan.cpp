@@ -39,6 +39,8 @@ struct Case {
   int64_t T, B;
   bool h0, lengths, batch_first;
   float x_scale = 1.0f;
+  int64_t plan_extra = 0;    // plan for T + extra steps and B + extra sequences
+  bool nan_padding = false;  // x holds NaN at padded positions (must not leak)
 };
 
 const std::vector<Case>& cases() {
@@ -64,6 +66,10 @@ const std::vector<Case>& cases() {
       {"long_T1200_B1", 4, 64, 1, false, true, false, 1200, 1, true, false, false},
       {"long_T1000_bidir_varlen", 4, 32, 1, true, true, false, 1000, 3, true, true, false},
       {"saturating", 4, 24, 2, true, true, false, 20, 3, false, false, false, 50.0f},
+      {"H1536_bidir_B16_batch_chunks", 16, 1536, 1, true, true, false, 6, 16, true, true, false},
+      {"H333_bidir_B5_odd_rows", 8, 333, 1, true, true, false, 9, 5, true, true, false},
+      {"varlen_bidir_L2_plan_larger", 4, 40, 2, true, true, false, 8, 5, true, true, false, 1.0f, 3},
+      {"nan_in_padding", 3, 24, 2, true, true, false, 7, 4, true, true, false, 1.0f, 0, true},
   };
   return c;
 }
@@ -138,16 +144,22 @@ TEST_P(GpuForward, MatchesCpuReferenceAndIsDeterministic) {
   cpu.batch_first = c.batch_first;
   const rnn::ForwardResult ref = rnn::forward(model, x, c.h0 ? &h0 : nullptr, c.lengths ? &lengths : nullptr, cpu);
   ASSERT_FALSE(testbed::all_zero(ref.y));
+  rnn::Tensor x_gpu = x;
+  if (c.nan_padding) {  // the reference never reads the padding; the GPU must not either
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t t = lengths[b]; t < c.T; ++t)
+        for (int64_t k = 0; k < c.I; ++k) x_gpu[(c.batch_first ? b * c.T + t : t * c.B + b) * c.I + k] = std::nanf("");
+  }
 
   rnn::cuda::PlanOptions opt;
-  opt.max_steps = c.T;
-  opt.max_batch = c.B;
+  opt.max_steps = c.T + c.plan_extra;
+  opt.max_batch = c.B + c.plan_extra;
   opt.batch_first = c.batch_first;
   opt.kernel = kernel;
   rnn::cuda::Plan plan(model, opt);
   ASSERT_EQ(plan.kernel(), kernel);
 
-  Device<float> d_x(x.values()), d_h0(h0.values()), d_y(ref.y.values().size()), d_hn(ref.h_n.values().size());
+  Device<float> d_x(x_gpu.values()), d_h0(h0.values()), d_y(ref.y.values().size()), d_hn(ref.h_n.values().size());
   const std::vector<int32_t> len32(lengths.begin(), lengths.end());
   Device<int32_t> d_len(len32);
   Device<char> ws(plan.workspace_size());
