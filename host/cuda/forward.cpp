@@ -104,7 +104,7 @@ void cuda_forward(const Model& model, const Tensor& x, const Tensor* h0, const s
 struct CudaBackwardPass::State {
   Call call;
   DeviceBuffer ws;
-  std::vector<int64_t> x_shape;
+  std::vector<int64_t> x_shape, y_shape, state_shape;
   Tensor y, h_n;
   bool done = false;
 
@@ -121,8 +121,10 @@ CudaBackwardPass::CudaBackwardPass(const Model& model, const Tensor& x, const Te
   const ModelConfig& c = model.config();
   Call& call = s_->call;
   const int64_t T = call.args.steps, B = call.args.batch, DH = c.num_directions() * c.hidden_size;
-  s_->y = batch_first ? Tensor({B, T, DH}) : Tensor({T, B, DH});
-  s_->h_n = Tensor({c.num_layers * c.num_directions(), B, c.hidden_size});
+  s_->y_shape = batch_first ? std::vector<int64_t>{B, T, DH} : std::vector<int64_t>{T, B, DH};
+  s_->y = Tensor(s_->y_shape);
+  s_->state_shape = {c.num_layers * c.num_directions(), B, c.hidden_size};
+  s_->h_n = Tensor(s_->state_shape);
   call.plan.forward_for_backward(call.args, s_->ws.get(), call.stream.get());
   call.download(call.y, s_->y.data());
   call.download(call.h_n, s_->h_n.data());
@@ -136,16 +138,16 @@ Tensor& CudaBackwardPass::h_n() { return s_->h_n; }
 
 void CudaBackwardPass::backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) {
   if (s_->done) throw Error("args", "the backward pass of this forward pass has already run");
-  if (dy.shape() != s_->y.shape())
-    throw Error("dy", "has shape " + shape_string(dy.shape()) + ", expected y's shape " + shape_string(s_->y.shape()));
-  if (dh_n && dh_n->shape() != s_->h_n.shape())
+  if (dy.shape() != s_->y_shape)
+    throw Error("dy", "has shape " + shape_string(dy.shape()) + ", expected y's shape " + shape_string(s_->y_shape));
+  if (dh_n && dh_n->shape() != s_->state_shape)
     throw Error("dh_n", "has shape " + shape_string(dh_n->shape()) + ", expected h_n's shape " +
-                            shape_string(s_->h_n.shape()));
+                            shape_string(s_->state_shape));
   s_->done = true;
   Call& call = s_->call;
   const cudaStream_t stream = call.stream.get();
   dx = Tensor(s_->x_shape);
-  dh0 = Tensor(s_->h_n.shape());
+  dh0 = Tensor(s_->state_shape);  // not h_n's: a caller may have moved h_n out
   DeviceBuffer d_dy = upload(dy.data(), dy.numel() * sizeof(float), stream);
   DeviceBuffer d_dhn = dh_n ? upload(dh_n->data(), dh_n->numel() * sizeof(float), stream) : DeviceBuffer();
   DeviceBuffer d_dx(dx.numel() * sizeof(float)), d_dh0(dh0.numel() * sizeof(float)),

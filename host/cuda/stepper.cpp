@@ -129,6 +129,10 @@ void Stepper::step_one_hot(const int32_t* index, cudaStream_t stream) {
 const int32_t* Stepper::step_and_sample(const int32_t* index, float temperature, uint64_t seed, cudaStream_t stream) {
   if (!index) throw Error("index", "is null");
   if (impl_->config.output_size == 0) throw Error("model", "has no output head to sample from");
+  if (impl_->config.output_size > impl_->config.input_size)
+    throw Error("model", "has " + std::to_string(impl_->config.output_size) + " outputs but " +
+                             std::to_string(impl_->config.input_size) +
+                             " inputs: a sampled index must be a valid one-hot input to feed back");
   if (!(temperature >= 0.0f)) throw Error("temperature", "must be 0 (greedy) or more");
   impl_->launch(nullptr, index, true, temperature, seed, stream);
   return impl_->sample.as<int32_t>();

@@ -117,4 +117,26 @@ TEST(GpuStepper, RefusesBidirectionalModels) {
   EXPECT_THROW(rnn::cuda::Stepper(rnn::Model::random(c, 1)), rnn::Error);
 }
 
+// A sampled index is fed back as a one-hot input: a head wider than the
+// input would index past W_ih.
+TEST(GpuStepper, SamplingRefusesAHeadWiderThanTheInput) {
+  if (!have_gpu()) GTEST_SKIP() << "no usable CUDA device on this machine";
+  rnn::ModelConfig c;
+  c.input_size = 4;
+  c.hidden_size = 8;
+  c.output_size = 6;
+  rnn::cuda::Stepper s(rnn::Model::random(c, 2));
+  int32_t* index = nullptr;
+  ASSERT_EQ(cudaMalloc(&index, sizeof(int32_t)), cudaSuccess);
+  ASSERT_EQ(cudaMemset(index, 0, sizeof(int32_t)), cudaSuccess);
+  try {
+    s.step_and_sample(index, 0.0f, 0, nullptr);
+    ADD_FAILURE() << "no error";
+  } catch (const rnn::Error& e) {
+    EXPECT_EQ(e.subject(), "model");
+    EXPECT_NE(e.message().find("6 outputs but 4 inputs"), std::string::npos) << e.what();
+  }
+  cudaFree(index);
+}
+
 }  // namespace
