@@ -37,7 +37,7 @@ class CudaBackwardPass {
   ~CudaBackwardPass();
   CudaBackwardPass(const CudaBackwardPass&) = delete;
   CudaBackwardPass& operator=(const CudaBackwardPass&) = delete;
-  Tensor& y();    // in x's layout
+  Tensor& y();    // in x's layout; y and h_n may be moved from (backward() keeps their shapes)
   Tensor& h_n();  // [L*D, B, H]
   // dy like y, dh_n like h_n (or null: zeros); grads gets the RNN's config
   // without a head. Throws rnn::Error("args", ...) when called twice.

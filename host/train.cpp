@@ -230,7 +230,7 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   const Tensor dy = head_backward(model, loss, pass.y().data(), pass.y().shape(), r.grads);
   Model rnn_grads;
   pass.backward(dy, nullptr, r.dx, r.dh0, rnn_grads);
-  r.h_n = std::move(pass.h_n());  // after backward(), which sizes dh0 like h_n
+  r.h_n = std::move(pass.h_n());
   take_rnn_grads(rnn_grads, r.grads);
   return r;
 #else

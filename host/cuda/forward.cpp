@@ -147,7 +147,7 @@ void CudaBackwardPass::backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx
   Call& call = s_->call;
   const cudaStream_t stream = call.stream.get();
   dx = Tensor(s_->x_shape);
-  dh0 = Tensor(s_->state_shape);  // not h_n's: a caller may have moved h_n out
+  dh0 = Tensor(s_->state_shape);
   DeviceBuffer d_dy = upload(dy.data(), dy.numel() * sizeof(float), stream);
   DeviceBuffer d_dhn = dh_n ? upload(dh_n->data(), dh_n->numel() * sizeof(float), stream) : DeviceBuffer();
   DeviceBuffer d_dx(dx.numel() * sizeof(float)), d_dh0(dh0.numel() * sizeof(float)),
