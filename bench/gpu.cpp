@@ -1,13 +1,18 @@
 // bench/gpu.cpp: the runner's GPU half: our kernels through the device API
 // and cuDNN 9's cudnnRNNForward on the same weights and inputs.
 //
-// Per shape: fresh random weights and inputs; our stepwise, persistent and
-// auto plans; then cuDNN (RNN_TANH, double bias, inference, padded
-// sequence-major I/O) with each algorithm: STANDARD, PERSIST_STATIC,
-// PERSIST_STATIC_SMALL_H, PERSIST_DYNAMIC in strict FP32 (CUDNN_FMA_MATH),
-// and STANDARD with TF32 allowed as a separate row. Every engine's y is
-// compared with our stepwise kernel's (the `check` column). Times: CUDA
-// events around one forward pass, median of `runs` after `warmup`.
+// Per shape: fresh random weights and inputs; our stepwise and persistent
+// plans, and the auto plan when it picks neither of them (else its row
+// repeats the plan it picked, untimed); the timing variants of each kernel
+// (cuda::TimingSkip: staging, epilogue, barrier; outputs invalid, time
+// only); then cuDNN (RNN_TANH, double bias, inference, padded sequence-major
+// I/O) with each algorithm: STANDARD, PERSIST_STATIC, PERSIST_STATIC_SMALL_H
+// in strict FP32 (CUDNN_FMA_MATH), STANDARD with TF32 allowed as a separate
+// row, and PERSIST_DYNAMIC (strict FP32) last: it compiles a kernel per
+// shape. Every engine's y is compared with our stepwise kernel's (the
+// `check` column). An engine that throws or returns an error becomes a row
+// with status "failed: ..." and the next engine runs. Times: CUDA events
+// around one forward pass, median of `runs` after `warmup`.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -285,37 +290,97 @@ std::vector<Row> run_gpu_shape(const Shape& s, const Options& o, const DeviceInf
     r.us_per_step = ms * 1e3 / static_cast<double>(s.T);
     r.tflops = s.flops(tokens) / (ms * 1e-3) / 1e12;
   };
-
-  // Ours.
-  std::vector<float> reference;  // the stepwise kernel's y
-  for (Kernel k : {Kernel::Stepwise, Kernel::Persistent, Kernel::Auto}) {
-    Row r = make_row(std::string("rnn ") + kernel_name(k));
+  // Runs `body` on the row; a failure becomes the row's status. A CUDA
+  // error left pending by a failed engine is cleared so the next one starts
+  // clean (a sticky fault will fail the rest, each saying so).
+  auto attempt = [&](Row r, const std::function<void(Row&)>& body) -> Row& {
     try {
-      cuda::PlanOptions po;
-      po.max_steps = s.T;
-      po.max_batch = s.B;
-      po.kernel = k;
-      cuda::Plan plan(model, po);
-      if (k == Kernel::Auto) r.engine += std::string("=") + kernel_name(plan.kernel());
-      Buf ws(std::max<size_t>(plan.workspace_size(), 1));
-      cuda::RunArgs a;
-      a.steps = s.T;
-      a.batch = s.B;
-      a.x = d_x.as<float>();
-      a.lengths = s.varlen ? d_len.as<int32_t>() : nullptr;
-      a.y = d_y.as<float>();
-      BENCH_CUDA(cudaMemsetAsync(d_y.as<void>(), 0xff, ny * sizeof(float), stream));  // NaN: unwritten shows
-      finish(r, time_ms([&] { plan.run(a, ws.as<void>(), stream); }, o.warmup, o.runs, stream));
-      const std::vector<float> y = download(d_y.as<float>(), ny);
-      if (reference.empty()) reference = y;
-      r.check = rel_err(y, reference);
-      if (r.check > 1e-5) r.status = "MISMATCH with stepwise";
+      body(r);
     } catch (const Error& e) {
-      if (e.subject() != "kernel") throw;
-      r.status = "does not fit on chip";
+      r.status = e.subject() == "kernel" ? std::string("does not fit on chip") : std::string("failed: ") + e.what();
+      cudaGetLastError();
+    } catch (const std::exception& e) {
+      r.status = std::string("failed: ") + e.what();
+      cudaGetLastError();
     }
     log << "    " << r.engine << ": " << (r.ms > 0 ? std::to_string(r.ms) + " ms" : r.status) << "\n";
     rows.push_back(r);
+    return rows.back();
+  };
+
+  // Ours: one plan per kernel (and timing variant); *chosen gets the kernel it runs.
+  std::vector<float> reference;  // the stepwise kernel's y
+  auto time_ours = [&](Row& r, Kernel k, cuda::TimingSkip skip, Kernel* chosen) {
+    cuda::PlanOptions po;
+    po.max_steps = s.T;
+    po.max_batch = s.B;
+    po.kernel = k;
+    po.timing_skip = skip;
+    cuda::Plan plan(model, po);
+    if (chosen) *chosen = plan.kernel();
+    Buf ws(std::max<size_t>(plan.workspace_size(), 1));
+    cuda::RunArgs a;
+    a.steps = s.T;
+    a.batch = s.B;
+    a.x = d_x.as<float>();
+    a.lengths = s.varlen ? d_len.as<int32_t>() : nullptr;
+    a.y = d_y.as<float>();
+    BENCH_CUDA(cudaMemsetAsync(d_y.as<void>(), 0xff, ny * sizeof(float), stream));  // NaN: unwritten shows
+    finish(r, time_ms([&] { plan.run(a, ws.as<void>(), stream); }, o.warmup, o.runs, stream));
+    BENCH_CUDA(cudaStreamSynchronize(stream));
+    if (skip != cuda::TimingSkip::None) {
+      r.status = "timing only (output invalid)";
+      return;
+    }
+    const std::vector<float> y = download(d_y.as<float>(), ny);
+    if (reference.empty()) reference = y;
+    r.check = rel_err(y, reference);
+    if (r.check > 1e-5) r.status = "MISMATCH with stepwise";
+  };
+  const Row stepwise = attempt(make_row("rnn stepwise"), [&](Row& r) {
+    time_ours(r, Kernel::Stepwise, cuda::TimingSkip::None, nullptr);
+  });
+  const Row persistent = attempt(make_row("rnn persistent"), [&](Row& r) {
+    time_ours(r, Kernel::Persistent, cuda::TimingSkip::None, nullptr);
+  });
+  attempt(make_row("rnn auto"), [&](Row& r) {
+    Kernel chosen = Kernel::Auto;
+    {
+      cuda::PlanOptions po;
+      po.max_steps = s.T;
+      po.max_batch = s.B;
+      chosen = cuda::Plan(model, po).kernel();
+    }
+    r.engine += std::string("=") + kernel_name(chosen);
+    const Row& same = chosen == Kernel::Persistent ? persistent : stepwise;
+    if (same.ms > 0) {  // the plan it picked was timed above: repeat its figures, untimed
+      r.ms = same.ms, r.us_per_step = same.us_per_step, r.tflops = same.tflops, r.check = same.check;
+      r.status = "same plan as " + same.engine + " (not timed again)";
+      return;
+    }
+    time_ours(r, Kernel::Auto, cuda::TimingSkip::None, nullptr);
+  });
+  // The timing variants: what each part of a step costs.
+  struct Variant {
+    const Row* full;
+    Kernel kernel;
+    cuda::TimingSkip skip;
+    const char* part;
+  };
+  const Variant variants[] = {
+      {&persistent, Kernel::Persistent, cuda::TimingSkip::Staging, "staging"},
+      {&persistent, Kernel::Persistent, cuda::TimingSkip::Epilogue, "epilogue"},
+      {&persistent, Kernel::Persistent, cuda::TimingSkip::Barrier, "barrier"},
+      {&stepwise, Kernel::Stepwise, cuda::TimingSkip::Staging, "staging"},
+      {&stepwise, Kernel::Stepwise, cuda::TimingSkip::Epilogue, "epilogue"},
+  };
+  for (const Variant& v : variants) {
+    if (v.full->ms <= 0) continue;  // no full figure to split
+    Row row = make_row(v.full->engine + " -" + v.part);
+    row.timing_skip = v.part;
+    row.variant_of = v.full->engine;
+    Row& r = attempt(row, [&](Row& r) { time_ours(r, v.kernel, v.skip, nullptr); });
+    if (r.ms > 0) r.saves_us_per_step = v.full->us_per_step - r.us_per_step;
   }
 
 #ifdef RNN_BENCH_CUDNN
@@ -329,21 +394,22 @@ std::vector<Row> run_gpu_shape(const Shape& s, const Options& o, const DeviceInf
       {"cudnn standard", CUDNN_RNN_ALGO_STANDARD, CUDNN_FMA_MATH, true},
       {"cudnn persist_static", CUDNN_RNN_ALGO_PERSIST_STATIC, CUDNN_FMA_MATH, true},
       {"cudnn persist_static_small_h", CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H, CUDNN_FMA_MATH, true},
-      {"cudnn persist_dynamic", CUDNN_RNN_ALGO_PERSIST_DYNAMIC, CUDNN_FMA_MATH, true},
       {"cudnn standard tf32", CUDNN_RNN_ALGO_STANDARD, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, false},
+      {"cudnn persist_dynamic", CUDNN_RNN_ALGO_PERSIST_DYNAMIC, CUDNN_FMA_MATH, true},  // last: compiles per shape
   };
   double best = 0;
   for (const Algo& al : algos) {
-    Row r = make_row(al.name);
-    CudnnRnn c;
-    std::string why = c.setup(s, model, len32, d_len.as<int32_t>(), al.algo, al.math, stream);
-    if (why.empty()) {
-      BENCH_CUDA(cudaMemsetAsync(d_y.as<void>(), 0xff, ny * sizeof(float), stream));
-      why = c.forward(d_x.as<float>(), d_y.as<float>());
-    }
-    if (!why.empty()) {
-      r.status = "not supported: " + why;
-    } else {
+    attempt(make_row(al.name), [&](Row& r) {
+      CudnnRnn c;
+      std::string why = c.setup(s, model, len32, d_len.as<int32_t>(), al.algo, al.math, stream);
+      if (why.empty()) {
+        BENCH_CUDA(cudaMemsetAsync(d_y.as<void>(), 0xff, ny * sizeof(float), stream));
+        why = c.forward(d_x.as<float>(), d_y.as<float>());
+      }
+      if (!why.empty()) {
+        r.status = "not supported: " + why;
+        return;
+      }
       BENCH_CUDA(cudaStreamSynchronize(stream));
       const std::vector<float> y = download(d_y.as<float>(), ny);
       r.check = reference.empty() ? -1 : rel_err(y, reference);
@@ -351,13 +417,11 @@ std::vector<Row> run_gpu_shape(const Shape& s, const Options& o, const DeviceInf
       if (!al.strict) r.status = "ok (TF32: not in the ratio)";
       if (al.strict && r.check >= 0 && r.check <= 1e-5 && (best == 0 || r.ms < best)) best = r.ms;
       if (r.check > 1e-5 && al.strict) r.status = "MISMATCH with ours";
-    }
-    log << "    " << r.engine << ": " << (r.ms > 0 ? std::to_string(r.ms) + " ms" : r.status) << "\n";
-    rows.push_back(r);
+    });
   }
   if (best > 0)
     for (Row& r : rows)
-      if (r.ms > 0) r.vs_cudnn = r.ms / best;
+      if (r.ms > 0 && r.timing_skip.empty()) r.vs_cudnn = r.ms / best;
 #endif
   return rows;
 }

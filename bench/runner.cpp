@@ -2,7 +2,9 @@
 // the table, JSON and CSV outputs. The GPU half is bench/gpu.cpp.
 #include <algorithm>
 #include <chrono>
+#include <initializer_list>
 #include <iomanip>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -29,16 +31,26 @@ double Shape::flops(double tokens) const {
   return per_token * tokens;
 }
 
-std::vector<Shape> default_grid() {
+namespace {
+
+// One layer, one direction, I = H, T = 256, for every H x B (H outer).
+std::vector<Shape> square_grid(std::initializer_list<int64_t> hs, std::initializer_list<int64_t> bs) {
   std::vector<Shape> g;
-  for (int64_t H : {256, 512, 1024, 2048})
-    for (int64_t B : {1, 8, 64, 256}) {
+  for (int64_t H : hs)
+    for (int64_t B : bs) {
       Shape s;
       s.B = B;
       s.H = H;
       s.I = H;
       g.push_back(s);
     }
+  return g;
+}
+
+}  // namespace
+
+std::vector<Shape> default_grid() {
+  std::vector<Shape> g = square_grid({256, 512, 1024, 2048}, {1, 8, 64, 256});
   Shape two_layers;
   two_layers.B = 64, two_layers.H = 1024, two_layers.I = 1024, two_layers.L = 2;
   Shape bidir = two_layers;
@@ -49,6 +61,15 @@ std::vector<Shape> default_grid() {
   mixed.B = 8, mixed.H = 512, mixed.I = 512, mixed.L = 2, mixed.bidirectional = true, mixed.varlen = true;
   g.insert(g.end(), {two_layers, bidir, varlen, mixed});
   return g;
+}
+
+std::vector<Shape> target_grid() { return square_grid({256, 1024, 2048}, {1, 8, 64, 256}); }
+
+std::vector<Shape> named_grid(const std::string& name, bool gpu) {
+  if (name == "default") return default_grid();
+  if (name == "target") return target_grid();
+  if (name == "quick") return quick_grid(gpu);
+  throw Error("--shapes", "'" + name + "' is not a grid (expected default, target or quick)");
 }
 
 std::vector<Shape> quick_grid(bool gpu) {
@@ -67,6 +88,15 @@ std::vector<Shape> quick_grid(bool gpu) {
   mixed.L = 2, mixed.bidirectional = true, mixed.varlen = true;
   g.push_back(mixed);
   return g;
+}
+
+void check_host_fits(const Shape& s) {
+  const std::vector<int64_t> shape = {s.T, s.B, s.I};
+  const int64_t n = checked_numel(shape, "tensor");
+  if (static_cast<uint64_t>(n) > std::numeric_limits<uint64_t>::max() / sizeof(float))
+    throw Error("tensor", "shape " + shape_string(shape) + " is too large");
+  check_host_bytes(static_cast<uint64_t>(n) * sizeof(float), "tensor",
+                   [&] { return "a tensor of shape " + shape_string(shape); });
 }
 
 namespace detail {
@@ -148,36 +178,76 @@ std::string fixed(double v, int digits) {
 
 }  // namespace
 
-Report run(const Options& o, std::ostream& log) {
+Report run(const Options& o, std::ostream& log, const Progress& progress, const Report* resume) {
   Report report;
   const Device device = resolve_device(o.device);
   if (device == Device::Cpu) {
     report.device.name = "cpu";
     log << "rnn bench: no GPU in use: timing the CPU reference (these are not GPU figures)\n";
-    for (const Shape& s : o.shapes) {
-      log << "  " << s.label() << " ...\n";
-      report.rows.push_back(run_cpu_shape(s, o));
-    }
-    return report;
-  }
+  } else {
 #ifdef RNN_BENCH_CUDA
-  report.device = detail::gpu_info();
-  log << "rnn bench: " << report.device.name << ", FP32 peak " << fixed(report.device.peak_fp32_tflops, 1)
-      << " TFLOP/s, " << fixed(report.device.bandwidth_gbs, 0) << " GB/s, grid barrier "
-      << fixed(report.device.barrier_us, 2) << " us"
-      << (report.device.cudnn_version.empty() ? ", no cuDNN" : ", cuDNN " + report.device.cudnn_version) << "\n";
+    report.device = detail::gpu_info();
+    log << "rnn bench: " << report.device.name << ", FP32 peak " << fixed(report.device.peak_fp32_tflops, 1)
+        << " TFLOP/s, " << fixed(report.device.bandwidth_gbs, 0) << " GB/s, grid barrier "
+        << fixed(report.device.barrier_us, 2) << " us"
+        << (report.device.cudnn_version.empty() ? ", no cuDNN" : ", cuDNN " + report.device.cudnn_version) << "\n";
+#else
+    throw Error("device", "cuda: this build has no CUDA backend");
+#endif
+  }
+  if (resume) {
+    if (resume->device.name != report.device.name)
+      throw Error("resume", "its rows were measured on '" + resume->device.name + "', this run is on '" +
+                                report.device.name + "'");
+    report.rows = resume->rows;
+    report.mismatch = resume->mismatch;
+  }
+  if (progress) progress(report);
   for (const Shape& s : o.shapes) {
-    log << "  " << s.label() << " ...\n";
-    for (Row& r : detail::run_gpu_shape(s, o, report.device, log)) {
+    const std::string label = s.label();
+    const bool done = std::any_of(report.rows.begin(), report.rows.end(),
+                                  [&](const Row& r) { return r.shape.label() == label; });
+    if (done) {
+      log << "  " << label << ": already measured (kept)\n";
+      continue;
+    }
+    log << "  " << label << " ...\n";
+    std::vector<Row> rows;
+    try {
+      if (device == Device::Cpu) {
+        rows.push_back(run_cpu_shape(s, o));
+      } else {
+#ifdef RNN_BENCH_CUDA
+        rows = detail::run_gpu_shape(s, o, report.device, log);
+#endif
+      }
+    } catch (const std::exception& e) {  // the shape's own setup failed; its row says why, the grid goes on
+      Row r;
+      r.shape = s;
+      r.engine = "(shape setup)";
+      r.status = std::string("failed: ") + e.what();
+      log << "    " << r.status << "\n";
+      rows.push_back(r);
+    }
+    for (Row& r : rows) {
       if (r.status.rfind("MISMATCH", 0) == 0) report.mismatch = true;
       report.rows.push_back(std::move(r));
     }
+    if (progress) progress(report);
   }
   return report;
-#else
-  throw Error("device", "cuda: this build has no CUDA backend");
-#endif
 }
+
+namespace {
+
+// The time split of one shape and kernel: the full row and its variants.
+struct Split {
+  const Row* full = nullptr;
+  double saves[3] = {0, 0, 0};  // staging, epilogue, barrier (0: not measured)
+  bool any = false;
+};
+
+}  // namespace
 
 void print_table(const Report& report, std::ostream& out) {
   out << "device: " << report.device.name;
@@ -209,6 +279,46 @@ void print_table(const Report& report, std::ostream& out) {
     out << "  " << r.status << "\n";
   }
   if (report.mismatch) out << "WARNING: some engine's output disagrees with ours beyond 1e-5 (see check and status)\n";
+
+  // Where a step's time goes: what leaving each part out saved.
+  static const char* parts[3] = {"staging", "epilogue", "barrier"};
+  std::vector<Split> splits;
+  for (const Row& r : report.rows) {
+    if (r.timing_skip.empty() || r.ms <= 0) continue;
+    auto it = std::find_if(splits.begin(), splits.end(), [&](const Split& s) {
+      return s.full->engine == r.variant_of && s.full->shape.label() == r.shape.label();
+    });
+    if (it == splits.end()) {
+      const auto full = std::find_if(report.rows.begin(), report.rows.end(), [&](const Row& f) {
+        return f.engine == r.variant_of && f.shape.label() == r.shape.label() && f.ms > 0;
+      });
+      if (full == report.rows.end()) continue;
+      splits.push_back(Split{&*full, {0, 0, 0}, false});
+      it = splits.end() - 1;
+    }
+    for (int k = 0; k < 3; ++k)
+      if (r.timing_skip == parts[k]) it->saves[k] = r.saves_us_per_step, it->any = true;
+  }
+  if (splits.empty()) return;
+  out << "\ntime split, us per step (what leaving each part out saved; rest = the dot products, launch and what "
+         "overlaps):\n";
+  out << std::left << std::setw(40) << "shape" << std::setw(18) << "engine" << std::right << std::setw(10) << "step"
+      << std::setw(10) << "staging" << std::setw(10) << "epilogue" << std::setw(10) << "barrier" << std::setw(10)
+      << "rest\n";
+  for (const Split& s : splits) {
+    double rest = s.full->us_per_step;
+    out << std::left << std::setw(40) << s.full->shape.label() << std::setw(18) << s.full->engine << std::right
+        << std::setw(10) << fixed(s.full->us_per_step, 2);
+    for (int k = 0; k < 3; ++k) {
+      const bool measured = std::any_of(report.rows.begin(), report.rows.end(), [&](const Row& r) {
+        return r.variant_of == s.full->engine && r.timing_skip == parts[k] && r.ms > 0 &&
+               r.shape.label() == s.full->shape.label();
+      });
+      out << std::setw(10) << (measured ? fixed(s.saves[k], 2) : "-");
+      rest -= s.saves[k];
+    }
+    out << std::setw(10) << fixed(rest, 2) << "\n";
+  }
 }
 
 void write_json(const Report& report, const std::string& path) {
@@ -226,7 +336,9 @@ void write_json(const Report& report, const std::string& path) {
     j["rows"].push_back({{"B", s.B}, {"H", s.H}, {"I", s.I}, {"T", s.T}, {"L", s.L}, {"D", s.directions()},
                          {"varlen", s.varlen}, {"engine", r.engine}, {"status", r.status}, {"ms", r.ms},
                          {"us_per_step", r.us_per_step}, {"tflops", r.tflops}, {"vs_cudnn", r.vs_cudnn},
-                         {"floor_ms", r.floor_ms}, {"floor_kind", r.floor_kind}, {"check", r.check}});
+                         {"floor_ms", r.floor_ms}, {"floor_kind", r.floor_kind}, {"check", r.check},
+                         {"timing_skip", r.timing_skip}, {"variant_of", r.variant_of},
+                         {"saves_us_per_step", r.saves_us_per_step}});
   }
   const std::string text = j.dump(1) + "\n";
   write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
@@ -234,16 +346,65 @@ void write_json(const Report& report, const std::string& path) {
 
 void write_csv(const Report& report, const std::string& path) {
   std::ostringstream s;
-  s << "device,B,H,I,T,L,D,varlen,engine,status,ms,us_per_step,tflops,vs_cudnn,floor_ms,floor_kind,check\n";
+  s << "device,B,H,I,T,L,D,varlen,engine,status,ms,us_per_step,tflops,vs_cudnn,floor_ms,floor_kind,check,"
+       "timing_skip,variant_of,saves_us_per_step\n";
+  auto quoted = [](std::string v) {  // CSV: double the quotes inside a quoted field
+    for (size_t at = v.find('"'); at != std::string::npos; at = v.find('"', at + 2)) v.insert(at, 1, '"');
+    return '"' + v + '"';
+  };
   for (const Row& r : report.rows) {
     const Shape& sh = r.shape;
-    s << '"' << report.device.name << "\"," << sh.B << ',' << sh.H << ',' << sh.I << ',' << sh.T << ',' << sh.L
-      << ',' << sh.directions() << ',' << (sh.varlen ? 1 : 0) << ",\"" << r.engine << "\",\"" << r.status << "\","
+    s << quoted(report.device.name) << ',' << sh.B << ',' << sh.H << ',' << sh.I << ',' << sh.T << ',' << sh.L << ','
+      << sh.directions() << ',' << (sh.varlen ? 1 : 0) << ',' << quoted(r.engine) << ',' << quoted(r.status) << ','
       << r.ms << ',' << r.us_per_step << ',' << r.tflops << ',' << r.vs_cudnn << ',' << r.floor_ms << ','
-      << r.floor_kind << ',' << r.check << '\n';
+      << r.floor_kind << ',' << r.check << ',' << r.timing_skip << ',' << quoted(r.variant_of) << ','
+      << r.saves_us_per_step << '\n';
   }
   const std::string text = s.str();
   write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+Report read_json(const std::string& path) {
+  const std::vector<uint8_t> bytes = read_file(path);
+  Report report;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    const nlohmann::json& d = j.at("device");
+    report.device.name = d.at("name").get<std::string>();
+    report.device.gpu = d.at("gpu").get<bool>();
+    report.device.peak_fp32_tflops = d.at("peak_fp32_tflops").get<double>();
+    report.device.bandwidth_gbs = d.at("bandwidth_gbs").get<double>();
+    report.device.barrier_us = d.at("barrier_us").get<double>();
+    report.device.cudnn_version = d.at("cudnn_version").get<std::string>();
+    report.mismatch = j.at("mismatch").get<bool>();
+    for (const nlohmann::json& r : j.at("rows")) {
+      Row row;
+      Shape& s = row.shape;
+      s.B = r.at("B").get<int64_t>();
+      s.H = r.at("H").get<int64_t>();
+      s.I = r.at("I").get<int64_t>();
+      s.T = r.at("T").get<int64_t>();
+      s.L = r.at("L").get<int64_t>();
+      s.bidirectional = r.at("D").get<int64_t>() == 2;
+      s.varlen = r.at("varlen").get<bool>();
+      row.engine = r.at("engine").get<std::string>();
+      row.status = r.at("status").get<std::string>();
+      row.ms = r.at("ms").get<double>();
+      row.us_per_step = r.at("us_per_step").get<double>();
+      row.tflops = r.at("tflops").get<double>();
+      row.vs_cudnn = r.at("vs_cudnn").get<double>();
+      row.floor_ms = r.at("floor_ms").get<double>();
+      row.floor_kind = r.at("floor_kind").get<std::string>();
+      row.check = r.at("check").get<double>();
+      row.timing_skip = r.value("timing_skip", std::string());
+      row.variant_of = r.value("variant_of", std::string());
+      row.saves_us_per_step = r.value("saves_us_per_step", 0.0);
+      report.rows.push_back(std::move(row));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path, std::string("not a benchmark report written by rnn bench: ") + e.what());
+  }
+  return report;
 }
 
 }  // namespace rnn::bench

@@ -17,9 +17,9 @@
 //   rnn train-seq2seq --train T.tsv --test T.tsv [--out M] [model and training flags]
 //   rnn translate --model M                         (greedy decoding of each stdin line)
 //   rnn info --model M
-//   rnn bench [--quick] [--batch 1,8] [--hidden 256,512] [--input I] [--steps T]
-//             [--layers L] [--bidirectional] [--varlen] [--warmup N] [--runs N]
-//             [--device auto|cpu|cuda] [--json F] [--csv F]
+//   rnn bench [--shapes default|target|quick] [--quick] [--batch 1,8] [--hidden 256,512]
+//             [--input I] [--steps T] [--layers L] [--bidirectional] [--varlen] [--warmup N]
+//             [--runs N] [--device auto|cpu|cuda] [--json F [--append]] [--csv F]
 //
 // Contract (../shared/DESIGN.md): exit 0 on success; on any bad input a
 // non-zero exit, exactly one line on stderr "rnn: error: <file or flag>:
@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -268,8 +269,8 @@ int cmd_backward(const BackwardArgs& a) {
 }
 
 struct BenchArgs {
-  bool quick = false, bidirectional = false, varlen = false;
-  std::string batch, hidden, device = "auto", json, csv;
+  bool quick = false, bidirectional = false, varlen = false, append = false;
+  std::string shapes, batch, hidden, device = "auto", json, csv;
   int64_t input = 0, steps = 0, layers = 1;
   int warmup = 3, runs = 20;
 };
@@ -306,7 +307,12 @@ int cmd_bench(const BenchArgs& a) {
   const bool gpu = rnn::resolve_device(o.device) == rnn::Device::Cuda;
   const bool custom = !a.batch.empty() || !a.hidden.empty() || a.input || a.steps || a.layers != 1 ||
                       a.bidirectional || a.varlen;
-  if (custom) {
+  if (!a.shapes.empty() && (custom || a.quick))
+    throw rnn::Error("--shapes", "names a whole grid; it cannot be combined with --quick or the shape flags");
+  if (a.append && a.json.empty()) throw rnn::Error("--append", "needs --json (the file whose rows it extends)");
+  if (!a.shapes.empty()) {
+    o.shapes = rnn::bench::named_grid(a.shapes, gpu);
+  } else if (custom) {
     const auto batches = parse_list(a.batch.empty() ? (a.quick ? "1,8" : "1,8,64,256") : a.batch, "--batch");
     const auto hiddens =
         parse_list(a.hidden.empty() ? (a.quick ? "256,512" : "256,512,1024,2048") : a.hidden, "--hidden");
@@ -328,9 +334,20 @@ int cmd_bench(const BenchArgs& a) {
   } else {
     o.shapes = rnn::bench::default_grid();
   }
-  const rnn::bench::Report report = rnn::bench::run(o, std::cerr);
-  if (!a.json.empty()) rnn::bench::write_json(report, a.json);
-  if (!a.csv.empty()) rnn::bench::write_csv(report, a.csv);
+  // A grid that cannot even hold its inputs is a bad argument, refused up
+  // front; failures while running become rows of the report instead.
+  for (const rnn::bench::Shape& s : o.shapes) rnn::bench::check_host_fits(s);
+  // --append: the rows already in the JSON file are kept and their shapes skipped.
+  rnn::bench::Report resume;
+  const bool resuming = a.append && std::ifstream(a.json).good();
+  if (resuming) resume = rnn::bench::read_json(a.json);
+  // The files are rewritten (atomically) before the first shape and after
+  // every shape: a run cut short leaves complete files with the rows so far.
+  const auto write = [&a](const rnn::bench::Report& r) {
+    if (!a.json.empty()) rnn::bench::write_json(r, a.json);
+    if (!a.csv.empty()) rnn::bench::write_csv(r, a.csv);
+  };
+  const rnn::bench::Report report = rnn::bench::run(o, std::cerr, write, resuming ? &resume : nullptr);
   rnn::bench::print_table(report, std::cout);
   if (report.mismatch) {
     std::cerr << "rnn: error: bench: an engine's output disagrees with ours beyond 1e-5" << std::endl;
@@ -508,6 +525,9 @@ int main(int argc, char** argv, Mode mode) {
 
   BenchArgs bench;
   CLI::App* bench_cmd = app.add_subcommand("bench", "Time our kernels against cuDNN (or the CPU reference without a GPU)");
+  bench_cmd->add_option("--shapes", bench.shapes,
+                         "a named grid: default (B 1..256 x H 256..2048 and more), target (B 1,8,64,256 x H "
+                         "256,1024,2048, T 256) or quick");
   bench_cmd->add_flag("--quick", bench.quick, "a small grid");
   bench_cmd->add_option("--batch", bench.batch, "batch sizes, e.g. 1,8,64,256");
   bench_cmd->add_option("--hidden", bench.hidden, "hidden sizes, e.g. 256,512,1024,2048");
@@ -519,8 +539,10 @@ int main(int argc, char** argv, Mode mode) {
   bench_cmd->add_option("--warmup", bench.warmup, "untimed runs first (default 3)");
   bench_cmd->add_option("--runs", bench.runs, "timed runs; the median is reported (default 20)");
   bench_cmd->add_option("--device", bench.device, "auto (default), cpu or cuda");
-  bench_cmd->add_option("--json", bench.json, "write the rows as JSON");
-  bench_cmd->add_option("--csv", bench.csv, "write the rows as CSV");
+  bench_cmd->add_option("--json", bench.json, "write the rows as JSON (rewritten after every shape)");
+  bench_cmd->add_flag("--append", bench.append,
+                      "keep the rows already in the --json file and skip their shapes (to extend a run)");
+  bench_cmd->add_option("--csv", bench.csv, "write the rows as CSV (rewritten after every shape)");
 
   if (const int code = check_words(app, argc, argv)) return code;
   try {

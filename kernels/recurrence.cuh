@@ -15,6 +15,14 @@
 
 namespace rnn::kernels {
 
+// Timing variants, for benchmarks only: each leaves one part of every step
+// out, so `rnn bench` can show what that part costs. A run with any of them
+// computes wrong outputs (and, without the barrier, races); one at a time.
+//   kSkipStaging   h_prev is not copied into shared memory (zeros are used)
+//   kSkipEpilogue  no P, bias, activation or store (the sums are kept alive)
+//   kSkipBarrier   no grid barrier between steps (persistent kernel only)
+enum TimingSkip : int { kSkipNone = 0, kSkipStaging = 1, kSkipEpilogue = 2, kSkipBarrier = 4 };
+
 struct RecurrenceParams {
   int T = 0;                     // steps (x's padded length)
   int B = 0;                     // batch
@@ -30,6 +38,7 @@ struct RecurrenceParams {
   const int32_t* lengths = nullptr;  // [B] each in [1, T], or null (all T)
   float* y = nullptr;            // [T*B, D*H] outputs
   float* h_n = nullptr;          // [D, B, H] final states, or null
+  int timing_skip = kSkipNone;   // a TimingSkip (benchmarks only; outputs then invalid)
 };
 
 #ifdef __CUDACC__
@@ -69,6 +78,13 @@ __device__ __forceinline__ void rec_store(const RecurrenceParams& p, int d, int 
   } else {
     p.y[rec_row(p, s, b) * DH + d * p.H + i] = 0.0f;
   }
+}
+
+// kSkipEpilogue's stand-in for rec_store: keeps `sum` (and so the dot
+// product behind it) alive at the cost of one compare, storing only in the
+// practically impossible case that it equals one NaN payload.
+__device__ __forceinline__ void rec_sink(const RecurrenceParams& p, float sum) {
+  if (__float_as_uint(sum) == 0x7fbadbadu) p.y[0] = sum;
 }
 #endif
 

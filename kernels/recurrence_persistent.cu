@@ -16,7 +16,10 @@
 // H <= 1536 on two, on a 132-multiprocessor H100 (227 KB per block).
 //
 // Kernels:
-//   persistent_kernel<BT>   (static) the whole recurrence of a layer, BT = sequences per warp tile
+//   persistent_kernel<BT, SKIP>   (static) the whole recurrence of a layer
+//     BT   = sequences per warp tile (1, 2 or 4)
+//     SKIP = a TimingSkip (recurrence.cuh): kSkipNone in every real run; the
+//            others are the benchmark's timing variants (outputs invalid)
 //
 // nvcc -Xptxas -v, sm_90, CUDA 13.0 (no spills, no stack; W_hh and h_prev
 // live in dynamic shared memory, sized by persistent_shape()):
@@ -39,7 +42,7 @@ constexpr int kRowTile = 2;    // rows per warp tile
 
 }  // namespace
 
-template <int BT>
+template <int BT, int SKIP>
 static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(RecurrenceParams p, PersistentShape shape) {
   cg::grid_group grid = cg::this_grid();
   extern __shared__ float smem[];
@@ -54,22 +57,27 @@ static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(Recurren
   for (int64_t k = threadIdx.x; k < static_cast<int64_t>(R) * H; k += kThreads)
     w[k] = k < static_cast<int64_t>(nrows) * H ? wsrc[k] : 0.0f;
 
+  if constexpr (SKIP == kSkipStaging)  // timing variant: every step reads these zeros
+    for (int64_t k = threadIdx.x; k < static_cast<int64_t>(chunk) * H; k += kThreads) hb[k] = 0.0f;
+
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row_tiles = (nrows + kRowTile - 1) / kRowTile;
   for (int s = 0; s < p.T; ++s) {
     for (int b0 = 0; b0 < p.B; b0 += chunk) {
       const int nb = min(chunk, p.B - b0);
       __syncthreads();  // weights loaded / the previous chunk's readers are done with hb
-      // Stage only the tiles this chunk uses (a run may have B < the planned batch).
-      const int64_t staged = static_cast<int64_t>((nb + BT - 1) / BT) * BT * H;
-      for (int64_t k = threadIdx.x; k < staged; k += kThreads) {
-        const int bb = static_cast<int>(k / H), j = static_cast<int>(k % H);
-        float v = 0.0f;
-        if (bb < nb) {
-          const int b = b0 + bb, len = rec_length(p, b);
-          if (s < len) v = rec_load_prev(p, d, b, s, len, j);
+      if constexpr (SKIP != kSkipStaging) {
+        // Stage only the tiles this chunk uses (a run may have B < the planned batch).
+        const int64_t staged = static_cast<int64_t>((nb + BT - 1) / BT) * BT * H;
+        for (int64_t k = threadIdx.x; k < staged; k += kThreads) {
+          const int bb = static_cast<int>(k / H), j = static_cast<int>(k % H);
+          float v = 0.0f;
+          if (bb < nb) {
+            const int b = b0 + bb, len = rec_length(p, b);
+            if (s < len) v = rec_load_prev(p, d, b, s, len, j);
+          }
+          hb[k] = v;
         }
-        hb[k] = v;
       }
       __syncthreads();
       const int batch_tiles = (nb + BT - 1) / BT;
@@ -94,22 +102,28 @@ static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(Recurren
             const int row = rt * kRowTile + r, bb = bt * BT + c;
             if (lane == r * BT + c && row < nrows && bb < nb) {
               const int b = b0 + bb;
-              rec_store(p, d, b, r0 + row, s, rec_length(p, b), acc[r][c]);
+              if constexpr (SKIP == kSkipEpilogue)
+                rec_sink(p, acc[r][c]);
+              else
+                rec_store(p, d, b, r0 + row, s, rec_length(p, b), acc[r][c]);
             }
           }
         }
       }
     }
-    grid.sync();
+    if constexpr (SKIP == kSkipBarrier)
+      __syncthreads();
+    else
+      grid.sync();
   }
 }
 
-template <int BT>
+template <int BT, int SKIP>
 static cudaError_t launch_persistent(const RecurrenceParams& p, const PersistentShape& shape, cudaStream_t stream) {
   // The kernel's dynamic shared-memory limit was raised to the device's
   // maximum by persistent_shape(); it is never lowered, so plans of other
   // sizes on other threads cannot undercut this launch.
-  auto kernel = persistent_kernel<BT>;
+  auto kernel = persistent_kernel<BT, SKIP>;
   RecurrenceParams params = p;
   PersistentShape sh = shape;
   void* args[] = {&params, &sh};
@@ -117,15 +131,33 @@ static cudaError_t launch_persistent(const RecurrenceParams& p, const Persistent
                                      dim3(kThreads), args, shape.smem_bytes, stream);
 }
 
+// The launch of tile width BT with the timing variant p.timing_skip.
+template <int BT>
+static cudaError_t launch_variant(const RecurrenceParams& p, const PersistentShape& shape, cudaStream_t stream) {
+  switch (p.timing_skip) {
+    case kSkipNone: return launch_persistent<BT, kSkipNone>(p, shape, stream);
+    case kSkipStaging: return launch_persistent<BT, kSkipStaging>(p, shape, stream);
+    case kSkipEpilogue: return launch_persistent<BT, kSkipEpilogue>(p, shape, stream);
+    case kSkipBarrier: return launch_persistent<BT, kSkipBarrier>(p, shape, stream);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
 // Raises the kernel's dynamic shared-memory limit to the device's maximum
-// (the same value from every caller: an upper bound, not a reservation) and
-// asks how many blocks of `smem` bytes fit on one multiprocessor.
+// (the same value from every caller: an upper bound, not a reservation),
+// for the real kernel and its timing variants, and asks how many blocks of
+// `smem` bytes of the real kernel fit on one multiprocessor.
 template <int BT>
 static cudaError_t max_blocks_per_sm(size_t smem, int smem_optin, int* blocks) {
-  auto kernel = persistent_kernel<BT>;
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_optin);
-  if (err != cudaSuccess) return err;
-  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, kernel, kThreads, smem);
+  const void* variants[] = {reinterpret_cast<const void*>(persistent_kernel<BT, kSkipNone>),
+                            reinterpret_cast<const void*>(persistent_kernel<BT, kSkipStaging>),
+                            reinterpret_cast<const void*>(persistent_kernel<BT, kSkipEpilogue>),
+                            reinterpret_cast<const void*>(persistent_kernel<BT, kSkipBarrier>)};
+  for (const void* kernel : variants) {
+    const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_optin);
+    if (err != cudaSuccess) return err;
+  }
+  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, persistent_kernel<BT, kSkipNone>, kThreads, smem);
 }
 
 cudaError_t persistent_shape(int H, int D, int B, PersistentShape* shape) {
@@ -171,9 +203,9 @@ cudaError_t recurrence_persistent(const RecurrenceParams& p, const PersistentSha
       static_cast<int64_t>(shape.blocks_per_dir) * shape.rows < p.H)
     return cudaErrorInvalidValue;
   switch (shape.batch_tile) {
-    case 4: return launch_persistent<4>(p, shape, stream);
-    case 2: return launch_persistent<2>(p, shape, stream);
-    case 1: return launch_persistent<1>(p, shape, stream);
+    case 4: return launch_variant<4>(p, shape, stream);
+    case 2: return launch_variant<2>(p, shape, stream);
+    case 1: return launch_variant<1>(p, shape, stream);
     default: return cudaErrorInvalidValue;
   }
 }

@@ -231,6 +231,12 @@ Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_uni
   if (m.backward_kernel == Kernel::Stepwise && (options.max_batch + 7) / 8 > 65535)
     m.backward_unavailable = "max_batch = " + std::to_string(options.max_batch) +
                              " exceeds the stepwise backward kernel's limit of 524280 sequences";
+  if (options.timing_skip == TimingSkip::Barrier && m.kernel != Kernel::Persistent)
+    throw Error("options", "timing_skip = Barrier applies to the persistent kernel only (the stepwise kernel has "
+                           "no grid barrier)");
+  if (options.timing_skip != TimingSkip::None)
+    m.backward_unavailable = "a plan with a timing_skip (benchmarks only) computes no valid forward pass to "
+                             "differentiate";
   if (m.kernel == Kernel::Stepwise && (options.max_batch + 7) / 8 > 65535)
     throw Error("options", "max_batch = " + std::to_string(options.max_batch) +
                                " exceeds the stepwise kernel's limit of 524280 sequences");

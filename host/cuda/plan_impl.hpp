@@ -71,6 +71,15 @@ inline std::string persistent_reason(cudaError_t err, const ModelConfig& c) {
   return std::string("persistent kernel setup failed: ") + cudaGetErrorString(err);
 }
 
+inline int timing_skip_bits(TimingSkip skip) {
+  switch (skip) {
+    case TimingSkip::Staging: return kernels::kSkipStaging;
+    case TimingSkip::Epilogue: return kernels::kSkipEpilogue;
+    case TimingSkip::Barrier: return kernels::kSkipBarrier;
+    default: return kernels::kSkipNone;
+  }
+}
+
 }  // namespace impl
 
 struct Plan::Impl {
@@ -138,6 +147,7 @@ struct Plan::Impl {
       rp.lengths = a.lengths;
       rp.y = out;
       rp.h_n = a.h_n ? a.h_n + l * state : nullptr;
+      rp.timing_skip = impl::timing_skip_bits(options.timing_skip);
       if (kernel == Kernel::Persistent) {
         RNN_LAUNCH_CHECK(kernels::recurrence_persistent(rp, shape, stream));
       } else {

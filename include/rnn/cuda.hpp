@@ -33,6 +33,17 @@
 
 namespace rnn::cuda {
 
+// For benchmarks only: one part of every recurrence step that a plan's
+// runs leave out, so a benchmark can time what that part costs (`rnn bench`
+// shows the split). A plan with anything but None computes wrong outputs
+// (without the barrier its steps also race); it refuses backward().
+enum class TimingSkip {
+  None,      // the real computation
+  Staging,   // h_prev is not copied into shared memory (zeros are used)
+  Epilogue,  // no input projection P, bias, activation or store of h
+  Barrier,   // no grid barrier between steps (persistent kernel only)
+};
+
 struct PlanOptions {
   int64_t max_steps = 0;   // the largest T run() will be given (>= 1)
   int64_t max_batch = 0;   // the largest B run() will be given (>= 1)
@@ -40,6 +51,7 @@ struct PlanOptions {
   Kernel kernel = Kernel::Auto;  // the recurrence kernel; Persistent fails if W_hh does not fit on chip
   bool allow_tf32 = false;    // let cuBLAS use TF32 for the forward input projection (default: strict
                               // FP32); the backward pass's gradient GEMMs are always strict FP32
+  TimingSkip timing_skip = TimingSkip::None;  // benchmarks only (see TimingSkip)
   int device = -1;            // CUDA device ordinal; -1: the device current at construction.
                               // The caller's current device is left as it was; run() must be
                               // called with the plan's device current.

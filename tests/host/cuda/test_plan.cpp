@@ -9,6 +9,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -318,6 +319,72 @@ TEST(GpuPlan, SmallerBatchesAndNewPointersReuseThePlan) {
           << rnn::kernel_name(k) << " B=" << B;
       EXPECT_TRUE(testbed::close(rnn::Tensor(ref.h_n.shape(), d_hn.host()), ref.h_n, 1e-5))
           << rnn::kernel_name(k) << " B=" << B;
+    }
+  }
+}
+
+// The benchmark's timing variants (PlanOptions::timing_skip) run, repeat
+// (the stepwise graph path included) and leave out what they say: without
+// the epilogue nothing is stored (y stays poisoned); without the staging the
+// recurrence sees zeros (y is finite but differs from the reference after
+// step 0). The barrier variant exists for the persistent kernel only, and no
+// variant offers a backward pass.
+TEST(GpuPlan, TimingVariantsLeaveOutWhatTheySay) {
+  SKIP_WITHOUT_GPU();
+  const rnn::Model model = rnn::Model::random(small_config(16), 11);
+  const int64_t T = 6, B = 3;
+  const rnn::Tensor x = testbed::random_tensor({T, B, 3}, 12);
+  rnn::ForwardOptions cpu;
+  cpu.device = rnn::Device::Cpu;
+  const auto ref = rnn::forward(model, x, nullptr, nullptr, cpu);
+  using rnn::cuda::TimingSkip;
+  for (rnn::Kernel k : {rnn::Kernel::Stepwise, rnn::Kernel::Persistent}) {
+    for (TimingSkip skip : {TimingSkip::Staging, TimingSkip::Epilogue, TimingSkip::Barrier}) {
+      rnn::cuda::PlanOptions o;
+      o.max_steps = T;
+      o.max_batch = B;
+      o.kernel = k;
+      o.timing_skip = skip;
+      const std::string what = std::string(rnn::kernel_name(k)) + " skip " + std::to_string(static_cast<int>(skip));
+      if (k == rnn::Kernel::Stepwise && skip == TimingSkip::Barrier) {
+        try {
+          rnn::cuda::Plan plan(model, o);
+          ADD_FAILURE() << "the stepwise kernel accepted a barrier skip";
+        } catch (const rnn::Error& e) {
+          EXPECT_EQ(e.subject(), "options") << e.what();
+        }
+        continue;
+      }
+      rnn::cuda::Plan plan(model, o);
+      Device<char> ws(plan.backward_workspace_size());
+      Device<float> d_x(x.values()), d_y(ref.y.values().size()), d_dy(ref.y.values().size()),
+          d_g(plan.gradient_count());
+      rnn::cuda::RunArgs a;
+      a.steps = T;
+      a.batch = B;
+      a.x = d_x.get();
+      a.y = d_y.get();
+      for (int run = 0; run < 3; ++run) {  // direct, then (stepwise) captured and replayed
+        CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
+        plan.run(a, ws.get(), nullptr);
+        CUDA_OK(cudaDeviceSynchronize());
+      }
+      const std::vector<float> y = d_y.host();
+      if (skip == TimingSkip::Epilogue) {
+        EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](float v) { return v != v; })) << what << ": y was written";
+      } else if (skip == TimingSkip::Staging) {
+        EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](float v) { return std::isfinite(v); })) << what;
+        EXPECT_FALSE(testbed::close(rnn::Tensor(ref.y.shape(), y), ref.y, 1e-3)) << what << ": h_prev was staged";
+      }
+      rnn::cuda::BackwardArgs g;
+      g.dy = d_dy.get();
+      g.grads = d_g.get();
+      try {
+        plan.backward(a, g, ws.get(), nullptr);
+        ADD_FAILURE() << what << ": backward ran";
+      } catch (const rnn::Error& e) {
+        EXPECT_EQ(e.subject(), "options") << e.what();
+      }
     }
   }
 }
