@@ -22,7 +22,6 @@
 #include <string>
 #include <vector>
 
-#include "../kernels/barrier_probe.cuh"
 #include "gpu.hpp"
 #include "rnn/cuda.hpp"
 #include "rnn/rnn.hpp"
@@ -233,9 +232,7 @@ DeviceInfo gpu_info() {
   BENCH_CUDA(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev));
   info.peak_fp32_tflops = sms * 128.0 * 2.0 * clock_khz * 1e3 / 1e12;  // 128 FP32 lanes per SM (sm_90)
   info.bandwidth_gbs = mem_khz * 1e3 * 2.0 * (bus_bits / 8.0) / 1e9;
-  float us = 0;
-  BENCH_CUDA(kernels::measure_grid_barrier(2000, &us));
-  info.barrier_us = us;
+  info.barrier_us = cuda::grid_barrier_latency_us(2000);
 #ifdef RNN_BENCH_CUDNN
   const size_t v = cudnnGetVersion();
   info.cudnn_version = std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);

@@ -26,8 +26,4 @@ struct SampleArgs {
 int train(const TrainArgs& args);
 int sample(const SampleArgs& args);
 
-// UTF-8 <-> code points. decode throws rnn::Error(subject, ...) on invalid UTF-8.
-std::vector<char32_t> decode_utf8(const std::string& s, const std::string& subject);
-std::string encode_utf8(const std::vector<char32_t>& cps);
-
 }  // namespace charlm

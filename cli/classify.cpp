@@ -15,7 +15,6 @@
 #include <map>
 #include <sstream>
 
-#include "charlm.hpp"
 #include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
 
@@ -33,7 +32,7 @@ struct Example {
 
 std::vector<Example> read_examples(const std::string& path) {
   std::vector<Example> out;
-  for (tasks::Row& r : tasks::read_tsv(path, "label<TAB>text")) out.push_back({charlm::encode_utf8(r.first), std::move(r.second)});
+  for (tasks::Row& r : tasks::read_tsv(path, "label<TAB>text")) out.push_back({rnn::encode_utf8(r.first), std::move(r.second)});
   return out;
 }
 
@@ -113,7 +112,7 @@ int train(const TrainArgs& a) {
   cfg.bidirectional = a.bidirectional;
   cfg.output_size = static_cast<int64_t>(labels.size());
   rnn::Model model = rnn::Model::random(cfg, a.seed);
-  model.vocab = charlm::encode_utf8(vocab.chars);
+  model.vocab = rnn::encode_utf8(vocab.chars);
   model.metadata["task"] = "classify";
   std::string joined;
   for (const auto& l : labels) joined += l + "\n";
@@ -178,7 +177,7 @@ int classify(const std::string& model_path, const std::string& device) {
   if (task == model.metadata.end() || task->second != "classify" || labels_it == model.metadata.end())
     throw rnn::Error(model_path, "is not a classifier from rnn train-classify (no task=classify metadata)");
   const std::vector<std::string> labels = split_lines(labels_it->second);
-  const Vocab vocab = vocab_from(charlm::decode_utf8(model.vocab, model_path + ": vocab"));
+  const Vocab vocab = vocab_from(rnn::decode_utf8(model.vocab, model_path + ": vocab"));
   if (static_cast<int64_t>(labels.size()) != model.config().output_size || vocab.size() != model.config().input_size)
     throw rnn::Error(model_path, "labels or vocab do not match the model's sizes");
   const std::vector<std::vector<char32_t>> lines = tasks::read_stdin_lines();

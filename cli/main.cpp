@@ -17,9 +17,7 @@
 //   rnn train-seq2seq --train T.tsv --test T.tsv [--out M] [model and training flags]
 //   rnn translate --model M                         (greedy decoding of each stdin line)
 //   rnn info --model M
-//   rnn bench [--shapes default|target|quick] [--quick] [--batch 1,8] [--hidden 256,512]
-//             [--input I] [--steps T] [--layers L] [--bidirectional] [--varlen] [--warmup N]
-//             [--runs N] [--device auto|cpu|cuda] [--json F [--append]] [--csv F]
+//   rnn bench [...]                                 (runs rnn-bench, bench/main.cpp, with the arguments)
 //
 // Contract (../shared/DESIGN.md): exit 0 on success; on any bad input a
 // non-zero exit, exactly one line on stderr "rnn: error: <file or flag>:
@@ -28,7 +26,9 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -36,7 +36,8 @@
 #include <string>
 #include <utility>
 
-#include "bench.hpp"
+#include <unistd.h>
+
 #include "cli.hpp"
 #include "charlm.hpp"
 #include "classify.hpp"
@@ -49,7 +50,6 @@ namespace {
 
 constexpr int kExitError = 1;  // bad input or failure while running
 constexpr int kExitUsage = 2;  // bad command line
-constexpr int kExitMismatch = 3;  // rnn bench: an engine's output disagreed with ours
 
 std::string one_line(std::string s) {
   for (char& c : s)
@@ -99,6 +99,7 @@ int check_words(const CLI::App& app, int argc, char** argv) {
   for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
     if (s->get_name() == first) sub = s;
   if (!sub) return fail(first, "unknown command (see rnn --help)", kExitUsage);
+  if (sub->get_prefix_command()) return 0;  // bench: its own program checks its arguments
   for (int i = 2; i < argc; ++i) {
     std::string word = argv[i];
     if (word.rfind("--", 0) != 0 && word != "-h") {
@@ -268,92 +269,21 @@ int cmd_backward(const BackwardArgs& a) {
   return 0;
 }
 
-struct BenchArgs {
-  bool quick = false, bidirectional = false, varlen = false, append = false;
-  std::string shapes, batch, hidden, device = "auto", json, csv;
-  int64_t input = 0, steps = 0, layers = 1;
-  int warmup = 3, runs = 20;
-};
-
-// "1,8,64" -> {1, 8, 64}; every entry >= 1.
-std::vector<int64_t> parse_list(const std::string& text, const std::string& flag) {
-  std::vector<int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || v < 1)
-      throw rnn::Error(flag, "'" + item + "' is not a positive integer (expected a list like 1,8,64)");
-    out.push_back(v);
-  }
-  if (out.empty()) throw rnn::Error(flag, "empty list");
-  return out;
-}
-
-int cmd_bench(const BenchArgs& a) {
-  rnn::bench::Options o;
-  o.device = rnn::parse_device(a.device, "--device");
-  if (a.warmup < 0) throw rnn::Error("--warmup", "must be 0 or more");
-  if (a.runs < 1) throw rnn::Error("--runs", "must be at least 1");
-  if (a.input < 0 || a.steps < 0 || a.layers < 1) throw rnn::Error("--input/--steps/--layers", "must be positive");
-  o.warmup = a.warmup;
-  o.runs = a.runs;
-  const bool gpu = rnn::resolve_device(o.device) == rnn::Device::Cuda;
-  const bool custom = !a.batch.empty() || !a.hidden.empty() || a.input || a.steps || a.layers != 1 ||
-                      a.bidirectional || a.varlen;
-  if (!a.shapes.empty() && (custom || a.quick))
-    throw rnn::Error("--shapes", "names a whole grid; it cannot be combined with --quick or the shape flags");
-  if (a.append && a.json.empty()) throw rnn::Error("--append", "needs --json (the file whose rows it extends)");
-  if (!a.shapes.empty()) {
-    o.shapes = rnn::bench::named_grid(a.shapes, gpu);
-  } else if (custom) {
-    const auto batches = parse_list(a.batch.empty() ? (a.quick ? "1,8" : "1,8,64,256") : a.batch, "--batch");
-    const auto hiddens =
-        parse_list(a.hidden.empty() ? (a.quick ? "256,512" : "256,512,1024,2048") : a.hidden, "--hidden");
-    for (int64_t H : hiddens)
-      for (int64_t B : batches) {
-        rnn::bench::Shape s;
-        s.B = B;
-        s.H = H;
-        s.I = a.input ? a.input : H;
-        s.T = a.steps ? a.steps : (a.quick ? 64 : 256);
-        s.L = a.layers;
-        s.bidirectional = a.bidirectional;
-        s.varlen = a.varlen;
-        o.shapes.push_back(s);
-      }
-  } else if (a.quick || !gpu) {
-    if (!a.quick) std::fprintf(stderr, "rnn bench: no GPU in use: running the quick grid on the CPU reference\n");
-    o.shapes = rnn::bench::quick_grid(gpu);
-  } else {
-    o.shapes = rnn::bench::default_grid();
-  }
-  // A grid that cannot even hold its inputs is a bad argument, refused up
-  // front; failures while running become rows of the report instead.
-  for (const rnn::bench::Shape& s : o.shapes) rnn::bench::check_host_fits(s);
-  // --append: the rows already in the JSON file are kept and their shapes skipped.
-  rnn::bench::Report resume;
-  const bool resuming = a.append && std::ifstream(a.json).good();
-  if (resuming) resume = rnn::bench::read_json(a.json);
-  // The files are rewritten (atomically) before the first shape and after
-  // every shape: a run cut short leaves complete files with the rows so far.
-  const auto write = [&a](const rnn::bench::Report& r) {
-    if (!a.json.empty()) rnn::bench::write_json(r, a.json);
-    if (!a.csv.empty()) rnn::bench::write_csv(r, a.csv);
-  };
-  const rnn::bench::Report report = rnn::bench::run(o, std::cerr, write, resuming ? &resume : nullptr);
-  rnn::bench::print_table(report, std::cout);
-  if (report.mismatch) {
-    std::cerr << "rnn: error: bench: an engine's output disagrees with ours beyond 1e-5" << std::endl;
-    return kExitMismatch;
-  }
-  return 0;
+// Replaces this process with rnn-bench, the program beside this one, given
+// `args`; returns only when it cannot be run.
+int exec_bench(const std::vector<std::string>& args, const char* argv0) {
+  std::string self(4096, '\0');
+  const ssize_t n = readlink("/proc/self/exe", &self[0], self.size() - 1);
+  self = n > 0 ? self.substr(0, static_cast<size_t>(n)) : std::string(argv0);
+  const std::string path = self.substr(0, self.rfind('/') + 1) + "rnn-bench";
+  std::vector<char*> argv{const_cast<char*>(path.c_str())};
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::cout.flush();
+  execv(path.c_str(), argv.data());
+  const int err = errno;
+  return fail("bench", "cannot run " + path + ": " + std::strerror(err) + " (rnn-bench is built and installed beside rnn)",
+              kExitError);
 }
 
 int cmd_info(const std::string& path) {
@@ -523,26 +453,12 @@ int main(int argc, char** argv, Mode mode) {
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
 
-  BenchArgs bench;
-  CLI::App* bench_cmd = app.add_subcommand("bench", "Time our kernels against cuDNN (or the CPU reference without a GPU)");
-  bench_cmd->add_option("--shapes", bench.shapes,
-                         "a named grid: default (B 1..256 x H 256..2048 and more), target (B 1,8,64,256 x H "
-                         "256,1024,2048, T 256) or quick");
-  bench_cmd->add_flag("--quick", bench.quick, "a small grid");
-  bench_cmd->add_option("--batch", bench.batch, "batch sizes, e.g. 1,8,64,256");
-  bench_cmd->add_option("--hidden", bench.hidden, "hidden sizes, e.g. 256,512,1024,2048");
-  bench_cmd->add_option("--input", bench.input, "input size (default: = hidden size)");
-  bench_cmd->add_option("--steps", bench.steps, "T (default 256; 64 with --quick)");
-  bench_cmd->add_option("--layers", bench.layers, "layers (default 1)");
-  bench_cmd->add_flag("--bidirectional", bench.bidirectional, "two directions");
-  bench_cmd->add_flag("--varlen", bench.varlen, "per-sequence lengths drawn in [T/2, T]");
-  bench_cmd->add_option("--warmup", bench.warmup, "untimed runs first (default 3)");
-  bench_cmd->add_option("--runs", bench.runs, "timed runs; the median is reported (default 20)");
-  bench_cmd->add_option("--device", bench.device, "auto (default), cpu or cuda");
-  bench_cmd->add_option("--json", bench.json, "write the rows as JSON (rewritten after every shape)");
-  bench_cmd->add_flag("--append", bench.append,
-                      "keep the rows already in the --json file and skip their shapes (to extend a run)");
-  bench_cmd->add_option("--csv", bench.csv, "write the rows as CSV (rewritten after every shape)");
+  // `rnn bench` runs the benchmark program rnn-bench (bench/, which links
+  // cuDNN where found), installed beside rnn, with the arguments as given.
+  CLI::App* bench_cmd =
+      app.add_subcommand("bench", "Time our kernels against cuDNN (runs rnn-bench; see rnn bench --help)");
+  bench_cmd->prefix_command();
+  bench_cmd->set_help_flag();
 
   if (const int code = check_words(app, argc, argv)) return code;
   try {
@@ -569,7 +485,7 @@ int main(int argc, char** argv, Mode mode) {
     if (tg_cmd->parsed()) return tag_cmd::tag(tg_model, tg_device);
     if (ts_cmd->parsed()) return seq2seq_cmd::train(ts);
     if (tr_cmd->parsed()) return seq2seq_cmd::translate(tr_model, tr_max, tr_temp, tr_seed);
-    if (bench_cmd->parsed()) return cmd_bench(bench);
+    if (bench_cmd->parsed()) return exec_bench(bench_cmd->remaining(), argv[0]);
     if (info_cmd->parsed()) return cmd_info(info_model);
   } catch (const rnn::Error& e) {
     return fail(e.subject(), e.message(), kExitError);

@@ -17,7 +17,6 @@
 #include <map>
 #include <sstream>
 
-#include "charlm.hpp"
 #include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
 
@@ -92,8 +91,8 @@ rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, boo
   rnn::Seq2SeqModel m{rnn::model_from_tensors(enc, path + " (encoder)"), rnn::model_from_tensors(dec, path + " (decoder)")};
   reverse = f.metadata.count("reverse_source") && f.metadata.at("reverse_source") == "true";
   m.context = f.metadata.count("decoder_context") && f.metadata.at("decoder_context") == "true";
-  src = vocab_from(charlm::decode_utf8(f.metadata.count("source_vocab") ? f.metadata.at("source_vocab") : "", path));
-  tgt = vocab_from(charlm::decode_utf8(f.metadata.count("target_vocab") ? f.metadata.at("target_vocab") : "", path));
+  src = vocab_from(rnn::decode_utf8(f.metadata.count("source_vocab") ? f.metadata.at("source_vocab") : "", path));
+  tgt = vocab_from(rnn::decode_utf8(f.metadata.count("target_vocab") ? f.metadata.at("target_vocab") : "", path));
   const int64_t context_width = m.context ? m.decoder.config().hidden_size : 0;
   if (m.encoder.config().hidden_size != m.decoder.config().hidden_size ||
       m.encoder.config().num_layers != m.decoder.config().num_layers)
@@ -170,8 +169,8 @@ int train(const TrainArgs& a) {
       f.tensors.emplace_back(name.rfind("fc.", 0) == 0 ? name : "decoder." + name, *t);
     f.metadata["task"] = "seq2seq";
     f.metadata["nonlinearity"] = "tanh";
-    f.metadata["source_vocab"] = charlm::encode_utf8(src.chars);
-    f.metadata["target_vocab"] = charlm::encode_utf8(tgt.chars);
+    f.metadata["source_vocab"] = rnn::encode_utf8(src.chars);
+    f.metadata["target_vocab"] = rnn::encode_utf8(tgt.chars);
     f.metadata["reverse_source"] = a.reverse_source ? "true" : "false";
     f.metadata["decoder_context"] = a.context ? "true" : "false";
     rnn::write_safetensors(a.out, f);
@@ -191,7 +190,7 @@ int translate(const std::string& model_path, int64_t max_length, double temperat
   uint64_t n = 0;
   for (const std::vector<char32_t>& line : tasks::read_stdin_lines()) {
     const auto out = decode(m, src, tgt, reverse, line, max_length, temperature, seed + ++n);
-    std::printf("%s\n", charlm::encode_utf8(out).c_str());
+    std::printf("%s\n", rnn::encode_utf8(out).c_str());
   }
   return 0;
 }

@@ -14,7 +14,6 @@
 #include <map>
 #include <sstream>
 
-#include "charlm.hpp"
 #include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
 
@@ -117,7 +116,7 @@ int train(const TrainArgs& a) {
   for (const Example& e : test)
     for (char32_t t : e.tags)
       if (!tag_index.count(t))
-        throw rnn::Error(a.test, "tag '" + charlm::encode_utf8({t}) + "' does not occur in " + a.train);
+        throw rnn::Error(a.test, "tag '" + rnn::encode_utf8({t}) + "' does not occur in " + a.train);
   const int64_t V = static_cast<int64_t>(chars.size()) + 1, O = static_cast<int64_t>(tags.size());
 
   rnn::ModelConfig cfg;
@@ -127,9 +126,9 @@ int train(const TrainArgs& a) {
   cfg.bidirectional = a.bidirectional;
   cfg.output_size = O;
   rnn::Model model = rnn::Model::random(cfg, a.seed);
-  model.vocab = charlm::encode_utf8(chars);
+  model.vocab = rnn::encode_utf8(chars);
   model.metadata["task"] = "tag";
-  model.metadata["tags"] = charlm::encode_utf8(tags);
+  model.metadata["tags"] = rnn::encode_utf8(tags);
   rnn::Optimizer opt(model, oo);
   std::fprintf(stderr,
                "rnn train-tag: %zu train, %zu test lines; vocabulary %lld, %lld tags; H=%lld L=%lld%s; %lld updates on "
@@ -179,7 +178,7 @@ int train(const TrainArgs& a) {
   for (int64_t k = 0; k < O; ++k) {
     const double p = tp[k] + fp[k] ? static_cast<double>(tp[k]) / static_cast<double>(tp[k] + fp[k]) : 0.0;
     const double r = tp[k] + fn[k] ? static_cast<double>(tp[k]) / static_cast<double>(tp[k] + fn[k]) : 0.0;
-    std::printf("f1[%s]=%.4f  (precision %.4f, recall %.4f)\n", charlm::encode_utf8({tags[k]}).c_str(),
+    std::printf("f1[%s]=%.4f  (precision %.4f, recall %.4f)\n", rnn::encode_utf8({tags[k]}).c_str(),
                 p + r > 0 ? 2 * p * r / (p + r) : 0.0, p, r);
   }
   std::printf("test_token_accuracy=%.4f\n", static_cast<double>(correct) / static_cast<double>(total));
@@ -193,8 +192,8 @@ int tag(const std::string& model_path, const std::string& device) {
   auto tags_it = model.metadata.find("tags");
   if (task == model.metadata.end() || task->second != "tag" || tags_it == model.metadata.end())
     throw rnn::Error(model_path, "is not a tagger from rnn train-tag (no task=tag metadata)");
-  const std::vector<char32_t> tags = charlm::decode_utf8(tags_it->second, model_path + ": tags");
-  const std::vector<char32_t> chars = charlm::decode_utf8(model.vocab, model_path + ": vocab");
+  const std::vector<char32_t> tags = rnn::decode_utf8(tags_it->second, model_path + ": tags");
+  const std::vector<char32_t> chars = rnn::decode_utf8(model.vocab, model_path + ": vocab");
   if (static_cast<int64_t>(tags.size()) != model.config().output_size ||
       static_cast<int64_t>(chars.size()) + 1 != model.config().input_size)
     throw rnn::Error(model_path, "tags or vocab do not match the model's sizes");
@@ -206,7 +205,7 @@ int tag(const std::string& model_path, const std::string& device) {
   for (const auto& p : predict(model, char_index, texts, dev)) {
     std::vector<char32_t> out;
     for (int64_t k : p) out.push_back(tags[static_cast<size_t>(k)]);
-    std::printf("%s\n", charlm::encode_utf8(out).c_str());
+    std::printf("%s\n", rnn::encode_utf8(out).c_str());
   }
   return 0;
 }

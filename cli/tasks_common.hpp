@@ -17,7 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include "charlm.hpp"
 #include "rnn/rnn.hpp"
 
 namespace tasks {
@@ -42,7 +41,7 @@ inline std::vector<Row> read_tsv(const std::string& path, const std::string& for
     if (tab == std::string::npos || tab == 0 || tab + 1 == line.size())
       throw rnn::Error(path, "line " + std::to_string(n) + ": expected " + format);
     const std::string where = path + ": line " + std::to_string(n);
-    out.push_back({charlm::decode_utf8(line.substr(0, tab), where), charlm::decode_utf8(line.substr(tab + 1), where), n});
+    out.push_back({rnn::decode_utf8(line.substr(0, tab), where), rnn::decode_utf8(line.substr(tab + 1), where), n});
   }
   if (out.empty()) throw rnn::Error(path, "holds no examples");
   return out;
@@ -132,7 +131,7 @@ inline std::vector<std::vector<char32_t>> read_stdin_lines() {
   while (std::getline(std::cin, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(charlm::decode_utf8(line, "stdin: line " + std::to_string(n)));
+    lines.push_back(rnn::decode_utf8(line, "stdin: line " + std::to_string(n)));
   }
   return lines;
 }

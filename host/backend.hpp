@@ -14,6 +14,7 @@
 #include "rnn/device.hpp"
 #include "rnn/model.hpp"
 #include "rnn/tensor.hpp"
+#include "rnn/train.hpp"
 
 namespace rnn::detail {
 
@@ -47,6 +48,26 @@ class CudaBackwardPass {
   struct State;
   std::unique_ptr<State> s_;
 };
+// rnn::ChunkTrainer's GPU half (host/cuda/session.cpp): a cuda::Trainer and
+// the device buffers of x and the carried state (two, used in turn).
+class CudaChunkTrainer {
+ public:
+  CudaChunkTrainer(const Model& model, const OptimizerOptions& optimizer, double clip, int64_t max_steps,
+                   int64_t max_batch);
+  ~CudaChunkTrainer();
+  CudaChunkTrainer(const CudaChunkTrainer&) = delete;
+  CudaChunkTrainer& operator=(const CudaChunkTrainer&) = delete;
+  double step(const Tensor& x, const std::vector<int64_t>& targets, bool fresh);
+  Model model() const;  // weights only (no vocab or metadata)
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+// rnn::generate on the current CUDA device (host/cuda/session.cpp), its
+// arguments validated by the caller.
+std::vector<int64_t> cuda_generate(const Model& model, const std::vector<int64_t>& prime, int64_t length,
+                                   double temperature, uint64_t seed);
 // The forward and backward passes on the current CUDA device
 // (host/cuda/forward.cpp); grads gets the RNN's config without a head.
 void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,

@@ -28,6 +28,7 @@
 #include "../../kernels/fill.cuh"
 #include "../../kernels/mask_padding.cuh"
 #include "../../kernels/prev_states.cuh"
+#include "../../kernels/barrier_probe.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
 #include "plan_impl.hpp"
@@ -380,6 +381,12 @@ void Plan::backward_after_forward(const RunArgs& a, const BackwardArgs& g, void*
 }
 
 Kernel Plan::backward_kernel() const noexcept { return impl_->backward_kernel; }
+
+double grid_barrier_latency_us(int iterations) {
+  float us = 0;
+  RNN_CUDA_CHECK(kernels::measure_grid_barrier(iterations, &us));
+  return us;
+}
 
 bool persistent_fits(const ModelConfig& config, int64_t batch, std::string* why) {
   kernels::PersistentShape shape;

@@ -216,6 +216,13 @@ class Trainer {
   std::unique_ptr<Impl> impl_;
 };
 
+// The latency of one grid-wide barrier on the current device, in
+// microseconds: the mean of `iterations` grid.sync() calls in one
+// cooperative launch of one block per multiprocessor (the floor of the
+// persistent kernel's per-step cost). Synchronous. Throws
+// rnn::Error("cuda", ...) when the launch fails.
+double grid_barrier_latency_us(int iterations = 2000);
+
 // Whether the persistent kernel can keep `config`'s W_hh on chip for batch
 // `batch` on the current device; when not, *why (if given) says why.
 bool persistent_fits(const ModelConfig& config, int64_t batch, std::string* why = nullptr);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "rnn/device.hpp"
@@ -90,6 +91,38 @@ TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, 
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip,
                            const ForwardOptions& options);
+
+// ---- training with carried state -----------------------------------------------
+
+// Truncated BPTT over chunks of a long stream (a character language model's
+// text, say), the state carried from each chunk to the next. On the CPU
+// each step is train_step(); on the GPU (cuda::Trainer) the weights,
+// gradients, optimizer state and the carried state stay on the device for
+// the whole run: a step uploads x and reads back the loss. The model (which
+// needs a head) is copied in; model() gives the trained weights back.
+class ChunkTrainer {
+ public:
+  // `device` may be Auto (resolved here). Chunks are at most max_steps x
+  // max_batch (the GPU's buffers are sized once). Throws rnn::Error like
+  // train_step ("model" without a head) or the GPU's setup ("device", "cuda").
+  ChunkTrainer(const Model& model, const OptimizerOptions& optimizer, double clip, Device device,
+               int64_t max_steps, int64_t max_batch);
+  ~ChunkTrainer();
+  ChunkTrainer(ChunkTrainer&&) noexcept;
+  ChunkTrainer& operator=(ChunkTrainer&&) noexcept;
+
+  // One update from x [T, B, I] (time-major, T <= max_steps, B <= max_batch)
+  // and targets [T*B] (-1 ignored); `fresh` starts from zeros, else from the
+  // previous chunk's final state (same B). Returns the chunk's mean NLL (nats).
+  double step(const Tensor& x, const std::vector<int64_t>& targets, bool fresh);
+  // The current weights, with the vocab and metadata of the model given.
+  Model model() const;
+  Device device() const noexcept;  // where it trains (Cpu or Cuda)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Loss and the gradients of every parameter (head included) without updating.
 struct LossAndGrads {

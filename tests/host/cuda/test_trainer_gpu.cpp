@@ -198,3 +198,50 @@ TEST(GpuLossAndGrads, MatchesTheCpu) {
 }
 
 }  // namespace
+
+namespace {
+
+// The host API's GPU route: rnn::ChunkTrainer on Device::Cuda (weights,
+// gradients, optimizer state and carried state on the device) against the
+// same trainer on the CPU, over chunks that start fresh and carry state.
+TEST(GpuChunkTrainer, MatchesTheCpuTrainer) {
+  if (rnn::cuda_device_count() == 0) GTEST_SKIP() << "no usable CUDA device on this machine";
+  rnn::Model start = rnn::Model::random(variant(0), 42);
+  start.vocab = "vocab";
+  rnn::OptimizerOptions opt;
+  opt.kind = rnn::OptimizerKind::Sgd;
+  opt.lr = 0.1;
+  opt.momentum = 0.9;
+  const Chunks chunks = make_chunks(4, 9, 3, 6, 7);
+  rnn::ChunkTrainer cpu(start, opt, kClip, rnn::Device::Cpu, 9, 3), gpu(start, opt, kClip, rnn::Device::Cuda, 9, 3);
+  EXPECT_EQ(gpu.device(), rnn::Device::Cuda);
+  for (size_t k = 0; k < chunks.x.size(); ++k) {
+    const bool fresh = k == 0 || k == 2;
+    const double want = cpu.step(chunks.x[k], chunks.targets[k], fresh);
+    EXPECT_NEAR(gpu.step(chunks.x[k], chunks.targets[k], fresh), want, 1e-5 * want) << "chunk " << k;
+  }
+  const rnn::Model a = gpu.model(), b = cpu.model();
+  EXPECT_EQ(a.vocab, "vocab");
+  const auto pa = a.parameters(), pb = b.parameters();
+  for (size_t k = 0; k < pa.size(); ++k) EXPECT_TRUE(testbed::close(*pa[k].second, *pb[k].second, 1e-5)) << pa[k].first;
+}
+
+// rnn::generate greedy on the GPU (cuda::Stepper, the index kept on the
+// device) picks what the CPU picks.
+TEST(GpuGenerate, GreedyMatchesTheCpu) {
+  if (rnn::cuda_device_count() == 0) GTEST_SKIP() << "no usable CUDA device on this machine";
+  rnn::ModelConfig c;
+  c.input_size = 9;
+  c.hidden_size = 32;
+  c.num_layers = 2;
+  c.output_size = 9;
+  const rnn::Model model = rnn::Model::random(c, 8);
+  const std::vector<int64_t> prime = {3, 1, 4, 1, 5};
+  EXPECT_EQ(rnn::generate(model, prime, 40, 0.0, 1, rnn::Device::Cuda),
+            rnn::generate(model, prime, 40, 0.0, 1, rnn::Device::Cpu));
+  const auto s = rnn::generate(model, prime, 40, 0.8, 5, rnn::Device::Cuda);
+  EXPECT_EQ(s, rnn::generate(model, prime, 40, 0.8, 5, rnn::Device::Cuda));  // seeded
+  for (int64_t i : s) EXPECT_TRUE(i >= 0 && i < 9);
+}
+
+}  // namespace

@@ -1,0 +1,63 @@
+// host/chunk_trainer.cpp: rnn::ChunkTrainer, truncated BPTT with carried
+// state: train_step() on the CPU, detail::CudaChunkTrainer on the GPU.
+#include <memory>
+
+#include "backend.hpp"
+#include "rnn/error.hpp"
+#include "rnn/train.hpp"
+
+namespace rnn {
+
+struct ChunkTrainer::Impl {
+  Impl(const Model& m, const OptimizerOptions& o, double c, Device d) : model(m), optimizer(m, o), clip(c), device(d) {}
+  Model model;  // the CPU's weights; on the GPU, only the vocab and metadata are read
+  Optimizer optimizer;
+  double clip = 0.0;
+  Device device = Device::Cpu;
+  Tensor h;  // the carried state on the CPU ([L*D, B, H]; empty: zeros)
+#ifdef RNN_HAVE_CUDA
+  std::unique_ptr<detail::CudaChunkTrainer> gpu;
+#endif
+};
+
+ChunkTrainer::ChunkTrainer(const Model& model, const OptimizerOptions& optimizer, double clip, Device device,
+                           int64_t max_steps, int64_t max_batch)
+    : impl_(std::make_unique<Impl>(model, optimizer, clip, resolve_device(device))) {
+  if (max_steps < 1 || max_batch < 1) throw Error("options", "max_steps and max_batch must be at least 1");
+  if (model.config().output_size < 1) throw Error("model", "training needs a model with an output head");
+#ifdef RNN_HAVE_CUDA
+  if (impl_->device == Device::Cuda)
+    impl_->gpu = std::make_unique<detail::CudaChunkTrainer>(model, optimizer, clip, max_steps, max_batch);
+#endif
+}
+
+ChunkTrainer::~ChunkTrainer() = default;
+ChunkTrainer::ChunkTrainer(ChunkTrainer&&) noexcept = default;
+ChunkTrainer& ChunkTrainer::operator=(ChunkTrainer&&) noexcept = default;
+
+double ChunkTrainer::step(const Tensor& x, const std::vector<int64_t>& targets, bool fresh) {
+  Impl& m = *impl_;
+#ifdef RNN_HAVE_CUDA
+  if (m.gpu) return m.gpu->step(x, targets, fresh);
+#endif
+  if (fresh) m.h = Tensor();
+  TrainStepResult r = train_step(m.model, m.optimizer, x, m.h.empty() ? nullptr : &m.h, targets, m.clip);
+  m.h = std::move(r.h_n);
+  return r.loss;
+}
+
+Model ChunkTrainer::model() const {
+#ifdef RNN_HAVE_CUDA
+  if (impl_->gpu) {
+    Model m = impl_->gpu->model();
+    m.vocab = impl_->model.vocab;
+    m.metadata = impl_->model.metadata;
+    return m;
+  }
+#endif
+  return impl_->model;
+}
+
+Device ChunkTrainer::device() const noexcept { return impl_->device; }
+
+}  // namespace rnn
