@@ -1,9 +1,13 @@
-// host/backend.hpp: what the host side knows of the CUDA backend.
+// host/backend.hpp: the GPU as the library's CPU core sees it.
 //
-// host/device.cpp is compiled in every build; cuda_runtime_device_count is
-// implemented by host/cuda/runtime.cpp when CUDA is enabled, and by a
-// CPU-only stub at the end of host/device.cpp otherwise; cuda_forward
-// exists only in CUDA builds.
+// The core (target rnn_core, rnn::core) has no CUDA in it. The CUDA
+// component (target rnn_cuda, rnn::cuda: host/cuda/, kernels/) implements
+// CudaBackend and hands it out through the C function
+// rnn_cuda_backend_v1(), which the core references weakly: a program that
+// links rnn::cuda (rnn::rnn does, forcing the symbol in with
+// --undefined=rnn_cuda_backend_v1) gets the GPU; one that links only
+// rnn::core has no CUDA code and no libcudart, and cuda_backend() is null.
+// Inputs reaching the backend are validated by the core.
 #pragma once
 
 #include <cstdint>
@@ -18,61 +22,59 @@
 
 namespace rnn::detail {
 
-// Number of usable CUDA devices; on 0, *why says why (no driver, no device).
-int cuda_runtime_device_count(std::string* why) noexcept;
-
-#ifdef RNN_HAVE_CUDA
-// The forward pass on the current CUDA device for validated host inputs
-// (host/cuda/forward.cpp): x in its own layout, y in the same layout.
-void cuda_forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
-                  bool batch_first, Kernel kernel, Tensor& y, Tensor& h_n);
-// The forward pass on the current CUDA device keeping what its backward
-// pass needs (host/cuda/forward.cpp), for a caller that computes dy from y
-// in between: the constructor runs the forward pass and downloads y and
-// h_n; backward() (once) runs the backward pass without running the
-// forward pass again. Inputs validated by the caller.
-class CudaBackwardPass {
+// A forward pass on the GPU that keeps what its backward pass needs, for a
+// caller that computes dy from y in between: y and h_n are downloaded when
+// it is made; backward() (once) runs the backward pass without running the
+// forward pass again.
+class GpuPass {
  public:
-  CudaBackwardPass(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
-                   bool batch_first, Kernel kernel);
-  ~CudaBackwardPass();
-  CudaBackwardPass(const CudaBackwardPass&) = delete;
-  CudaBackwardPass& operator=(const CudaBackwardPass&) = delete;
-  Tensor& y();    // in x's layout; y and h_n may be moved from (backward() keeps their shapes)
-  Tensor& h_n();  // [L*D, B, H]
+  virtual ~GpuPass() = default;
+  virtual Tensor& y() = 0;    // in x's layout; y and h_n may be moved from (backward() keeps their shapes)
+  virtual Tensor& h_n() = 0;  // [L*D, B, H]
   // dy like y, dh_n like h_n (or null: zeros); grads gets the RNN's config
   // without a head. Throws rnn::Error("args", ...) when called twice.
-  void backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads);
-
- private:
-  struct State;
-  std::unique_ptr<State> s_;
+  virtual void backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) = 0;
 };
-// rnn::ChunkTrainer's GPU half (host/cuda/session.cpp): a cuda::Trainer and
-// the device buffers of x and the carried state (two, used in turn).
-class CudaChunkTrainer {
+
+// rnn::ChunkTrainer's GPU half: a cuda::Trainer and the device buffers of x
+// and the carried state.
+class GpuChunkTrainer {
  public:
-  CudaChunkTrainer(const Model& model, const OptimizerOptions& optimizer, double clip, int64_t max_steps,
-                   int64_t max_batch);
-  ~CudaChunkTrainer();
-  CudaChunkTrainer(const CudaChunkTrainer&) = delete;
-  CudaChunkTrainer& operator=(const CudaChunkTrainer&) = delete;
-  double step(const Tensor& x, const std::vector<int64_t>& targets, bool fresh);
-  Model model() const;  // weights only (no vocab or metadata)
-
- private:
-  struct State;
-  std::unique_ptr<State> s_;
+  virtual ~GpuChunkTrainer() = default;
+  virtual double step(const Tensor& x, const std::vector<int64_t>& targets, bool fresh) = 0;
+  virtual Model model() const = 0;  // weights only (no vocab or metadata)
 };
-// rnn::generate on the current CUDA device (host/cuda/session.cpp), its
-// arguments validated by the caller.
-std::vector<int64_t> cuda_generate(const Model& model, const std::vector<int64_t>& prime, int64_t length,
-                                   double temperature, uint64_t seed);
-// The forward and backward passes on the current CUDA device
-// (host/cuda/forward.cpp); grads gets the RNN's config without a head.
-void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
-                   bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y, Tensor& h_n,
-                   Tensor& dx, Tensor& dh0, Model& grads);
-#endif
+
+class CudaBackend {
+ public:
+  virtual ~CudaBackend() = default;
+  // Number of usable CUDA devices; on 0, *why says why (no driver, no device).
+  virtual int device_count(std::string* why) const noexcept = 0;
+  // The forward pass on the current device: x in its own layout, y in the same.
+  virtual void forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                       bool batch_first, Kernel kernel, Tensor& y, Tensor& h_n) const = 0;
+  virtual std::unique_ptr<GpuPass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
+                                                        const std::vector<int64_t>* lengths, bool batch_first,
+                                                        Kernel kernel) const = 0;
+  // The forward and backward passes; grads gets the RNN's config without a head.
+  virtual void backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                        bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y,
+                        Tensor& h_n, Tensor& dx, Tensor& dh0, Model& grads) const = 0;
+  virtual std::unique_ptr<GpuChunkTrainer> chunk_trainer(const Model& model, const OptimizerOptions& optimizer,
+                                                         double clip, int64_t max_steps,
+                                                         int64_t max_batch) const = 0;
+  // rnn::generate's GPU half (cuda::Stepper), arguments validated.
+  virtual std::vector<int64_t> generate(const Model& model, const std::vector<int64_t>& prime, int64_t length,
+                                        double temperature, uint64_t seed) const = 0;
+};
+
+// The CUDA component's backend, or null when the program does not link it.
+const CudaBackend* cuda_backend() noexcept;
+// cuda_backend(), or rnn::Error("device", ...) when absent (callers reach
+// it only after resolve_device() chose the GPU, which needs it).
+const CudaBackend& gpu();
 
 }  // namespace rnn::detail
+
+// Defined by the CUDA component (host/cuda/backend.cpp); weak in the core.
+extern "C" const rnn::detail::CudaBackend* rnn_cuda_backend_v1() noexcept;

@@ -24,13 +24,11 @@ BackwardResult backward(const Model& model, const Tensor& x, const Tensor* h0, c
 
   BackwardResult r;
   r.device = resolve_device(options.device);
-#ifdef RNN_HAVE_CUDA
   if (r.device == Device::Cuda) {
-    detail::cuda_backward(model, x, h0, lengths, options.batch_first, options.kernel, dy, dh_n, r.y, r.h_n, r.dx,
-                          r.dh0, r.grads);
+    detail::gpu().backward(model, x, h0, lengths, options.batch_first, options.kernel, dy, dh_n, r.y, r.h_n, r.dx,
+                           r.dh0, r.grads);
     return r;
   }
-#endif
   detail::check_cpu_pass_memory(c, options.batch_first ? x.dim(1) : x.dim(0), B, /*backward=*/true,
                                 options.batch_first);
   const int64_t* len = lengths ? lengths->data() : nullptr;

@@ -1,5 +1,5 @@
 // host/chunk_trainer.cpp: rnn::ChunkTrainer, truncated BPTT with carried
-// state: train_step() on the CPU, detail::CudaChunkTrainer on the GPU.
+// state: train_step() on the CPU, the CUDA backend's GpuChunkTrainer on the GPU.
 #include <memory>
 
 #include "backend.hpp"
@@ -15,9 +15,7 @@ struct ChunkTrainer::Impl {
   double clip = 0.0;
   Device device = Device::Cpu;
   Tensor h;  // the carried state on the CPU ([L*D, B, H]; empty: zeros)
-#ifdef RNN_HAVE_CUDA
-  std::unique_ptr<detail::CudaChunkTrainer> gpu;
-#endif
+  std::unique_ptr<detail::GpuChunkTrainer> gpu;  // set when training on the GPU
 };
 
 ChunkTrainer::ChunkTrainer(const Model& model, const OptimizerOptions& optimizer, double clip, Device device,
@@ -25,10 +23,8 @@ ChunkTrainer::ChunkTrainer(const Model& model, const OptimizerOptions& optimizer
     : impl_(std::make_unique<Impl>(model, optimizer, clip, resolve_device(device))) {
   if (max_steps < 1 || max_batch < 1) throw Error("options", "max_steps and max_batch must be at least 1");
   if (model.config().output_size < 1) throw Error("model", "training needs a model with an output head");
-#ifdef RNN_HAVE_CUDA
   if (impl_->device == Device::Cuda)
-    impl_->gpu = std::make_unique<detail::CudaChunkTrainer>(model, optimizer, clip, max_steps, max_batch);
-#endif
+    impl_->gpu = detail::gpu().chunk_trainer(model, optimizer, clip, max_steps, max_batch);
 }
 
 ChunkTrainer::~ChunkTrainer() = default;
@@ -37,9 +33,7 @@ ChunkTrainer& ChunkTrainer::operator=(ChunkTrainer&&) noexcept = default;
 
 double ChunkTrainer::step(const Tensor& x, const std::vector<int64_t>& targets, bool fresh) {
   Impl& m = *impl_;
-#ifdef RNN_HAVE_CUDA
   if (m.gpu) return m.gpu->step(x, targets, fresh);
-#endif
   if (fresh) m.h = Tensor();
   TrainStepResult r = train_step(m.model, m.optimizer, x, m.h.empty() ? nullptr : &m.h, targets, m.clip);
   m.h = std::move(r.h_n);
@@ -47,14 +41,12 @@ double ChunkTrainer::step(const Tensor& x, const std::vector<int64_t>& targets, 
 }
 
 Model ChunkTrainer::model() const {
-#ifdef RNN_HAVE_CUDA
   if (impl_->gpu) {
     Model m = impl_->gpu->model();
     m.vocab = impl_->model.vocab;
     m.metadata = impl_->model.metadata;
     return m;
   }
-#endif
   return impl_->model;
 }
 

@@ -5,6 +5,8 @@
 #include "rnn/device.hpp"
 #include "rnn/error.hpp"
 
+#pragma weak rnn_cuda_backend_v1
+
 namespace rnn {
 
 const char* device_name(Device d) noexcept {
@@ -23,17 +25,36 @@ Device parse_device(const std::string& s, const std::string& subject) {
   throw Error(subject, "unknown device '" + s + "' (expected auto, cpu or cuda)");
 }
 
-bool cuda_compiled() noexcept {
-#ifdef RNN_HAVE_CUDA
-  return true;
-#else
-  return false;
-#endif
+namespace detail {
+
+const CudaBackend* cuda_backend() noexcept {
+  // Weak: null unless the program links the CUDA component (host/backend.hpp).
+  return rnn_cuda_backend_v1 ? rnn_cuda_backend_v1() : nullptr;
 }
+
+const CudaBackend& gpu() {
+  const CudaBackend* b = cuda_backend();
+  if (!b) throw Error("device", "cuda: this program has no CUDA backend (it links rnn::core, not rnn::cuda)");
+  return *b;
+}
+
+namespace {
+
+int device_count(std::string* why) {
+  if (const CudaBackend* b = cuda_backend()) return b->device_count(why);
+  if (why) *why = "built without CUDA";
+  return 0;
+}
+
+}  // namespace
+
+}  // namespace detail
+
+bool cuda_compiled() noexcept { return detail::cuda_backend() != nullptr; }
 
 int cuda_device_count() noexcept {
   std::string why;
-  return detail::cuda_runtime_device_count(&why);
+  return detail::device_count(&why);
 }
 
 bool cuda_forward_available() noexcept { return cuda_compiled() && cuda_device_count() > 0; }
@@ -57,19 +78,13 @@ Kernel parse_kernel(const std::string& s, const std::string& subject) {
 Device resolve_device(Device requested) {
   if (requested == Device::Cpu) return Device::Cpu;
   if (requested == Device::Auto) return cuda_forward_available() ? Device::Cuda : Device::Cpu;
-  if (!cuda_compiled()) throw Error("device", "cuda: this build has no CUDA backend (it was configured without nvcc)");
+  if (!cuda_compiled())
+    throw Error("device", "cuda: this build has no CUDA backend (it was configured without nvcc, or the program "
+                          "links rnn::core alone)");
   std::string why;
-  if (detail::cuda_runtime_device_count(&why) == 0) throw Error("device", "cuda: no usable CUDA device (" + why + ")");
+  if (detail::device_count(&why) == 0) throw Error("device", "cuda: no usable CUDA device (" + why + ")");
   return Device::Cuda;
 }
 
-#ifndef RNN_HAVE_CUDA
-namespace detail {
-int cuda_runtime_device_count(std::string* why) noexcept {
-  if (why) *why = "built without CUDA";
-  return 0;
-}
-}  // namespace detail
-#endif
 
 }  // namespace rnn

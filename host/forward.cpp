@@ -91,12 +91,10 @@ ForwardResult forward(const Model& model, const Tensor& x, const Tensor* h0, con
   validate_inputs(model, x, h0, lengths, options.batch_first);
   ForwardResult r;
   r.device = resolve_device(options.device);
-#ifdef RNN_HAVE_CUDA
   if (r.device == Device::Cuda) {
-    detail::cuda_forward(model, x, h0, lengths, options.batch_first, options.kernel, r.y, r.h_n);
+    detail::gpu().forward(model, x, h0, lengths, options.batch_first, options.kernel, r.y, r.h_n);
     return r;
   }
-#endif
   detail::check_cpu_pass_memory(model.config(), options.batch_first ? x.dim(1) : x.dim(0),
                                  options.batch_first ? x.dim(0) : x.dim(1), /*backward=*/false, options.batch_first);
   if (options.batch_first) {

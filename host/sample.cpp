@@ -56,11 +56,7 @@ int64_t pick(const Tensor& z, double temperature, std::mt19937_64& gen, std::vec
 std::vector<int64_t> generate(const Model& model, const std::vector<int64_t>& prime, int64_t length,
                               double temperature, uint64_t seed, Device device) {
   check_generate_args(model, prime, length, temperature);
-  if (resolve_device(device) == Device::Cuda) {
-#ifdef RNN_HAVE_CUDA
-    return detail::cuda_generate(model, prime, length, temperature, seed);
-#endif
-  }
+  if (resolve_device(device) == Device::Cuda) return detail::gpu().generate(model, prime, length, temperature, seed);
   Stepper stepper(model, 1, Device::Cpu);
   for (int64_t i : prime) stepper.step_one_hot({i});
   std::mt19937_64 gen(seed);

@@ -218,24 +218,21 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   if (options.batch_first) throw Error("options", "loss_and_grads takes time-major x [T, B, I]: batch_first must be false");
   if (resolve_device(options.device) == Device::Cpu) return loss_and_grads(model, x, h0, targets, lengths);
   check_training_inputs(model, x, h0, targets, lengths);
-#ifdef RNN_HAVE_CUDA
   // One forward pass on the GPU, kept for its backward pass; the head, the
   // loss and dy in between on the host.
-  detail::CudaBackwardPass pass(model, x, h0, lengths, /*batch_first=*/false, options.kernel);
-  const LossResult loss = softmax_cross_entropy(apply_head(model, pass.y()), targets);
+  const std::unique_ptr<detail::GpuPass> pass =
+      detail::gpu().forward_for_backward(model, x, h0, lengths, /*batch_first=*/false, options.kernel);
+  const LossResult loss = softmax_cross_entropy(apply_head(model, pass->y()), targets);
   LossAndGrads r;
   r.loss = loss.loss;
   r.count = loss.count;
   r.grads = Model(model.config());
-  const Tensor dy = head_backward(model, loss, pass.y().data(), pass.y().shape(), r.grads);
+  const Tensor dy = head_backward(model, loss, pass->y().data(), pass->y().shape(), r.grads);
   Model rnn_grads;
-  pass.backward(dy, nullptr, r.dx, r.dh0, rnn_grads);
-  r.h_n = std::move(pass.h_n());
+  pass->backward(dy, nullptr, r.dx, r.dh0, rnn_grads);
+  r.h_n = std::move(pass->h_n());
   take_rnn_grads(rnn_grads, r.grads);
   return r;
-#else
-  throw Error("device", "cuda: this build has no CUDA backend");  // resolve_device refused it already
-#endif
 }
 
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,

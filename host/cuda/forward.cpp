@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "../backend.hpp"
+#include "gpu.hpp"
 #include "buffer.hpp"
 #include "check.hpp"
 #include "rnn/cuda.hpp"

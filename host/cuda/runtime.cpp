@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "../backend.hpp"
+#include "gpu.hpp"
 
 namespace rnn::detail {
 

@@ -4,7 +4,7 @@
 // memory.
 #include <cuda_runtime.h>
 
-#include "../backend.hpp"
+#include "gpu.hpp"
 #include "buffer.hpp"
 #include "check.hpp"
 #include "rnn/cuda.hpp"

@@ -1,0 +1,45 @@
+// host/cuda/backend.cpp: the CUDA component's face to the core: the
+// CudaBackend of host/backend.hpp, handed out by rnn_cuda_backend_v1().
+#include <memory>
+
+#include "gpu.hpp"
+
+namespace rnn::detail {
+
+namespace {
+
+class Cuda final : public CudaBackend {
+ public:
+  int device_count(std::string* why) const noexcept override { return cuda_runtime_device_count(why); }
+  void forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+               bool batch_first, Kernel kernel, Tensor& y, Tensor& h_n) const override {
+    cuda_forward(model, x, h0, lengths, batch_first, kernel, y, h_n);
+  }
+  std::unique_ptr<GpuPass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
+                                                const std::vector<int64_t>* lengths, bool batch_first,
+                                                Kernel kernel) const override {
+    return std::make_unique<CudaBackwardPass>(model, x, h0, lengths, batch_first, kernel);
+  }
+  void backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y, Tensor& h_n,
+                Tensor& dx, Tensor& dh0, Model& grads) const override {
+    cuda_backward(model, x, h0, lengths, batch_first, kernel, dy, dh_n, y, h_n, dx, dh0, grads);
+  }
+  std::unique_ptr<GpuChunkTrainer> chunk_trainer(const Model& model, const OptimizerOptions& optimizer, double clip,
+                                                 int64_t max_steps, int64_t max_batch) const override {
+    return std::make_unique<CudaChunkTrainer>(model, optimizer, clip, max_steps, max_batch);
+  }
+  std::vector<int64_t> generate(const Model& model, const std::vector<int64_t>& prime, int64_t length,
+                                double temperature, uint64_t seed) const override {
+    return cuda_generate(model, prime, length, temperature, seed);
+  }
+};
+
+}  // namespace
+
+}  // namespace rnn::detail
+
+extern "C" const rnn::detail::CudaBackend* rnn_cuda_backend_v1() noexcept {
+  static const rnn::detail::Cuda backend;
+  return &backend;
+}
