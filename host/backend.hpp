@@ -22,13 +22,13 @@
 
 namespace rnn::detail {
 
-// A forward pass on the GPU that keeps what its backward pass needs, for a
-// caller that computes dy from y in between: y and h_n are downloaded when
-// it is made; backward() (once) runs the backward pass without running the
-// forward pass again.
-class GpuPass {
+// A forward pass that keeps what its backward pass needs, for a caller that
+// computes dy from y in between: y and h_n are ready when it is made;
+// backward() (once) runs the backward pass without running the forward pass
+// again. The CPU's is host/pass.cpp's; the GPU's comes from the backend.
+class Pass {
  public:
-  virtual ~GpuPass() = default;
+  virtual ~Pass() = default;
   virtual Tensor& y() = 0;    // in x's layout; y and h_n may be moved from (backward() keeps their shapes)
   virtual Tensor& h_n() = 0;  // [L*D, B, H]
   // dy like y, dh_n like h_n (or null: zeros); grads gets the RNN's config
@@ -53,13 +53,9 @@ class CudaBackend {
   // The forward pass on the current device: x in its own layout, y in the same.
   virtual void forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                        bool batch_first, Kernel kernel, Tensor& y, Tensor& h_n) const = 0;
-  virtual std::unique_ptr<GpuPass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
-                                                        const std::vector<int64_t>* lengths, bool batch_first,
-                                                        Kernel kernel) const = 0;
-  // The forward and backward passes; grads gets the RNN's config without a head.
-  virtual void backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
-                        bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y,
-                        Tensor& h_n, Tensor& dx, Tensor& dh0, Model& grads) const = 0;
+  virtual std::unique_ptr<Pass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
+                                                     const std::vector<int64_t>* lengths, bool batch_first,
+                                                     Kernel kernel) const = 0;
   virtual std::unique_ptr<GpuChunkTrainer> chunk_trainer(const Model& model, const OptimizerOptions& optimizer,
                                                          double clip, int64_t max_steps,
                                                          int64_t max_batch) const = 0;

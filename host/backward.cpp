@@ -1,8 +1,7 @@
-// host/backward.cpp: the public backward entry point: validation, layout,
-// dispatch to the CPU reference BPTT or the CUDA backend.
-#include "backend.hpp"
-#include "cpu/reference.hpp"
+// host/backward.cpp: the public backward entry point: validation, then the
+// forward pass kept for its backward pass (host/pass.hpp) on the device chosen.
 #include "inputs.hpp"
+#include "pass.hpp"
 #include "rnn/backward.hpp"
 #include "rnn/error.hpp"
 
@@ -24,25 +23,10 @@ BackwardResult backward(const Model& model, const Tensor& x, const Tensor* h0, c
 
   BackwardResult r;
   r.device = resolve_device(options.device);
-  if (r.device == Device::Cuda) {
-    detail::gpu().backward(model, x, h0, lengths, options.batch_first, options.kernel, dy, dh_n, r.y, r.h_n, r.dx,
-                           r.dh0, r.grads);
-    return r;
-  }
-  detail::check_cpu_pass_memory(c, options.batch_first ? x.dim(1) : x.dim(0), B, /*backward=*/true,
-                                options.batch_first);
-  const int64_t* len = lengths ? lengths->data() : nullptr;
-  cpu::ForwardCache cache;
-  if (options.batch_first) {
-    const Tensor xt = detail::swap01(x);
-    cpu::forward(model, xt, h0, len, r.y, r.h_n, &cache);
-    cpu::backward(model, xt, h0, len, cache, detail::swap01(dy), dh_n, r.dx, r.dh0, r.grads);
-    r.y = detail::swap01(r.y);
-    r.dx = detail::swap01(r.dx);
-  } else {
-    cpu::forward(model, x, h0, len, r.y, r.h_n, &cache);
-    cpu::backward(model, x, h0, len, cache, dy, dh_n, r.dx, r.dh0, r.grads);
-  }
+  const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, h0, lengths, options);
+  pass->backward(dy, dh_n, r.dx, r.dh0, r.grads);
+  r.y = std::move(pass->y());
+  r.h_n = std::move(pass->h_n());
   return r;
 }
 

@@ -1,6 +1,7 @@
 // host/classify.cpp: many-to-one classification on the final states.
 #include <cmath>
 
+#include "pass.hpp"
 #include "rnn/backward.hpp"
 #include "rnn/classify.hpp"
 #include "rnn/error.hpp"
@@ -33,11 +34,13 @@ ClassifyStepResult classify_step(Model& model, Optimizer& optimizer, const Tenso
   if (!model.has_head()) throw Error("model", "has no output head (fc.weight) to classify with");
   const ModelConfig& c = model.config();
   const int64_t D = c.num_directions(), H = c.hidden_size, L = c.num_layers, W = D * H, O = c.output_size;
-  const ForwardResult fr = forward(model, x, nullptr, &lengths, options);
-  const int64_t B = fr.h_n.dim(1);
+  // One forward pass, kept for the backward pass below.
+  const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, nullptr, &lengths, options);
+  const Tensor& h_n = pass->h_n();
+  const int64_t B = h_n.dim(1);
   if (static_cast<int64_t>(labels.size()) != B)
     throw Error("labels", "holds " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(B));
-  const Tensor features = final_features(model, fr.h_n);
+  const Tensor features = final_features(model, h_n);
   const Tensor logits = apply_head(model, features);
   const LossResult loss = softmax_cross_entropy(logits, labels);
   ClassifyStepResult r;
@@ -64,10 +67,12 @@ ClassifyStepResult classify_step(Model& model, Optimizer& optimizer, const Tenso
     }
   }
   // The RNN: the loss reaches it only through h_n.
-  const Tensor dy(fr.y.shape());
-  const BackwardResult br = backward(model, x, nullptr, &lengths, dy, &dhn, options);
+  const Tensor dy(pass->y().shape());
+  Tensor dx, dh0;
+  Model rnn_grads;
+  pass->backward(dy, &dhn, dx, dh0, rnn_grads);
   for (int64_t l = 0; l < L; ++l)
-    for (int64_t d = 0; d < D; ++d) grads.cell(l, d) = br.grads.cell(l, d);
+    for (int64_t d = 0; d < D; ++d) grads.cell(l, d) = rnn_grads.cell(l, d);
   r.grad_norm = clip_grad_norm(grads, clip);
   optimizer.step(model, grads);
   return r;

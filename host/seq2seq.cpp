@@ -1,5 +1,6 @@
-// host/seq2seq.cpp: encoder-decoder training with teacher forcing and
-// greedy decoding, on the CPU.
+// host/seq2seq.cpp: encoder-decoder training with teacher forcing (the two
+// RNNs' passes on the device chosen, each forward pass kept for its backward
+// pass) and greedy or sampled decoding (on the CPU).
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -9,6 +10,8 @@
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
 #include "rnn/seq2seq.hpp"
+
+#include "pass.hpp"
 
 namespace rnn {
 
@@ -65,11 +68,14 @@ Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Opti
     throw Error("dec_in", "holds " + std::to_string(dec_in.dim(1)) + " sequences but src " + shape_string(src.shape()) +
                               " holds " + (src.rank() == 3 ? std::to_string(src.dim(1)) : std::string("?")) +
                               ": one target per source");
-  const ForwardResult enc = forward(model.encoder, src, nullptr, &src_lengths, cpu);
+  // The encoder's forward pass, kept for its backward pass below.
+  const std::unique_ptr<detail::Pass> enc_pass =
+      detail::forward_for_backward(model.encoder, src, nullptr, &src_lengths, cpu);
+  const Tensor& enc_h_n = enc_pass->h_n();
   LossAndGrads dec =
       model.context
-          ? loss_and_grads(model.decoder, with_context(dec_in, enc.h_n), &enc.h_n, targets, &tgt_lengths, cpu)
-          : loss_and_grads(model.decoder, dec_in, &enc.h_n, targets, &tgt_lengths, cpu);
+          ? loss_and_grads(model.decoder, with_context(dec_in, enc_h_n), &enc_h_n, targets, &tgt_lengths, cpu)
+          : loss_and_grads(model.decoder, dec_in, &enc_h_n, targets, &tgt_lengths, cpu);
   // The encoder gets the loss through its final states: the decoder's h0
   // and, with context, the context columns of every valid decoder input.
   Tensor dh_n = dec.dh0;
@@ -83,9 +89,10 @@ Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Opti
         top[b * H + k] = static_cast<float>(sum);
       }
   }
-  const Tensor dy(enc.y.shape());
-  BackwardResult eb = backward(model.encoder, src, nullptr, &src_lengths, dy, &dh_n, cpu);
-  Model enc_grads = std::move(eb.grads);
+  const Tensor dy(enc_pass->y().shape());
+  Tensor enc_dx, enc_dh0;
+  Model enc_grads;
+  enc_pass->backward(dy, &dh_n, enc_dx, enc_dh0, enc_grads);
 
   Seq2SeqStepResult r;
   r.loss = dec.loss;

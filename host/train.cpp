@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backend.hpp"
+#include "pass.hpp"
 #include "cpu/reference.hpp"
 #include "inputs.hpp"
 #include "rnn/backward.hpp"
@@ -220,8 +221,7 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   check_training_inputs(model, x, h0, targets, lengths);
   // One forward pass on the GPU, kept for its backward pass; the head, the
   // loss and dy in between on the host.
-  const std::unique_ptr<detail::GpuPass> pass =
-      detail::gpu().forward_for_backward(model, x, h0, lengths, /*batch_first=*/false, options.kernel);
+  const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, h0, lengths, options);
   const LossResult loss = softmax_cross_entropy(apply_head(model, pass->y()), targets);
   LossAndGrads r;
   r.loss = loss.loss;
@@ -271,8 +271,11 @@ Stepper::Stepper(const Model& model, int64_t batch, Device device) : model_(&mod
   if (model.config().bidirectional)
     throw Error("model", "is bidirectional: its reverse direction needs the whole sequence, it cannot be stepped");
   if (batch < 1) throw Error("batch", "must be at least 1");
-  if (resolve_device(device) == Device::Cuda)
-    throw Error("device", "cuda: the step API runs on the CPU in this version");
+  // The host step API steps on the CPU (Auto included); the GPU's is
+  // rnn::cuda::Stepper on device pointers, or rnn::generate.
+  if (device == Device::Cuda)
+    throw Error("device", "cuda: rnn::Stepper steps on the CPU; on the GPU use rnn::cuda::Stepper (rnn/cuda.hpp) "
+                          "or rnn::generate (rnn/sample.hpp)");
   reset(nullptr);
 }
 

@@ -15,15 +15,10 @@ class Cuda final : public CudaBackend {
                bool batch_first, Kernel kernel, Tensor& y, Tensor& h_n) const override {
     cuda_forward(model, x, h0, lengths, batch_first, kernel, y, h_n);
   }
-  std::unique_ptr<GpuPass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
+  std::unique_ptr<Pass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
                                                 const std::vector<int64_t>* lengths, bool batch_first,
                                                 Kernel kernel) const override {
     return std::make_unique<CudaBackwardPass>(model, x, h0, lengths, batch_first, kernel);
-  }
-  void backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
-                bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y, Tensor& h_n,
-                Tensor& dx, Tensor& dh0, Model& grads) const override {
-    cuda_backward(model, x, h0, lengths, batch_first, kernel, dy, dh_n, y, h_n, dx, dh0, grads);
   }
   std::unique_ptr<GpuChunkTrainer> chunk_trainer(const Model& model, const OptimizerOptions& optimizer, double clip,
                                                  int64_t max_steps, int64_t max_batch) const override {

@@ -176,13 +176,4 @@ void CudaBackwardPass::backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx
   }
 }
 
-void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
-                   bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y, Tensor& h_n,
-                   Tensor& dx, Tensor& dh0, Model& grads) {
-  CudaBackwardPass pass(model, x, h0, lengths, batch_first, kernel);
-  pass.backward(dy, dh_n, dx, dh0, grads);
-  y = std::move(pass.y());
-  h_n = std::move(pass.h_n());
-}
-
 }  // namespace rnn::detail

@@ -17,7 +17,7 @@ int cuda_runtime_device_count(std::string* why) noexcept;
 // host/cuda/forward.cpp: upload, one Plan run on a private stream, download.
 void cuda_forward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                   bool batch_first, Kernel kernel, Tensor& y, Tensor& h_n);
-class CudaBackwardPass final : public GpuPass {
+class CudaBackwardPass final : public Pass {
  public:
   CudaBackwardPass(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                    bool batch_first, Kernel kernel);
@@ -32,9 +32,6 @@ class CudaBackwardPass final : public GpuPass {
   struct State;
   std::unique_ptr<State> s_;
 };
-void cuda_backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
-                   bool batch_first, Kernel kernel, const Tensor& dy, const Tensor* dh_n, Tensor& y, Tensor& h_n,
-                   Tensor& dx, Tensor& dh0, Model& grads);
 
 // host/cuda/session.cpp: a cuda::Trainer with the device buffers of x and
 // the carried state (two, used in turn); generation through cuda::Stepper.

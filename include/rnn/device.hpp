@@ -13,7 +13,8 @@ enum class Device {
 
 // Which recurrence kernel the CUDA backend runs (ignored on the CPU).
 enum class Kernel {
-  Auto,        // chosen from H, B, T and the device
+  Auto,        // the persistent kernel where the layer's W_hh fits on chip, else stepwise (a table by
+               // B, H and T from GPU measurements is to replace this rule)
   Stepwise,    // one launch per step, replayed as a CUDA graph
   Persistent,  // one cooperative launch per layer, W_hh kept on chip
 };

@@ -152,7 +152,10 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
 class Stepper {
  public:
   // batch >= 1; throws rnn::Error("model", ...) for a bidirectional model.
-  // Keeps a reference to `model`, which must outlive the Stepper.
+  // Keeps a reference to `model`, which must outlive the Stepper. It steps on
+  // the CPU: Device::Auto means the CPU here, and Device::Cuda is refused
+  // (rnn::Error "device"): on the GPU use rnn::cuda::Stepper (device
+  // pointers, rnn/cuda.hpp) or rnn::generate (rnn/sample.hpp).
   explicit Stepper(const Model& model, int64_t batch = 1, Device device = Device::Cpu);
   // Starts again from h0 [L, B, H] (null: zeros).
   void reset(const Tensor* h0 = nullptr);

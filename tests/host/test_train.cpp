@@ -322,4 +322,18 @@ TEST(Stepper, RefusesBidirectionalModels) {
   EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::Stepper s(m); }, "model"), "bidirectional"));
 }
 
+// The host step API steps on the CPU: Auto is the CPU on any machine (a GPU
+// present or not), and Cuda is refused pointing at the GPU's own step API.
+TEST(Stepper, AutoStepsOnTheCpuAndCudaPointsToTheGpuStepper) {
+  rnn::ModelConfig c;
+  c.input_size = 2;
+  c.hidden_size = 3;
+  const rnn::Model m = rnn::Model::random(c, 1);
+  rnn::Stepper s(m, 2, rnn::Device::Auto);
+  rnn::Stepper cpu(m, 2, rnn::Device::Cpu);
+  EXPECT_EQ(s.step_one_hot({0, 1}).values(), cpu.step_one_hot({0, 1}).values());
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::Stepper g(m, 1, rnn::Device::Cuda); }, "device"),
+                            "rnn::cuda::Stepper"));
+}
+
 }  // namespace
