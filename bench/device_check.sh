@@ -468,7 +468,11 @@ if begin cpu-tests 90; then
     rc=$?
     cat "$ct" >>"$log"
     line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$ct" | tail -1)
-    [ $rc -eq 0 ] && status[cpu-tests]=pass || status[cpu-tests]="fail (exit $rc)"
+    case $rc in
+      0) status[cpu-tests]=pass ;;
+      124|137) status[cpu-tests]="fail: timed out (ctest cut at the deadline)" ;;
+      *) status[cpu-tests]="fail (exit $rc)" ;;
+    esac
     detail[cpu-tests]="\"ctest\": $(jstr "$line")"
   else
     status[cpu-tests]="fail: build"
