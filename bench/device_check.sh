@@ -221,7 +221,7 @@ if begin build 60; then
     command -v ninja >/dev/null 2>&1 && opts+=(-G Ninja)
     [ -n "$cudnn" ] && opts+=(-DCUDNN_ROOT="$cudnn")
     if run_logged "$(cap 240)" cmake -S . -B "$bd" "${opts[@]}" &&
-       run_logged "$(cap 240)" cmake --build "$bd" -j"$jobs" --target rnn rnn_bench_cli rnn_preflight rnn_gpu_tests; then
+       run_logged "$(cap 240)" cmake --build "$bd" -j"$jobs" --target rnn_cli rnn_bench_cli rnn_preflight rnn_gpu_tests; then
       status[build]=pass
     else
       status[build]=fail
