@@ -5,9 +5,10 @@
 // character. Training cuts the text into B contiguous streams and walks them
 // seq_len characters at a time, carrying the hidden state from chunk to
 // chunk (truncated BPTT); at the end of a pass the state starts again from
-// zero. The vocabulary (code points in index order) is saved as the model's
-// "vocab" metadata; the tensors are saved as rnn.* and fc.*, the names of a
-// PyTorch module holding nn.RNN `rnn` and nn.Linear `fc`.
+// zero. The vocabulary (rnn::Vocab, no index reserved: character k is index
+// k) is saved as the model's "vocab" and "vocab_reserved" = "0" metadata; the
+// tensors are saved as rnn.* and fc.*, the names of a PyTorch module holding
+// nn.RNN `rnn` and nn.Linear `fc`.
 #include "charlm.hpp"
 
 #include <unistd.h>
@@ -103,14 +104,10 @@ int train(const TrainArgs& a) {
   }
   const std::vector<char32_t> text = rnn::decode_utf8(raw, source);
   if (text.size() < 2) throw rnn::Error(source, "needs at least 2 characters to learn from");
-  std::vector<char32_t> vocab(text.begin(), text.end());
-  std::sort(vocab.begin(), vocab.end());
-  vocab.erase(std::unique(vocab.begin(), vocab.end()), vocab.end());
-  std::map<char32_t, int64_t> index;
-  for (size_t i = 0; i < vocab.size(); ++i) index[vocab[i]] = static_cast<int64_t>(i);
+  const rnn::Vocab vocab(text, 0);  // character k is index k
   std::vector<int64_t> ids;
-  for (char32_t c : text) ids.push_back(index[c]);
-  const int64_t V = static_cast<int64_t>(vocab.size());
+  for (char32_t c : text) ids.push_back(vocab.index(c));
+  const int64_t V = vocab.size();
 
   // The last 10% is held out when the text is long enough to spare it.
   const bool split = ids.size() >= 2000;
@@ -125,7 +122,7 @@ int train(const TrainArgs& a) {
   cfg.num_layers = a.layers;
   cfg.output_size = V;
   rnn::Model model = rnn::Model::random(cfg, a.seed);
-  model.vocab = rnn::encode_utf8(vocab);
+  vocab.store(model);
 
   const int64_t usable = static_cast<int64_t>(n_train) - 1;  // positions that have a next character
   const int64_t seq = std::min<int64_t>(a.seq_len, usable);
@@ -195,24 +192,24 @@ int sample(const SampleArgs& a) {
   const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
   const rnn::Model model = rnn::load_model(a.model);
   if (model.vocab.empty()) throw rnn::Error(a.model, "has no vocab in its metadata: not a character model");
-  const std::vector<char32_t> vocab = rnn::decode_utf8(model.vocab, a.model + ": vocab");
+  const rnn::Vocab vocab = rnn::Vocab::read(model, 0, a.model);  // files without vocab_reserved: train-char's 0
+  if (vocab.reserved() != 0)
+    throw rnn::Error(a.model, "its vocabulary reserves index 0 (a task command's model): not a character language model");
   const rnn::ModelConfig& c = model.config();
-  if (static_cast<int64_t>(vocab.size()) != c.input_size || c.output_size != c.input_size)
+  if (vocab.size() != c.input_size || c.output_size != c.input_size)
     throw rnn::Error(a.model, "vocab of " + std::to_string(vocab.size()) + " characters does not match input " +
                                   std::to_string(c.input_size) + " and output " + std::to_string(c.output_size));
-  std::map<char32_t, int64_t> index;
-  for (size_t i = 0; i < vocab.size(); ++i) index[vocab[i]] = static_cast<int64_t>(i);
   const std::vector<char32_t> prime = rnn::decode_utf8(a.prime, "--prime");
   if (prime.empty()) throw rnn::Error("--prime", "needs at least one character");
   for (char32_t ch : prime)
-    if (!index.count(ch))
+    if (vocab.index(ch) < 0)
       throw rnn::Error("--prime", "character '" + rnn::encode_utf8({ch}) + "' is not in the model's vocabulary");
 
   std::vector<int64_t> prime_ids;
-  for (char32_t ch : prime) prime_ids.push_back(index[ch]);
+  for (char32_t ch : prime) prime_ids.push_back(vocab.index(ch));
   std::vector<char32_t> out = prime;
   for (int64_t i : rnn::generate(model, prime_ids, a.length, a.temperature, a.seed, device))
-    out.push_back(vocab[static_cast<size_t>(i)]);
+    out.push_back(vocab.character(i));
   std::printf("%s\n", rnn::encode_utf8(out).c_str());
   return 0;
 }

@@ -50,7 +50,7 @@ rnn::Tensor batch_x(const std::vector<const std::vector<char32_t>*>& texts, cons
   for (int64_t b = 0; b < B; ++b) {
     const auto& t = *texts[static_cast<size_t>(b)];
     if (t.empty()) x[b * V] = 1.0f;  // an empty text reads as one unknown character
-    for (size_t s = 0; s < t.size(); ++s) x[(static_cast<int64_t>(s) * B + b) * V + v.of(t[s])] = 1.0f;
+    for (size_t s = 0; s < t.size(); ++s) x[(static_cast<int64_t>(s) * B + b) * V + tasks::index_or_unknown(v, t[s])] = 1.0f;
   }
   return x;
 }
@@ -112,7 +112,7 @@ int train(const TrainArgs& a) {
   cfg.bidirectional = a.bidirectional;
   cfg.output_size = static_cast<int64_t>(labels.size());
   rnn::Model model = rnn::Model::random(cfg, a.seed);
-  model.vocab = rnn::encode_utf8(vocab.chars);
+  vocab.store(model);
   model.metadata["task"] = "classify";
   std::string joined;
   for (const auto& l : labels) joined += l + "\n";
@@ -177,7 +177,9 @@ int classify(const std::string& model_path, const std::string& device) {
   if (task == model.metadata.end() || task->second != "classify" || labels_it == model.metadata.end())
     throw rnn::Error(model_path, "is not a classifier from rnn train-classify (no task=classify metadata)");
   const std::vector<std::string> labels = split_lines(labels_it->second);
-  const Vocab vocab = vocab_from(rnn::decode_utf8(model.vocab, model_path + ": vocab"));
+  std::map<std::string, std::string> meta = model.metadata;
+  meta["vocab"] = model.vocab;
+  const Vocab vocab = tasks::read_task_vocab(meta, "vocab", model_path);
   if (static_cast<int64_t>(labels.size()) != model.config().output_size || vocab.size() != model.config().input_size)
     throw rnn::Error(model_path, "labels or vocab do not match the model's sizes");
   const std::vector<std::vector<char32_t>> lines = tasks::read_stdin_lines();

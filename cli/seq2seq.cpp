@@ -54,7 +54,7 @@ rnn::Tensor one_hot_seq(const std::vector<std::vector<int64_t>>& ids, int64_t V,
 
 std::vector<int64_t> source_ids(const std::vector<char32_t>& s, const Vocab& v, bool reverse) {
   std::vector<int64_t> ids;
-  for (char32_t c : s) ids.push_back(v.of(c));
+  for (char32_t c : s) ids.push_back(tasks::index_or_unknown(v, c));
   if (reverse) std::reverse(ids.begin(), ids.end());
   if (ids.empty()) ids.push_back(0);
   return ids;
@@ -67,7 +67,7 @@ std::vector<char32_t> decode(const rnn::Seq2SeqModel& m, const Vocab& src, const
   const rnn::Tensor x = one_hot_seq({source_ids(source, src, reverse)}, src.size(), len);
   std::vector<char32_t> out;
   for (int64_t k : rnn::seq2seq_sample(m, x, 0, 0, max_length, temperature, seed))
-    out.push_back(tgt.chars[static_cast<size_t>(k - 1)]);
+    out.push_back(tgt.character(k));
   return out;
 }
 
@@ -91,8 +91,8 @@ rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, boo
   rnn::Seq2SeqModel m{rnn::model_from_tensors(enc, path + " (encoder)"), rnn::model_from_tensors(dec, path + " (decoder)")};
   reverse = f.metadata.count("reverse_source") && f.metadata.at("reverse_source") == "true";
   m.context = f.metadata.count("decoder_context") && f.metadata.at("decoder_context") == "true";
-  src = vocab_from(rnn::decode_utf8(f.metadata.count("source_vocab") ? f.metadata.at("source_vocab") : "", path));
-  tgt = vocab_from(rnn::decode_utf8(f.metadata.count("target_vocab") ? f.metadata.at("target_vocab") : "", path));
+  src = tasks::read_task_vocab(f.metadata, "source_vocab", path);
+  tgt = tasks::read_task_vocab(f.metadata, "target_vocab", path);
   const int64_t context_width = m.context ? m.decoder.config().hidden_size : 0;
   if (m.encoder.config().hidden_size != m.decoder.config().hidden_size ||
       m.encoder.config().num_layers != m.decoder.config().num_layers)
@@ -144,8 +144,8 @@ int train(const TrainArgs& a) {
         // Teacher forcing: in = [boundary, t1, ..., tn], out = [t1, ..., tn, boundary].
         std::vector<int64_t> in = {0}, out;
         for (char32_t c : p.target) {
-          in.push_back(tgt.of(c));
-          out.push_back(tgt.of(c));
+          in.push_back(tasks::index_or_unknown(tgt, c));
+          out.push_back(tasks::index_or_unknown(tgt, c));
         }
         out.push_back(0);
         d_in.push_back(in);
@@ -169,8 +169,8 @@ int train(const TrainArgs& a) {
       f.tensors.emplace_back(name.rfind("fc.", 0) == 0 ? name : "decoder." + name, *t);
     f.metadata["task"] = "seq2seq";
     f.metadata["nonlinearity"] = "tanh";
-    f.metadata["source_vocab"] = rnn::encode_utf8(src.chars);
-    f.metadata["target_vocab"] = rnn::encode_utf8(tgt.chars);
+    src.store(f.metadata, "source_vocab");
+    tgt.store(f.metadata, "target_vocab");
     f.metadata["reverse_source"] = a.reverse_source ? "true" : "false";
     f.metadata["decoder_context"] = a.context ? "true" : "false";
     rnn::write_safetensors(a.out, f);

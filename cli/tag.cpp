@@ -126,7 +126,7 @@ int train(const TrainArgs& a) {
   cfg.bidirectional = a.bidirectional;
   cfg.output_size = O;
   rnn::Model model = rnn::Model::random(cfg, a.seed);
-  model.vocab = rnn::encode_utf8(chars);
+  rnn::Vocab(chars, 1).store(model);
   model.metadata["task"] = "tag";
   model.metadata["tags"] = rnn::encode_utf8(tags);
   rnn::Optimizer opt(model, oo);
@@ -193,7 +193,9 @@ int tag(const std::string& model_path, const std::string& device) {
   if (task == model.metadata.end() || task->second != "tag" || tags_it == model.metadata.end())
     throw rnn::Error(model_path, "is not a tagger from rnn train-tag (no task=tag metadata)");
   const std::vector<char32_t> tags = rnn::decode_utf8(tags_it->second, model_path + ": tags");
-  const std::vector<char32_t> chars = rnn::decode_utf8(model.vocab, model_path + ": vocab");
+  std::map<std::string, std::string> meta = model.metadata;
+  meta["vocab"] = model.vocab;
+  const std::vector<char32_t> chars = tasks::read_task_vocab(meta, "vocab", model_path).chars();
   if (static_cast<int64_t>(tags.size()) != model.config().output_size ||
       static_cast<int64_t>(chars.size()) + 1 != model.config().input_size)
     throw rnn::Error(model_path, "tags or vocab do not match the model's sizes");

@@ -47,22 +47,21 @@ inline std::vector<Row> read_tsv(const std::string& path, const std::string& for
   return out;
 }
 
-// Characters with index 0 reserved (unknown character, or a boundary symbol).
-struct Vocab {
-  std::vector<char32_t> chars;  // index k + 1 is chars[k]
-  std::map<char32_t, int64_t> index;
-  int64_t size() const { return static_cast<int64_t>(chars.size()) + 1; }
-  int64_t of(char32_t c) const {
-    auto it = index.find(c);
-    return it == index.end() ? 0 : it->second;
-  }
-};
-inline Vocab vocab_from(std::vector<char32_t> chars) {
-  std::sort(chars.begin(), chars.end());
-  chars.erase(std::unique(chars.begin(), chars.end()), chars.end());
-  Vocab v;
-  v.chars = chars;
-  for (size_t i = 0; i < chars.size(); ++i) v.index[chars[i]] = static_cast<int64_t>(i) + 1;
+// The task commands' vocabularies (rnn::Vocab) reserve index 0: the unknown
+// character, or a boundary symbol.
+using rnn::Vocab;
+inline Vocab vocab_from(std::vector<char32_t> chars) { return Vocab(std::move(chars), 1); }
+// The index of c, 0 (the unknown character) when it is not in the vocabulary.
+inline int64_t index_or_unknown(const Vocab& v, char32_t c) {
+  const int64_t i = v.index(c);
+  return i < 0 ? 0 : i;
+}
+// A task model's vocabulary under `key`: index 0 reserved (files written
+// before "<key>_reserved" existed reserved it too).
+inline Vocab read_task_vocab(const std::map<std::string, std::string>& metadata, const std::string& key,
+                             const std::string& path) {
+  Vocab v = Vocab::read(metadata, key, 1, path);
+  if (v.reserved() != 1) throw rnn::Error(path, "'" + key + "' reserves no index 0: not a task command's model");
   return v;
 }
 

@@ -152,4 +152,58 @@ TEST(Text, Utf8RoundTripsAndRefusesInvalidBytes) {
   }
 }
 
+TEST(Text, VocabIndicesStoreAndReadBack) {
+  const rnn::Vocab chars({U'c', U'a', U'b', U'a'}, 0);  // train-char: character k is index k
+  EXPECT_EQ(chars.size(), 3);
+  EXPECT_EQ(chars.index(U'a'), 0);
+  EXPECT_EQ(chars.index(U'c'), 2);
+  EXPECT_EQ(chars.index(U'z'), -1);
+  EXPECT_EQ(chars.character(1), U'b');
+  const rnn::Vocab task({U'y', U'x'}, 1);  // the task commands: index 0 reserved
+  EXPECT_EQ(task.size(), 3);
+  EXPECT_EQ(task.index(U'x'), 1);
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { task.character(0); }, "index"), "not a character"));
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { task.character(3); }, "index"), "not a character"));
+
+  // Through a model file: the convention is stored beside the characters.
+  rnn::ModelConfig c;
+  c.input_size = 3;
+  c.hidden_size = 4;
+  c.output_size = 3;
+  rnn::Model m = rnn::Model::random(c, 1);
+  task.store(m);
+  testbed::ScratchDir dir;
+  rnn::save_model(m, dir.file("m.safetensors"));
+  const rnn::Model back = rnn::load_model(dir.file("m.safetensors"));
+  EXPECT_EQ(back.metadata.at("vocab_reserved"), "1");
+  const rnn::Vocab read = rnn::Vocab::read(back, 0, "m");  // the stored convention wins over the legacy one
+  EXPECT_EQ(read.reserved(), 1);
+  EXPECT_EQ(read.chars(), task.chars());
+
+  // A file written before vocab_reserved existed is read by the rule given.
+  rnn::Model old = back;
+  old.metadata.erase("vocab_reserved");
+  EXPECT_EQ(rnn::Vocab::read(old, 0, "old").reserved(), 0);
+  EXPECT_EQ(rnn::Vocab::read(old, 1, "old").reserved(), 1);
+  // Stored order is index order, sorted or not.
+  old.vocab = "ba";
+  EXPECT_EQ(rnn::Vocab::read(old, 0, "old").index(U'b'), 0);
+
+  std::map<std::string, std::string> meta;
+  task.store(meta, "target_vocab");
+  EXPECT_EQ(meta.at("target_vocab"), "xy");
+  EXPECT_EQ(meta.at("target_vocab_reserved"), "1");
+  EXPECT_EQ(rnn::Vocab::read(meta, "target_vocab", 0, "f").index(U'y'), 2);
+  meta["target_vocab"] = "xyx";
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::Vocab::read(meta, "target_vocab", 1, "f"); }, "f: target_vocab"),
+                            "repeats"));
+  meta["target_vocab"] = "xy";
+  meta["target_vocab_reserved"] = "2";
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::Vocab::read(meta, "target_vocab", 1, "f"); }, "f"),
+                            "expected 0 or 1"));
+  EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::Vocab::read(meta, "source_vocab", 1, "f"); }, "f"),
+                            "no 'source_vocab'"));
+}
+
 }  // namespace
+
