@@ -97,17 +97,7 @@ Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Opti
   Seq2SeqStepResult r;
   r.loss = dec.loss;
   r.count = dec.count;
-  double sq = 0.0;
-  for (const Model* g : {&enc_grads, &dec.grads})
-    for (const auto& [name, t] : g->parameters())
-      for (int64_t i = 0; i < t->numel(); ++i) sq += static_cast<double>((*t)[i]) * (*t)[i];
-  r.grad_norm = std::sqrt(sq);
-  if (clip > 0.0 && r.grad_norm > clip) {
-    const double scale = clip / (r.grad_norm + 1e-6);
-    for (Model* g : {&enc_grads, &dec.grads})
-      for (auto& [name, t] : g->parameters())
-        for (int64_t i = 0; i < t->numel(); ++i) (*t)[i] = static_cast<float>((*t)[i] * scale);
-  }
+  r.grad_norm = clip_grad_norm({&enc_grads, &dec.grads}, clip);
   encoder_opt.step(model.encoder, enc_grads);
   decoder_opt.step(model.decoder, dec.grads);
   return r;

@@ -112,15 +112,19 @@ void Optimizer::step(Model& model, const Model& grads) {
   }
 }
 
-double clip_grad_norm(Model& grads, double max_norm) {
+double clip_grad_norm(Model& grads, double max_norm) { return clip_grad_norm({&grads}, max_norm); }
+
+double clip_grad_norm(const std::vector<Model*>& grads, double max_norm) {
   double sq = 0.0;
-  for (const auto& [name, t] : grads.parameters())
-    for (int64_t i = 0; i < t->numel(); ++i) sq += static_cast<double>((*t)[i]) * (*t)[i];
+  for (const Model* g : grads)
+    for (const auto& [name, t] : g->parameters())
+      for (int64_t i = 0; i < t->numel(); ++i) sq += static_cast<double>((*t)[i]) * (*t)[i];
   const double norm = std::sqrt(sq);
   if (max_norm > 0.0 && norm > max_norm) {
     const double scale = max_norm / (norm + 1e-6);
-    for (auto& [name, t] : grads.parameters())
-      for (int64_t i = 0; i < t->numel(); ++i) (*t)[i] = static_cast<float>((*t)[i] * scale);
+    for (Model* g : grads)
+      for (auto& [name, t] : g->parameters())
+        for (int64_t i = 0; i < t->numel(); ++i) (*t)[i] = static_cast<float>((*t)[i] * scale);
   }
   return norm;
 }

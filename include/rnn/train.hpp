@@ -62,6 +62,9 @@ class Optimizer {
 // exceeds max_norm, every gradient is scaled by max_norm / (norm + 1e-6).
 // max_norm <= 0 only measures. Returns the norm before clipping.
 double clip_grad_norm(Model& grads, double max_norm);
+// The same over the gradients of several models at once (one global norm:
+// an encoder and its decoder, say), in the order given.
+double clip_grad_norm(const std::vector<Model*>& grads, double max_norm);
 
 // ---- a training step -------------------------------------------------------------
 

@@ -121,6 +121,17 @@ TEST(ClipGradNorm, ScalesToMaxNormLikePyTorch) {
   EXPECT_NEAR(rnn::clip_grad_norm(g, 100.0), 2.0, 1e-5);  // below max: untouched
 }
 
+// Several models share one global norm (an encoder and its decoder).
+TEST(ClipGradNorm, SeveralModelsShareOneNorm) {
+  rnn::Model a = filled(tiny_model(), 1.0f), b = filled(tiny_model(), 2.0f);
+  const double na = static_cast<double>(a.parameter_count()), nb = static_cast<double>(b.parameter_count());
+  const double n = std::sqrt(na + 4.0 * nb);
+  EXPECT_NEAR(rnn::clip_grad_norm({&a, &b}, 1.0), n, 1e-9);
+  for (const auto& [name, t] : a.parameters()) ASSERT_NEAR((*t)[0], 1.0 / (n + 1e-6), 1e-7) << name;
+  for (const auto& [name, t] : b.parameters()) ASSERT_NEAR((*t)[0], 2.0 / (n + 1e-6), 1e-7) << name;
+  EXPECT_NEAR(rnn::clip_grad_norm({&a, &b}, 0.0), 1.0, 1e-5);
+}
+
 double chunk_loss(const rnn::Model& m, const rnn::Tensor& x, const rnn::Tensor* h0, const std::vector<int64_t>& y) {
   rnn::ForwardOptions o;
   o.device = rnn::Device::Cpu;
