@@ -1,5 +1,7 @@
 // cli/main.cpp: the `rnn` command-line program (cli::main; the process's
-// main() is cli/rnn.cpp).
+// main() is cli/rnn.cpp): the flag table and the errors; each command is in
+// cli/commands/ (run.cpp: run, backward; charlm.cpp: train-char, sample;
+// classify.cpp, tag.cpp, seq2seq.cpp: the task commands; info.cpp: info, bench).
 //
 //   rnn run  --model M --input X [--h0 H0] [--lengths L] [--batch-first]
 //            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent]
@@ -24,26 +26,19 @@
 // <what is wrong>", and no output file written (outputs are computed in
 // full, then written to temporary names and renamed).
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <cmath>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <iostream>
-#include <map>
 #include <sstream>
 #include <string>
-#include <utility>
-
-#include <unistd.h>
 
 #include "cli.hpp"
-#include "charlm.hpp"
-#include "classify.hpp"
-#include "seq2seq.hpp"
-#include "tag.hpp"
-#include "task_args.hpp"
+#include "commands/charlm.hpp"
+#include "commands/classify.hpp"
+#include "commands/info.hpp"
+#include "commands/run.hpp"
+#include "commands/seq2seq.hpp"
+#include "commands/tag.hpp"
+#include "commands/task_args.hpp"
 #include "rnn/rnn.hpp"
 
 namespace {
@@ -114,201 +109,6 @@ int check_words(const CLI::App& app, int argc, char** argv) {
   return 0;
 }
 
-struct RunArgs {
-  std::string model, input, h0, lengths, output, final_state, device = "auto", kernel = "auto";
-  bool batch_first = false;
-  bool check_finite = false;  // a NaN or infinity in an output is an error naming its position
-};
-
-// With --check-finite: throws naming the first non-finite element of each
-// output, in the order given, before anything is written.
-void check_finite(const std::vector<std::pair<std::string, const rnn::Tensor*>>& outputs, const RunArgs& a) {
-  if (!a.check_finite) return;
-  for (const auto& [name, t] : outputs) {
-    const int64_t at = rnn::first_non_finite(*t);
-    if (at < 0) continue;
-    std::vector<std::string> dims;
-    if (name == "y" || name == "dx") dims = a.batch_first ? std::vector<std::string>{"b", "t", "k"}
-                                                          : std::vector<std::string>{"t", "b", "k"};
-    else if (name == "h_n" || name == "dh0") dims = {"layer*dir", "b", "k"};
-    const float v = (*t)[at];
-    throw rnn::Error("--check-finite", name + rnn::index_string(t->shape(), at, dims) + " is " +
-                                           (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf") +
-                                           " (the first non-finite value of " + name + "; nothing written)");
-  }
-}
-
-struct BackwardArgs {
-  RunArgs in;  // model, input, h0, lengths, batch-first, device
-  std::string grad_output, grad_final_state, grad_input, grad_h0, grad_weights;
-};
-
-std::string describe(const rnn::ModelConfig& c) {
-  std::ostringstream s;
-  s << c.num_layers << (c.num_layers == 1 ? " layer, " : " layers, ")
-    << (c.bidirectional ? "bidirectional" : "unidirectional") << ", " << rnn::nonlinearity_name(c.nonlinearity)
-    << ", I=" << c.input_size << " H=" << c.hidden_size << (c.bias ? "" : ", no bias");
-  if (c.output_size > 0) s << ", head O=" << c.output_size;
-  return s.str();
-}
-
-// What run and backward read: the model and the input arrays.
-struct Inputs {
-  rnn::Model model;
-  rnn::Tensor x, h0;
-  rnn::IntArray lengths;
-  const rnn::Tensor* h0_ptr = nullptr;
-  const std::vector<int64_t>* lengths_ptr = nullptr;
-  rnn::ForwardOptions options;
-};
-
-void load_inputs(const RunArgs& a, Inputs& in) {
-  in.options.device = rnn::parse_device(a.device, "--device");
-  in.options.kernel = rnn::parse_kernel(a.kernel, "--kernel");
-  in.options.batch_first = a.batch_first;
-  in.model = rnn::load_model(a.model);
-  in.x = rnn::read_npy(a.input);
-  if (!a.h0.empty()) {
-    in.h0 = rnn::read_npy(a.h0);
-    in.h0_ptr = &in.h0;
-  }
-  if (!a.lengths.empty()) {
-    in.lengths = rnn::read_npy_int(a.lengths);
-    if (in.lengths.shape.size() != 1)
-      throw rnn::Error(a.lengths, "has shape " + rnn::shape_string(in.lengths.shape) + ", expected [B]");
-    in.lengths_ptr = &in.lengths.data;
-  }
-}
-
-// Runs f; an rnn::Error about an API argument is re-thrown naming the file
-// or flag the user gave for it.
-template <class F>
-void naming_files(const std::map<std::string, std::string>& where, F f) {
-  try {
-    f();
-  } catch (const rnn::Error& e) {
-    auto it = where.find(e.subject());
-    if (it != where.end() && !it->second.empty()) throw rnn::Error(it->second, e.message());
-    throw;
-  }
-}
-
-std::map<std::string, std::string> input_files(const RunArgs& a) {
-  return {{"x", a.input},           {"h0", a.h0},           {"lengths", a.lengths},
-          {"model", a.model},       {"device", "--device"}, {"kernel", "--kernel"}};
-}
-
-// Refuses two outputs naming one file.
-void distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
-  for (size_t i = 0; i < outputs.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (!outputs[i].second.empty() && outputs[i].second == outputs[j].second)
-        throw rnn::Error(outputs[i].first, "same file as " + outputs[j].first + ": " + outputs[i].second);
-}
-
-int cmd_run(const RunArgs& a) {
-  distinct_outputs({{"--output", a.output}, {"--final-state", a.final_state}});
-  Inputs in;
-  load_inputs(a, in);
-  rnn::ForwardResult r;
-  const auto t0 = std::chrono::steady_clock::now();
-  naming_files(input_files(a), [&] { r = rnn::forward(in.model, in.x, in.h0_ptr, in.lengths_ptr, in.options); });
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  check_finite({{"y", &r.y}, {"h_n", &r.h_n}}, a);
-
-  std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
-  if (!a.output.empty()) files.emplace_back(a.output, rnn::npy_bytes(r.y));
-  if (!a.final_state.empty()) files.emplace_back(a.final_state, rnn::npy_bytes(r.h_n));
-  rnn::write_files_atomic(files);
-
-  std::printf("rnn run: %s (%s)\n", a.model.c_str(), describe(in.model.config()).c_str());
-  std::printf("  x %s%s -> y %s, h_n %s on %s in %.3f ms\n", rnn::shape_string(in.x.shape()).c_str(),
-              a.batch_first ? " (batch-first)" : "", rnn::shape_string(r.y.shape()).c_str(),
-              rnn::shape_string(r.h_n.shape()).c_str(), rnn::device_name(r.device), ms);
-  if (!a.output.empty()) std::printf("  wrote y to %s\n", a.output.c_str());
-  if (!a.final_state.empty()) std::printf("  wrote h_n to %s\n", a.final_state.c_str());
-  if (files.empty()) std::printf("  (no --output or --final-state given: nothing written)\n");
-  return 0;
-}
-
-int cmd_backward(const BackwardArgs& a) {
-  distinct_outputs({{"--grad-input", a.grad_input}, {"--grad-h0", a.grad_h0}, {"--grad-weights", a.grad_weights}});
-  Inputs in;
-  load_inputs(a.in, in);
-  const rnn::Tensor dy = rnn::read_npy(a.grad_output);
-  rnn::Tensor dhn;
-  if (!a.grad_final_state.empty()) dhn = rnn::read_npy(a.grad_final_state);
-  auto where = input_files(a.in);
-  where["dy"] = a.grad_output;
-  where["dh_n"] = a.grad_final_state;
-  rnn::BackwardResult r;
-  const auto t0 = std::chrono::steady_clock::now();
-  naming_files(where, [&] {
-    r = rnn::backward(in.model, in.x, in.h0_ptr, in.lengths_ptr, dy, a.grad_final_state.empty() ? nullptr : &dhn,
-                      in.options);
-  });
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  check_finite({{"dx", &r.dx}, {"dh0", &r.dh0}}, a.in);
-  if (a.in.check_finite)
-    for (const auto& [name, t] : std::as_const(r.grads).parameters())
-      check_finite({{"grad " + name, t}}, a.in);
-
-  std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
-  if (!a.grad_input.empty()) files.emplace_back(a.grad_input, rnn::npy_bytes(r.dx));
-  if (!a.grad_h0.empty()) files.emplace_back(a.grad_h0, rnn::npy_bytes(r.dh0));
-  if (!a.grad_weights.empty()) files.emplace_back(a.grad_weights, rnn::model_bytes(r.grads, {}, a.grad_weights));
-  rnn::write_files_atomic(files);
-
-  std::printf("rnn backward: %s (%s)\n", a.in.model.c_str(), describe(in.model.config()).c_str());
-  std::printf("  x %s, dy %s -> dx, dh0 %s, %lld parameter gradients on %s in %.3f ms\n",
-              rnn::shape_string(in.x.shape()).c_str(), rnn::shape_string(dy.shape()).c_str(),
-              rnn::shape_string(r.dh0.shape()).c_str(), static_cast<long long>(r.grads.parameter_count()),
-              rnn::device_name(r.device), ms);
-  for (const auto& f : files) std::printf("  wrote %s\n", f.first.c_str());
-  if (files.empty()) std::printf("  (no --grad-input, --grad-h0 or --grad-weights given: nothing written)\n");
-  return 0;
-}
-
-// Replaces this process with rnn-bench, the program beside this one, given
-// `args`; returns only when it cannot be run.
-int exec_bench(const std::vector<std::string>& args, const char* argv0) {
-  std::string self(4096, '\0');
-  const ssize_t n = readlink("/proc/self/exe", &self[0], self.size() - 1);
-  self = n > 0 ? self.substr(0, static_cast<size_t>(n)) : std::string(argv0);
-  const std::string path = self.substr(0, self.rfind('/') + 1) + "rnn-bench";
-  std::vector<char*> argv{const_cast<char*>(path.c_str())};
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::cout.flush();
-  execv(path.c_str(), argv.data());
-  const int err = errno;
-  return fail("bench", "cannot run " + path + ": " + std::strerror(err) + " (rnn-bench is built and installed beside rnn)",
-              kExitError);
-}
-
-int cmd_info(const std::string& path) {
-  const rnn::Model m = rnn::load_model(path);
-  const rnn::ModelConfig& c = m.config();
-  std::printf("model: %s\n", path.c_str());
-  std::printf("  layers: %lld\n  directions: %lld (%s)\n", static_cast<long long>(c.num_layers),
-              static_cast<long long>(c.num_directions()), c.bidirectional ? "bidirectional" : "unidirectional");
-  std::printf("  input size: %lld\n  hidden size: %lld\n", static_cast<long long>(c.input_size),
-              static_cast<long long>(c.hidden_size));
-  std::printf("  nonlinearity: %s\n  bias: %s\n", rnn::nonlinearity_name(c.nonlinearity), c.bias ? "yes" : "no");
-  if (c.output_size > 0)
-    std::printf("  head: fc, %lld outputs%s\n", static_cast<long long>(c.output_size),
-                c.output_bias ? " with bias" : ", no bias");
-  else
-    std::printf("  head: none\n");
-  if (!m.vocab.empty()) std::printf("  vocab: %zu bytes\n", m.vocab.size());
-  for (const auto& [k, v] : m.metadata) std::printf("  metadata %s: %s\n", k.c_str(), v.c_str());
-  std::printf("  parameters: %lld\n", static_cast<long long>(m.parameter_count()));
-  std::printf("  shapes: x [T, B, %lld] -> y [T, B, %lld], h0/h_n [%lld, B, %lld]\n",
-              static_cast<long long>(c.input_size), static_cast<long long>(c.num_directions() * c.hidden_size),
-              static_cast<long long>(c.num_layers * c.num_directions()), static_cast<long long>(c.hidden_size));
-  return 0;
-}
-
 // The help texts of one task command's shared flags; `bidirectional`
 // empty: no --bidirectional flag.
 struct TaskFlagTexts {
@@ -348,7 +148,7 @@ int main(int argc, char** argv, Mode mode) {
   app.set_version_flag("--version", std::string("rnn ") + rnn::version());
   app.require_subcommand(1);
 
-  RunArgs run;
+  run_cmd::RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a model forward on an input batch");
   run_cmd->add_option("--model", run.model, "model .safetensors (torch.nn.RNN names)")->required();
   run_cmd->add_option("--input", run.input, "x .npy: [T, B, I] (or [B, T, I] with --batch-first), <f4 or <f8")
@@ -363,7 +163,7 @@ int main(int argc, char** argv, Mode mode) {
   run_cmd->add_flag("--check-finite", run.check_finite,
                     "fail, naming its position, on the first NaN or infinity in y or h_n (nothing written)");
 
-  BackwardArgs bwd;
+  run_cmd::BackwardArgs bwd;
   CLI::App* bwd_cmd = app.add_subcommand("backward", "Gradients of a forward pass (what PyTorch autograd returns)");
   bwd_cmd->add_option("--model", bwd.in.model, "model .safetensors")->required();
   bwd_cmd->add_option("--input", bwd.in.input, "x .npy: [T, B, I] (or [B, T, I] with --batch-first)")->required();
@@ -475,8 +275,8 @@ int main(int argc, char** argv, Mode mode) {
   if (mode == Mode::ParseOnly) return 0;
 
   try {
-    if (run_cmd->parsed()) return cmd_run(run);
-    if (bwd_cmd->parsed()) return cmd_backward(bwd);
+    if (run_cmd->parsed()) return run_cmd::run(run);
+    if (bwd_cmd->parsed()) return run_cmd::backward(bwd);
     if (tc_cmd->parsed()) return charlm::train(tc);
     if (sa_cmd->parsed()) return charlm::sample(sa);
     if (tcl_cmd->parsed()) return classify_cmd::train(tcl);
@@ -485,8 +285,8 @@ int main(int argc, char** argv, Mode mode) {
     if (tg_cmd->parsed()) return tag_cmd::tag(tg_model, tg_device);
     if (ts_cmd->parsed()) return seq2seq_cmd::train(ts);
     if (tr_cmd->parsed()) return seq2seq_cmd::translate(tr_model, tr_max, tr_temp, tr_seed);
-    if (bench_cmd->parsed()) return exec_bench(bench_cmd->remaining(), argv[0]);
-    if (info_cmd->parsed()) return cmd_info(info_model);
+    if (bench_cmd->parsed()) return info_cmd::exec_bench(bench_cmd->remaining(), argv[0]);
+    if (info_cmd->parsed()) return info_cmd::info(info_model);
   } catch (const rnn::Error& e) {
     return fail(e.subject(), e.message(), kExitError);
   } catch (const std::bad_alloc&) {

@@ -1,4 +1,4 @@
-// cli/tag.cpp: rnn train-tag and rnn tag.
+// cli/commands/tag.cpp: rnn train-tag and rnn tag.
 //
 // Characters in (one-hot, index 0 for characters not seen in training), a
 // head on every step's output (both directions when bidirectional), softmax

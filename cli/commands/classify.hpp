@@ -1,4 +1,4 @@
-// cli/classify.hpp: many-to-one commands:
+// cli/commands/classify.hpp: many-to-one commands:
 //   rnn train-classify (label<TAB>text lines in, a classifier out)
 //   rnn classify       (a label per stdin line)
 #pragma once

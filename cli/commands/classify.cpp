@@ -1,4 +1,4 @@
-// cli/classify.cpp: rnn train-classify and rnn classify.
+// cli/commands/classify.cpp: rnn train-classify and rnn classify.
 //
 // Characters in (one-hot, index 0 for characters not seen in training),
 // the RNN's final states (both directions when bidirectional) through a head

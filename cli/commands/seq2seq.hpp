@@ -1,4 +1,4 @@
-// cli/seq2seq.hpp: encoder-decoder commands:
+// cli/commands/seq2seq.hpp: encoder-decoder commands:
 //   rnn train-seq2seq (source<TAB>target lines in, a translator out)
 //   rnn translate     (greedy decoding of each stdin line)
 #pragma once

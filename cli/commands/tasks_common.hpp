@@ -1,4 +1,4 @@
-// cli/tasks_common.hpp: what the supervised task commands share
+// cli/commands/tasks_common.hpp: what the supervised task commands share
 // (train-classify, train-tag, train-seq2seq): reading two-column TSV files,
 // character vocabularies, optimizer flags, shuffled batches and progress.
 #pragma once

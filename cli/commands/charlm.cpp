@@ -1,4 +1,4 @@
-// cli/charlm.cpp: rnn train-char and rnn sample.
+// cli/commands/charlm.cpp: rnn train-char and rnn sample.
 //
 // The model is the classic char-rnn: one-hot characters in (I = V), an
 // Elman RNN, a linear head to V logits, softmax cross-entropy on the next

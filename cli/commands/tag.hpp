@@ -1,4 +1,4 @@
-// cli/tag.hpp: many-to-many (synchronised) commands:
+// cli/commands/tag.hpp: many-to-many (synchronised) commands:
 //   rnn train-tag (text<TAB>tags lines in, one tag character per text character)
 //   rnn tag       (the tags of each stdin line)
 #pragma once

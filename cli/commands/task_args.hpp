@@ -1,4 +1,4 @@
-// cli/task_args.hpp: the model and training flags the supervised task
+// cli/commands/task_args.hpp: the model and training flags the supervised task
 // commands share (train-classify, train-tag, train-seq2seq).
 #pragma once
 

@@ -1,4 +1,4 @@
-// cli/seq2seq.cpp: rnn train-seq2seq and rnn translate.
+// cli/commands/seq2seq.cpp: rnn train-seq2seq and rnn translate.
 //
 // Characters in, characters out. Source vocabulary: index 0 for characters
 // not seen in training, then the source characters. Target vocabulary:

@@ -1,4 +1,4 @@
-// cli/charlm.hpp: the character-level language model commands:
+// cli/commands/charlm.hpp: the character-level language model commands:
 //   rnn train-char (train on a text, save a model with its vocabulary)
 //   rnn sample     (generate text one character at a time)
 #pragma once
