@@ -177,9 +177,7 @@ int classify(const std::string& model_path, const std::string& device) {
   if (task == model.metadata.end() || task->second != "classify" || labels_it == model.metadata.end())
     throw rnn::Error(model_path, "is not a classifier from rnn train-classify (no task=classify metadata)");
   const std::vector<std::string> labels = split_lines(labels_it->second);
-  std::map<std::string, std::string> meta = model.metadata;
-  meta["vocab"] = model.vocab;
-  const Vocab vocab = tasks::read_task_vocab(meta, "vocab", model_path);
+  const Vocab vocab = tasks::read_task_vocab(model, model_path);
   if (static_cast<int64_t>(labels.size()) != model.config().output_size || vocab.size() != model.config().input_size)
     throw rnn::Error(model_path, "labels or vocab do not match the model's sizes");
   const std::vector<std::vector<char32_t>> lines = tasks::read_stdin_lines();

@@ -36,20 +36,9 @@ std::vector<Example> read_examples(const std::string& path) {
   return out;
 }
 
-std::map<char32_t, int64_t> index_of(const std::vector<char32_t>& items, int64_t first) {
-  std::map<char32_t, int64_t> m;
-  for (size_t i = 0; i < items.size(); ++i) m[items[i]] = first + static_cast<int64_t>(i);
-  return m;
-}
-
-int64_t lookup(const std::map<char32_t, int64_t>& m, char32_t c) {
-  auto it = m.find(c);
-  return it == m.end() ? 0 : it->second;
-}
-
 // x [T, B, V] one-hot for a batch of texts, and their lengths.
-rnn::Tensor batch_x(const std::vector<const std::vector<char32_t>*>& texts, const std::map<char32_t, int64_t>& chars,
-                    int64_t V, std::vector<int64_t>& lengths) {
+rnn::Tensor batch_x(const std::vector<const std::vector<char32_t>*>& texts, const rnn::Vocab& chars, int64_t V,
+                    std::vector<int64_t>& lengths) {
   int64_t T = 1;
   lengths.clear();
   for (const auto* t : texts) {
@@ -61,13 +50,13 @@ rnn::Tensor batch_x(const std::vector<const std::vector<char32_t>*>& texts, cons
   for (int64_t b = 0; b < B; ++b) {
     const auto& t = *texts[static_cast<size_t>(b)];
     if (t.empty()) x[b * V] = 1.0f;
-    for (size_t s = 0; s < t.size(); ++s) x[(static_cast<int64_t>(s) * B + b) * V + lookup(chars, t[s])] = 1.0f;
+    for (size_t s = 0; s < t.size(); ++s) x[(static_cast<int64_t>(s) * B + b) * V + tasks::index_or_unknown(chars, t[s])] = 1.0f;
   }
   return x;
 }
 
 // The argmax tag index of every character of every text.
-std::vector<std::vector<int64_t>> predict(const rnn::Model& m, const std::map<char32_t, int64_t>& chars,
+std::vector<std::vector<int64_t>> predict(const rnn::Model& m, const rnn::Vocab& chars,
                                           const std::vector<const std::vector<char32_t>*>& texts, rnn::Device dev) {
   std::vector<std::vector<int64_t>> out;
   const int64_t V = m.config().input_size, O = m.config().output_size;
@@ -108,14 +97,13 @@ int train(const TrainArgs& a) {
     chars.insert(chars.end(), e.text.begin(), e.text.end());
     tags.insert(tags.end(), e.tags.begin(), e.tags.end());
   }
-  for (auto* v : {&chars, &tags}) {
-    std::sort(v->begin(), v->end());
-    v->erase(std::unique(v->begin(), v->end()), v->end());
-  }
-  const auto char_index = index_of(chars, 1), tag_index = index_of(tags, 0);
+  // Characters: index 0 the unknown one; tags: index k is the k-th (sorted).
+  const rnn::Vocab char_index(chars, 1), tag_index(tags, 0);
+  chars = char_index.chars();
+  tags = tag_index.chars();
   for (const Example& e : test)
     for (char32_t t : e.tags)
-      if (!tag_index.count(t))
+      if (tag_index.index(t) < 0)
         throw rnn::Error(a.test, "tag '" + rnn::encode_utf8({t}) + "' does not occur in " + a.train);
   const int64_t V = static_cast<int64_t>(chars.size()) + 1, O = static_cast<int64_t>(tags.size());
 
@@ -126,7 +114,7 @@ int train(const TrainArgs& a) {
   cfg.bidirectional = a.bidirectional;
   cfg.output_size = O;
   rnn::Model model = rnn::Model::random(cfg, a.seed);
-  rnn::Vocab(chars, 1).store(model);
+  char_index.store(model);
   model.metadata["task"] = "tag";
   model.metadata["tags"] = rnn::encode_utf8(tags);
   rnn::Optimizer opt(model, oo);
@@ -151,7 +139,7 @@ int train(const TrainArgs& a) {
       for (int64_t b = 0; b < B; ++b) {
         const Example& e = train[pick[static_cast<size_t>(b)]];
         for (size_t s = 0; s < e.tags.size(); ++s)
-          targets[static_cast<size_t>(static_cast<int64_t>(s) * B + b)] = tag_index.at(e.tags[s]);
+          targets[static_cast<size_t>(static_cast<int64_t>(s) * B + b)] = tag_index.index(e.tags[s]);
       }
       progress.step(step, rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip, train_on).loss);
     }
@@ -169,7 +157,7 @@ int train(const TrainArgs& a) {
   int64_t correct = 0, total = 0;
   for (size_t i = 0; i < test.size(); ++i)
     for (size_t s = 0; s < test[i].tags.size(); ++s) {
-      const int64_t want = tag_index.at(test[i].tags[s]), got = pred[i][s];
+      const int64_t want = tag_index.index(test[i].tags[s]), got = pred[i][s];
       ++total;
       if (want == got) ++correct, ++tp[static_cast<size_t>(want)];
       else ++fp[static_cast<size_t>(got)], ++fn[static_cast<size_t>(want)];
@@ -193,13 +181,10 @@ int tag(const std::string& model_path, const std::string& device) {
   if (task == model.metadata.end() || task->second != "tag" || tags_it == model.metadata.end())
     throw rnn::Error(model_path, "is not a tagger from rnn train-tag (no task=tag metadata)");
   const std::vector<char32_t> tags = rnn::decode_utf8(tags_it->second, model_path + ": tags");
-  std::map<std::string, std::string> meta = model.metadata;
-  meta["vocab"] = model.vocab;
-  const std::vector<char32_t> chars = tasks::read_task_vocab(meta, "vocab", model_path).chars();
+  const rnn::Vocab char_index = tasks::read_task_vocab(model, model_path);
   if (static_cast<int64_t>(tags.size()) != model.config().output_size ||
-      static_cast<int64_t>(chars.size()) + 1 != model.config().input_size)
+      char_index.size() != model.config().input_size)
     throw rnn::Error(model_path, "tags or vocab do not match the model's sizes");
-  const auto char_index = index_of(chars, 1);
   const std::vector<std::vector<char32_t>> lines = tasks::read_stdin_lines();
   std::vector<const std::vector<char32_t>*> texts;
   for (const auto& l : lines) texts.push_back(&l);

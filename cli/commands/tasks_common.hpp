@@ -58,11 +58,17 @@ inline int64_t index_or_unknown(const Vocab& v, char32_t c) {
 }
 // A task model's vocabulary under `key`: index 0 reserved (files written
 // before "<key>_reserved" existed reserved it too).
-inline Vocab read_task_vocab(const std::map<std::string, std::string>& metadata, const std::string& key,
-                             const std::string& path) {
-  Vocab v = Vocab::read(metadata, key, 1, path);
+inline Vocab task_vocab(Vocab v, const std::string& key, const std::string& path) {
   if (v.reserved() != 1) throw rnn::Error(path, "'" + key + "' reserves no index 0: not a task command's model");
   return v;
+}
+inline Vocab read_task_vocab(const std::map<std::string, std::string>& metadata, const std::string& key,
+                             const std::string& path) {
+  return task_vocab(Vocab::read(metadata, key, 1, path), key, path);
+}
+// The same for a model's own vocabulary (Model::vocab).
+inline Vocab read_task_vocab(const rnn::Model& model, const std::string& path) {
+  return task_vocab(Vocab::read(model, 1, path), "vocab", path);
 }
 
 // --optimizer adam|sgd with --lr and (SGD) --momentum.
