@@ -23,7 +23,9 @@ BackwardResult backward(const Model& model, const Tensor& x, const Tensor* h0, c
 
   BackwardResult r;
   r.device = resolve_device(options.device);
-  const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, h0, lengths, options);
+  ForwardOptions on = options;
+  on.device = r.device;
+  const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, h0, lengths, on);
   pass->backward(dy, dh_n, r.dx, r.dh0, r.grads);
   r.y = std::move(pass->y());
   r.h_n = std::move(pass->h_n());

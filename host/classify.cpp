@@ -35,7 +35,9 @@ ClassifyStepResult classify_step(Model& model, Optimizer& optimizer, const Tenso
   const ModelConfig& c = model.config();
   const int64_t D = c.num_directions(), H = c.hidden_size, L = c.num_layers, W = D * H, O = c.output_size;
   // One forward pass, kept for the backward pass below.
-  const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, nullptr, &lengths, options);
+  ForwardOptions on = options;
+  on.device = resolve_device(options.device);
+  const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, nullptr, &lengths, on);
   const Tensor& h_n = pass->h_n();
   const int64_t B = h_n.dim(1);
   if (static_cast<int64_t>(labels.size()) != B)

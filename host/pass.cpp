@@ -58,7 +58,8 @@ class CpuPass final : public Pass {
 std::unique_ptr<Pass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
                                            const std::vector<int64_t>* lengths, const ForwardOptions& options) {
   validate_inputs(model, x, h0, lengths, options.batch_first);
-  if (resolve_device(options.device) == Device::Cuda)
+  const Device device = options.device == Device::Auto ? resolve_device(Device::Auto) : options.device;
+  if (device == Device::Cuda)
     return gpu().forward_for_backward(model, x, h0, lengths, options.batch_first, options.kernel);
   const int64_t T = options.batch_first ? x.dim(1) : x.dim(0), B = options.batch_first ? x.dim(0) : x.dim(1);
   check_cpu_pass_memory(model.config(), T, B, /*backward=*/true, options.batch_first);

@@ -13,9 +13,10 @@
 
 namespace rnn::detail {
 
-// Validates the inputs (as rnn::forward), resolves options.device and runs
-// the forward pass there, keeping what the backward pass needs. x, h0 and
-// lengths must outlive the Pass.
+// Validates the inputs (as rnn::forward) and runs the forward pass on
+// options.device, keeping what the backward pass needs. Callers pass the
+// device they resolved (Cpu or Cuda: no second device query); Auto is
+// resolved here. x, h0 and lengths must outlive the Pass.
 std::unique_ptr<Pass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
                                            const std::vector<int64_t>* lengths, const ForwardOptions& options);
 

@@ -221,11 +221,13 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
                             const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
                             const ForwardOptions& options) {
   if (options.batch_first) throw Error("options", "loss_and_grads takes time-major x [T, B, I]: batch_first must be false");
-  if (resolve_device(options.device) == Device::Cpu) return loss_and_grads(model, x, h0, targets, lengths);
+  ForwardOptions on = options;
+  on.device = resolve_device(options.device);
+  if (on.device == Device::Cpu) return loss_and_grads(model, x, h0, targets, lengths);
   check_training_inputs(model, x, h0, targets, lengths);
   // One forward pass on the GPU, kept for its backward pass; the head, the
   // loss and dy in between on the host.
-  const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, h0, lengths, options);
+  const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, h0, lengths, on);
   const LossResult loss = softmax_cross_entropy(apply_head(model, pass->y()), targets);
   LossAndGrads r;
   r.loss = loss.loss;
