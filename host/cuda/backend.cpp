@@ -1,5 +1,5 @@
 // host/cuda/backend.cpp: the CUDA component's face to the core: the
-// CudaBackend of host/backend.hpp, handed out by rnn_cuda_backend_v1().
+// CudaBackend of host/engine/backend.hpp, handed out by rnn_cuda_backend_v1().
 #include <memory>
 
 #include "gpu.hpp"

@@ -1,13 +1,13 @@
 // host/cuda/gpu.hpp: the CUDA component's host-tensor entry points, behind
 // the CudaBackend that host/cuda/backend.cpp hands to the core
-// (host/backend.hpp). Inputs validated by the core.
+// (host/engine/backend.hpp). Inputs validated by the core.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "../backend.hpp"
+#include "engine/backend.hpp"
 
 namespace rnn::detail {
 

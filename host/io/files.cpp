@@ -1,4 +1,4 @@
-// host/files.cpp: whole-file reads and atomic (temporary + rename) writes.
+// host/io/files.cpp: whole-file reads and atomic (temporary + rename) writes.
 #include <unistd.h>
 
 #include <atomic>

@@ -1,7 +1,7 @@
-// host/backward.cpp: the public backward entry point: validation, then the
-// forward pass kept for its backward pass (host/pass.hpp) on the device chosen.
-#include "inputs.hpp"
-#include "pass.hpp"
+// host/api/backward.cpp: the public backward entry point: validation, then the
+// forward pass kept for its backward pass (host/engine/pass.hpp) on the device chosen.
+#include "api/inputs.hpp"
+#include "engine/pass.hpp"
 #include "rnn/backward.hpp"
 #include "rnn/error.hpp"
 

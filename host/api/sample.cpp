@@ -1,10 +1,10 @@
-// host/sample.cpp: rnn::generate: the step API fed its own choices.
+// host/api/sample.cpp: rnn::generate: the step API fed its own choices.
 #include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
 
-#include "backend.hpp"
+#include "engine/backend.hpp"
 #include "rnn/error.hpp"
 #include "rnn/sample.hpp"
 #include "rnn/train.hpp"

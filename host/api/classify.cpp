@@ -1,7 +1,7 @@
-// host/classify.cpp: many-to-one classification on the final states.
+// host/api/classify.cpp: many-to-one classification on the final states.
 #include <cmath>
 
-#include "pass.hpp"
+#include "engine/pass.hpp"
 #include "rnn/backward.hpp"
 #include "rnn/classify.hpp"
 #include "rnn/error.hpp"

@@ -1,14 +1,14 @@
-// host/train.cpp: softmax cross-entropy, SGD and Adam, gradient clipping,
+// host/api/train.cpp: softmax cross-entropy, SGD and Adam, gradient clipping,
 // the training step, and the step API. All on the CPU, in double where it
 // accumulates, deterministic.
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "backend.hpp"
-#include "pass.hpp"
+#include "engine/backend.hpp"
+#include "engine/pass.hpp"
 #include "cpu/reference.hpp"
-#include "inputs.hpp"
+#include "api/inputs.hpp"
 #include "rnn/backward.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"

@@ -1,4 +1,4 @@
-// host/backend.hpp: the GPU as the library's CPU core sees it.
+// host/engine/backend.hpp: the GPU as the library's CPU core sees it.
 //
 // The core (target rnn_core, rnn::core) has no CUDA in it. The CUDA
 // component (target rnn_cuda, rnn::cuda: host/cuda/, kernels/) implements
@@ -25,7 +25,7 @@ namespace rnn::detail {
 // A forward pass that keeps what its backward pass needs, for a caller that
 // computes dy from y in between: y and h_n are ready when it is made;
 // backward() (once) runs the backward pass without running the forward pass
-// again. The CPU's is host/pass.cpp's; the GPU's comes from the backend.
+// again. The CPU's is host/engine/pass.cpp's; the GPU's comes from the backend.
 class Pass {
  public:
   virtual ~Pass() = default;

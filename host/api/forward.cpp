@@ -1,4 +1,4 @@
-// host/forward.cpp: the public forward entry points: validation of every
+// host/api/forward.cpp: the public forward entry points: validation of every
 // input, batch-first layout, device dispatch, and the padding convenience.
 //
 // Validation happens here, once, before any backend runs; backends receive
@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "backend.hpp"
-#include "inputs.hpp"
+#include "engine/backend.hpp"
+#include "api/inputs.hpp"
 #include "cpu/reference.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"

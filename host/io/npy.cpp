@@ -1,4 +1,4 @@
-// host/npy.cpp: NumPy .npy reader and writer (format versions 1.0, 2.0, 3.0).
+// host/io/npy.cpp: NumPy .npy reader and writer (format versions 1.0, 2.0, 3.0).
 //
 // File layout: "\x93NUMPY", major, minor, header length (u16 for 1.x, u32 for
 // 2.x/3.x), a Python dict literal {'descr': '<f4', 'fortran_order': False,
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "dtype.hpp"
+#include "io/dtype.hpp"
 #include "rnn/error.hpp"
 #include "rnn/io.hpp"
 

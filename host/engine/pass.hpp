@@ -1,5 +1,5 @@
-// host/pass.hpp: the library's one route to gradients: a forward pass kept
-// for its backward pass (detail::Pass, host/backend.hpp), on the CPU (the
+// host/engine/pass.hpp: the library's one route to gradients: a forward pass kept
+// for its backward pass (detail::Pass, host/engine/backend.hpp), on the CPU (the
 // reference's layer outputs, cpu::ForwardCache) or on the GPU (the CUDA
 // backend's plan workspace). backward(), loss_and_grads on the GPU,
 // classify_step and seq2seq_step all take it, so no forward pass runs twice.
@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "backend.hpp"
+#include "engine/backend.hpp"
 #include "rnn/forward.hpp"
 
 namespace rnn::detail {

@@ -1,4 +1,4 @@
-// host/safetensors.cpp: .safetensors reader and writer.
+// host/io/safetensors.cpp: .safetensors reader and writer.
 //
 // Layout: u64 little-endian header length N, N bytes of JSON
 //   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "dtype.hpp"
+#include "io/dtype.hpp"
 #include "rnn/error.hpp"
 #include "rnn/io.hpp"
 

@@ -1,4 +1,4 @@
-// host/dtype.hpp: conversions of the file formats' element types to float.
+// host/io/dtype.hpp: conversions of the file formats' element types to float.
 //
 // Little-endian byte loads that work on any alignment, and exact IEEE
 // half/bfloat16 -> float conversions (every F16 and BF16 value is exactly

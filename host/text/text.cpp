@@ -1,4 +1,4 @@
-// host/text.cpp: UTF-8 <-> code points (rnn/text.hpp).
+// host/text/text.cpp: UTF-8 <-> code points (rnn/text.hpp).
 #include <algorithm>
 #include <map>
 #include <string>

@@ -1,4 +1,4 @@
-// host/tensor.cpp: rnn::Tensor and shape helpers.
+// host/api/tensor.cpp: rnn::Tensor and shape helpers.
 #include "rnn/tensor.hpp"
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// host/limits.cpp: overflow-checked sizes and the host memory check.
+// host/io/limits.cpp: overflow-checked sizes and the host memory check.
 #include "rnn/limits.hpp"
 
 #include <sys/resource.h>

@@ -1,8 +1,8 @@
-// host/chunk_trainer.cpp: rnn::ChunkTrainer, truncated BPTT with carried
+// host/api/chunk_trainer.cpp: rnn::ChunkTrainer, truncated BPTT with carried
 // state: train_step() on the CPU, the CUDA backend's GpuChunkTrainer on the GPU.
 #include <memory>
 
-#include "backend.hpp"
+#include "engine/backend.hpp"
 #include "rnn/error.hpp"
 #include "rnn/train.hpp"
 

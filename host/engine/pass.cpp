@@ -1,9 +1,9 @@
-// host/pass.cpp: forward_for_backward (host/pass.hpp) and the CPU's Pass:
+// host/engine/pass.cpp: forward_for_backward (host/engine/pass.hpp) and the CPU's Pass:
 // the reference forward pass with its cache, then the reference BPTT.
-#include "pass.hpp"
+#include "engine/pass.hpp"
 
 #include "cpu/reference.hpp"
-#include "inputs.hpp"
+#include "api/inputs.hpp"
 #include "rnn/error.hpp"
 
 namespace rnn::detail {

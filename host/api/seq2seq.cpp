@@ -1,4 +1,4 @@
-// host/seq2seq.cpp: encoder-decoder training with teacher forcing (the two
+// host/api/seq2seq.cpp: encoder-decoder training with teacher forcing (the two
 // RNNs' passes on the device chosen, each forward pass kept for its backward
 // pass) and greedy or sampled decoding (on the CPU).
 #include <algorithm>
@@ -11,7 +11,7 @@
 #include "rnn/forward.hpp"
 #include "rnn/seq2seq.hpp"
 
-#include "pass.hpp"
+#include "engine/pass.hpp"
 
 namespace rnn {
 

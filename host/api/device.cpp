@@ -1,7 +1,7 @@
-// host/device.cpp: device names, parsing and resolution.
+// host/api/device.cpp: device names, parsing and resolution.
 #include <string>
 
-#include "backend.hpp"
+#include "engine/backend.hpp"
 #include "rnn/device.hpp"
 #include "rnn/error.hpp"
 
@@ -28,7 +28,7 @@ Device parse_device(const std::string& s, const std::string& subject) {
 namespace detail {
 
 const CudaBackend* cuda_backend() noexcept {
-  // Weak: null unless the program links the CUDA component (host/backend.hpp).
+  // Weak: null unless the program links the CUDA component (host/engine/backend.hpp).
   return rnn_cuda_backend_v1 ? rnn_cuda_backend_v1() : nullptr;
 }
 

@@ -1,5 +1,5 @@
-// host/inputs.hpp: input checks and layout helpers shared by the forward
-// and backward entry points (host/forward.cpp, host/backward.cpp).
+// host/api/inputs.hpp: input checks and layout helpers shared by the forward
+// and backward entry points (host/api/forward.cpp, host/api/backward.cpp).
 #pragma once
 
 #include <cstdint>
