@@ -126,7 +126,9 @@ void add_task_flags(CLI::App* cmd, tasks::TrainArgs& a, const TaskFlagTexts& t) 
   };
   cmd->add_option("--train", a.train, t.train)->required();
   cmd->add_option("--test", a.test, t.test)->required();
-  cmd->add_option("--out", a.out, t.out);
+  cmd->add_option("--out", a.out, std::string(t.out) +
+                                      " (default: the --train file's name + .safetensors; checked writable before "
+                                      "training)");
   cmd->add_option("--hidden", a.hidden, std::string("hidden size") + t.of_what + dflt(a.hidden));
   cmd->add_option("--layers", a.layers, std::string("layers") + t.of_what + dflt(a.layers));
   if (*t.bidirectional) cmd->add_flag("--bidirectional", a.bidirectional, t.bidirectional);
@@ -137,6 +139,7 @@ void add_task_flags(CLI::App* cmd, tasks::TrainArgs& a, const TaskFlagTexts& t) 
   cmd->add_option("--clip", a.clip, "clip the gradients' global norm (default 5; 0: no clipping)");
   cmd->add_option("--seed", a.seed, "initialisation and shuffling seed" + dflt(a.seed));
   cmd->add_option("--device", a.device, t.device);
+  cmd->add_option("--save-every", a.save_every, "also save the model every N updates (default 0: at the end only)");
 }
 
 }  // namespace
@@ -183,9 +186,11 @@ int main(int argc, char** argv, Mode mode) {
 
   charlm::TrainArgs tc;
   CLI::App* tc_cmd = app.add_subcommand("train-char", "Train a character-level language model on a text");
-  tc_cmd->add_option("--text", tc.text, "the text to learn (a UTF-8 file)");
+  tc_cmd->add_option("--text", tc.text, "the text to learn (a UTF-8 file; - reads stdin)");
   tc_cmd->add_option("--string", tc.string, "the text to learn, given inline");
-  tc_cmd->add_option("--out", tc.out, "write the model .safetensors (rnn.* + fc.*, vocab in the metadata)");
+  tc_cmd->add_option("--out", tc.out,
+                     "write the model .safetensors (rnn.* + fc.*, vocab in the metadata; default: the text's name "
+                     "+ .safetensors, checked writable before training)");
   tc_cmd->add_option("--hidden", tc.hidden, "hidden size (default 128)");
   tc_cmd->add_option("--layers", tc.layers, "layers (default 1)");
   tc_cmd->add_option("--seq-len", tc.seq_len, "characters per truncated-BPTT chunk (default 50)");
@@ -196,6 +201,10 @@ int main(int argc, char** argv, Mode mode) {
   tc_cmd->add_option("--clip", tc.clip, "clip the gradients' global norm to this (default 5; 0: no clipping)");
   tc_cmd->add_option("--seed", tc.seed, "initialisation seed (default 1); same seed, same model, bit for bit");
   tc_cmd->add_option("--device", tc.device, "auto (default), cpu or cuda");
+  tc_cmd->add_option("--save-every", tc.save_every, "also save the model every N updates (default 0: at the end only)");
+  tc_cmd->add_option("--eval-every", tc.eval_every,
+                     "print the validation bits per character every N updates (default 0: at the end only)");
+  tc_cmd->add_option("--keep", tc.keep, "last (default): save the last model; best: the best validated (needs --eval-every)");
 
   charlm::SampleArgs sa;
   CLI::App* sa_cmd = app.add_subcommand("sample", "Generate text from a character model");
@@ -212,10 +221,12 @@ int main(int argc, char** argv, Mode mode) {
                                 "write the model .safetensors", "", "examples", "read each text in both directions",
                                 "auto (default), cpu or cuda"});
 
-  std::string cl_model, cl_device = "auto";
+  std::string cl_model, cl_device = "auto", cl_unknown = "error";
   CLI::App* cl_cmd = app.add_subcommand("classify", "Print a label for each line of stdin");
   cl_cmd->add_option("--model", cl_model, "a model from rnn train-classify")->required();
   cl_cmd->add_option("--device", cl_device, "auto (default), cpu or cuda");
+  cl_cmd->add_option("--unknown", cl_unknown,
+                     "a character outside the model's vocabulary: error (default, naming it) or skip (dropped)");
 
   tag_cmd::TrainArgs ttg;
   CLI::App* ttg_cmd = app.add_subcommand("train-tag", "Train a per-character tagger on text<TAB>tags lines");
@@ -223,10 +234,13 @@ int main(int argc, char** argv, Mode mode) {
                                 "test lines, same format", "write the model .safetensors", "", "lines",
                                 "read each line in both directions", "auto (default), cpu or cuda"});
 
-  std::string tg_model, tg_device = "auto";
+  std::string tg_model, tg_device = "auto", tg_unknown = "error";
   CLI::App* tg_cmd = app.add_subcommand("tag", "Print the tags of each line of stdin");
   tg_cmd->add_option("--model", tg_model, "a model from rnn train-tag")->required();
   tg_cmd->add_option("--device", tg_device, "auto (default), cpu or cuda");
+  tg_cmd->add_option("--unknown", tg_unknown,
+                     "a character outside the model's vocabulary: error (default, naming it) or skip (read as the "
+                     "unknown symbol; one tag per character still)");
 
   seq2seq_cmd::TrainArgs ts;
   CLI::App* ts_cmd = app.add_subcommand("train-seq2seq", "Train an encoder-decoder on source<TAB>target lines");
@@ -248,6 +262,9 @@ int main(int argc, char** argv, Mode mode) {
   uint64_t tr_seed = 1;
   tr_cmd->add_option("--temperature", tr_temp, "0 (default): greedy; above 0: sample each symbol");
   tr_cmd->add_option("--seed", tr_seed, "sampling seed (default 1; line n uses seed + n)");
+  std::string tr_unknown = "error";
+  tr_cmd->add_option("--unknown", tr_unknown,
+                     "a character outside the model's vocabulary: error (default, naming it) or skip (dropped)");
 
   std::string info_model;
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
@@ -280,11 +297,11 @@ int main(int argc, char** argv, Mode mode) {
     if (tc_cmd->parsed()) return charlm::train(tc);
     if (sa_cmd->parsed()) return charlm::sample(sa);
     if (tcl_cmd->parsed()) return classify_cmd::train(tcl);
-    if (cl_cmd->parsed()) return classify_cmd::classify(cl_model, cl_device);
+    if (cl_cmd->parsed()) return classify_cmd::classify(cl_model, cl_device, cl_unknown);
     if (ttg_cmd->parsed()) return tag_cmd::train(ttg);
-    if (tg_cmd->parsed()) return tag_cmd::tag(tg_model, tg_device);
+    if (tg_cmd->parsed()) return tag_cmd::tag(tg_model, tg_device, tg_unknown);
     if (ts_cmd->parsed()) return seq2seq_cmd::train(ts);
-    if (tr_cmd->parsed()) return seq2seq_cmd::translate(tr_model, tr_max, tr_temp, tr_seed);
+    if (tr_cmd->parsed()) return seq2seq_cmd::translate(tr_model, tr_max, tr_temp, tr_seed, tr_unknown);
     if (bench_cmd->parsed()) return info_cmd::exec_bench(bench_cmd->remaining(), argv[0]);
     if (info_cmd->parsed()) return info_cmd::info(info_model);
   } catch (const rnn::Error& e) {

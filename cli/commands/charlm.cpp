@@ -17,10 +17,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
+#include <iterator>
 #include <map>
+#include <string>
 
 #include "rnn/rnn.hpp"
 #include "rnn/sample.hpp"
+#include "training.hpp"
 
 namespace charlm {
 
@@ -82,10 +86,19 @@ std::string duration(double seconds) {
 }  // namespace
 
 int train(const TrainArgs& a) {
-  // ---- arguments and data ----
+  // ---- arguments, output path, data: every refusal before any training ----
   if (a.text.empty() == a.string.empty()) throw rnn::Error("--text/--string", "give exactly one of them");
-  if (a.hidden < 1 || a.layers < 1 || a.seq_len < 1 || a.batch < 1 || a.steps < 0)
-    throw rnn::Error("--hidden/--layers/--seq-len/--batch/--steps", "must be positive");
+  training::at_least("--hidden", a.hidden, 1);
+  training::at_least("--layers", a.layers, 1);
+  training::at_least("--seq-len", a.seq_len, 1);
+  training::at_least("--batch", a.batch, 1);
+  training::at_least("--steps", a.steps, 1);
+  training::at_least("--save-every", a.save_every, 0);
+  training::at_least("--eval-every", a.eval_every, 0);
+  if (a.keep != "last" && a.keep != "best")
+    throw rnn::Error("--keep", "unknown choice '" + a.keep + "' (expected best or last)");
+  if (a.keep == "best" && a.eval_every == 0)
+    throw rnn::Error("--keep", "best needs validation: give --eval-every N");
   if (!(a.lr > 0)) throw rnn::Error("--lr", "must be positive");
   rnn::OptimizerOptions oo;
   if (a.optimizer == "adam") oo.kind = rnn::OptimizerKind::Adam;
@@ -95,8 +108,10 @@ int train(const TrainArgs& a) {
   const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
 
   std::string raw;
-  const std::string source = a.text.empty() ? "--string" : a.text;
-  if (!a.text.empty()) {
+  const std::string source = a.text.empty() ? "--string" : a.text == "-" ? "stdin" : a.text;
+  if (a.text == "-") {
+    raw.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else if (!a.text.empty()) {
     const std::vector<uint8_t> bytes = rnn::read_file(a.text);
     raw.assign(bytes.begin(), bytes.end());
   } else {
@@ -104,6 +119,7 @@ int train(const TrainArgs& a) {
   }
   const std::vector<char32_t> text = rnn::decode_utf8(raw, source);
   if (text.size() < 2) throw rnn::Error(source, "needs at least 2 characters to learn from");
+  const std::string out = training::output_path(a.out, a.text == "-" ? "stdin" : a.text, "string");
   const rnn::Vocab vocab(text, 0);  // character k is index k
   std::vector<int64_t> ids;
   for (char32_t c : text) ids.push_back(vocab.index(c));
@@ -111,6 +127,9 @@ int train(const TrainArgs& a) {
 
   // The last 10% is held out when the text is long enough to spare it.
   const bool split = ids.size() >= 2000;
+  if (a.eval_every > 0 && !split)
+    throw rnn::Error("--eval-every", "needs a held-out part: the text has " + std::to_string(ids.size()) +
+                                         " characters, fewer than the 2000 from which its last 10% is held out");
   const size_t n_train = split ? ids.size() * 9 / 10 : ids.size();
   const std::vector<int64_t> train_ids(ids.begin(), ids.begin() + static_cast<long>(n_train));
   const std::vector<int64_t> val_ids(ids.begin() + static_cast<long>(n_train), ids.end());
@@ -121,29 +140,47 @@ int train(const TrainArgs& a) {
   cfg.hidden_size = a.hidden;
   cfg.num_layers = a.layers;
   cfg.output_size = V;
-  rnn::Model model = rnn::Model::random(cfg, a.seed);
-  vocab.store(model);
-
   const int64_t usable = static_cast<int64_t>(n_train) - 1;  // positions that have a next character
   const int64_t seq = std::min<int64_t>(a.seq_len, usable);
   const int64_t B = std::max<int64_t>(1, std::min<int64_t>(a.batch, usable / seq));
   const int64_t S = usable / B;  // positions per stream
+  {
+    // The whole run's host memory (this model, the trainer's copy, a CPU
+    // step's working memory) checked before the model is made.
+    cfg.validate();
+    uint64_t bytes = rnn::checked_mul(cfg.parameter_count(), 2 * sizeof(float), "--hidden");
+    if (device != rnn::Device::Cuda) bytes += rnn::train_step_bytes(cfg, seq, B, "--hidden");
+    rnn::check_host_bytes(bytes, "--hidden", [&] {
+      return "training a model of " + std::to_string(cfg.parameter_count()) + " parameters (H=" +
+             std::to_string(a.hidden) + ", vocabulary " + std::to_string(V) + ")";
+    });
+  }
+  rnn::Model model = rnn::Model::random(cfg, a.seed);
+  vocab.store(model);
+
   std::fprintf(stderr,
                "rnn train-char: %zu characters (%lld train, %lld validation), vocabulary %lld; model H=%lld L=%lld "
-               "(%lld parameters); %lld streams x %lld steps, %s lr %g, clip %g, %lld updates\n",
+               "(%lld parameters); %lld streams x %lld steps, %s lr %g, clip %g, %lld updates; saving to %s\n",
                text.size(), static_cast<long long>(n_train), static_cast<long long>(val_ids.size()),
                static_cast<long long>(V), static_cast<long long>(a.hidden), static_cast<long long>(a.layers),
                static_cast<long long>(model.parameter_count()), static_cast<long long>(B),
-               static_cast<long long>(seq), a.optimizer.c_str(), a.lr, a.clip, static_cast<long long>(a.steps));
+               static_cast<long long>(seq), a.optimizer.c_str(), a.lr, a.clip, static_cast<long long>(a.steps),
+               out.c_str());
 
   // ---- training ----
   const bool tty = isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   rnn::ChunkTrainer learner(model, oo, a.clip, device, seq, B);
   std::fprintf(stderr, "training on %s\n", rnn::device_name(device));
-  int64_t pos = 0, tokens = 0;
+  training::Interrupts interrupts;
+  rnn::Model best;  // --keep best: the model of the lowest validation figure so far
+  double best_bpc = INFINITY;
+  int64_t best_step = 0;
+  // What a checkpoint or the final save writes: the best so far, or the last.
+  auto kept = [&]() { return a.keep == "best" && best_step > 0 ? best : learner.model(); };
+  int64_t pos = 0, tokens = 0, done = 0;
   double smooth = -1.0;
-  for (int64_t step = 1; step <= a.steps; ++step) {
+  for (int64_t step = 1; step <= a.steps && !interrupts.requested(); ++step) {
     const bool fresh = pos >= S;  // a new pass starts from a zero state
     if (fresh) pos = 0;
     const int64_t T = std::min<int64_t>(seq, S - pos);
@@ -155,6 +192,7 @@ int train(const TrainArgs& a) {
         target[static_cast<size_t>(t * B + b)] = train_ids[static_cast<size_t>(at + 1)];
       }
     const double loss = learner.step(one_hot(in, T, B, V), target, fresh || step == 1);
+    done = step;
     pos += T;
     tokens += T * B;
     smooth = smooth < 0 ? loss : 0.95 * smooth + 0.05 * loss;
@@ -167,16 +205,37 @@ int train(const TrainArgs& a) {
                    tty ? "   " : "\n");
       std::fflush(stderr);
     }
+    if (a.eval_every > 0 && (step % a.eval_every == 0 || step == a.steps)) {
+      rnn::Model now = learner.model();
+      const double bpc = bits_per_char(now, val_ids);
+      const bool better = bpc < best_bpc;
+      if (better) best_bpc = bpc, best_step = step;
+      if (better && a.keep == "best") best = std::move(now);
+      std::fprintf(stderr, "%sstep %lld: val_bpc %.4f%s\n", tty ? "\n" : "", static_cast<long long>(step), bpc,
+                   better ? " (best so far)" : "");
+    }
+    if (a.save_every > 0 && step % a.save_every == 0 && step < a.steps) {
+      training::save(kept(), out);
+      std::fprintf(stderr, "%scheckpoint at step %lld: %s\n", tty ? "\n" : "", static_cast<long long>(step),
+                   out.c_str());
+    }
   }
   if (tty) std::fprintf(stderr, "\n");
-  model = learner.model();
-
-  rnn::SaveOptions so;
-  so.prefix = "rnn.";
-  if (!a.out.empty()) rnn::save_model(model, a.out, so);
+  model = kept();
+  training::save(model, out);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("trained %lld steps in %s; saved %s\n", static_cast<long long>(a.steps), duration(seconds).c_str(),
-              a.out.empty() ? "nothing (no --out)" : a.out.c_str());
+  if (interrupts.requested()) {
+    const std::string which =
+        a.keep == "best" && best_step > 0 ? " (the best, from step " + std::to_string(best_step) + ")" : "";
+    std::printf("interrupted (%s) after %lld of %lld steps in %s; saved %s%s\n", interrupts.signal_name(),
+                static_cast<long long>(done), static_cast<long long>(a.steps), duration(seconds).c_str(),
+                out.c_str(), which.c_str());
+    return interrupts.exit_code();
+  }
+  std::printf("trained %lld steps in %s; saved %s", static_cast<long long>(a.steps), duration(seconds).c_str(),
+              out.c_str());
+  if (a.keep == "best") std::printf(" (the best, from step %lld)", static_cast<long long>(best_step));
+  std::printf("\n");
   if (split) {
     std::printf("bigram_val_bpc=%.4f\n", bigram_bits_per_char(train_ids, val_ids, V));
     std::printf("val_bpc=%.4f\n", bits_per_char(model, val_ids));
@@ -210,7 +269,8 @@ int sample(const SampleArgs& a) {
   std::vector<char32_t> out = prime;
   for (int64_t i : rnn::generate(model, prime_ids, a.length, a.temperature, a.seed, device))
     out.push_back(vocab.character(i));
-  std::printf("%s\n", rnn::encode_utf8(out).c_str());
+  const std::string line = rnn::encode_utf8(out) + "\n";  // written whole: a NUL character is a character too
+  std::fwrite(line.data(), 1, line.size(), stdout);
   return 0;
 }
 

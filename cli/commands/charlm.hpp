@@ -10,8 +10,9 @@
 namespace charlm {
 
 struct TrainArgs {
-  std::string text, string, out, optimizer = "adam", device = "auto";
+  std::string text, string, out, optimizer = "adam", device = "auto", keep = "last";
   int64_t hidden = 128, layers = 1, seq_len = 50, batch = 32, steps = 1000;
+  int64_t save_every = 0, eval_every = 0;  // 0: never
   double lr = 2e-3, clip = 5.0, momentum = 0.9;
   uint64_t seed = 1;
 };

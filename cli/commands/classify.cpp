@@ -17,6 +17,7 @@
 
 #include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
+#include "training.hpp"
 
 namespace classify_cmd {
 
@@ -84,13 +85,13 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 int train(const TrainArgs& a) {
   if (a.train.empty() || a.test.empty()) throw rnn::Error("--train/--test", "both are required");
-  if (a.hidden < 1 || a.layers < 1 || a.batch < 1 || a.steps < 0)
-    throw rnn::Error("--hidden/--layers/--batch/--steps", "must be positive");
+  training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
   const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
   rnn::ForwardOptions fo;
   fo.device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
 
   const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
+  const std::string out = training::output_path(a.out, a.train, "model");
   std::vector<std::string> labels;
   std::vector<char32_t> chars;
   for (const Example& e : train) {
@@ -126,11 +127,14 @@ int train(const TrainArgs& a) {
                a.bidirectional ? " bidirectional" : "", a.optimizer.c_str(), rnn::device_name(fo.device),
                static_cast<long long>(a.steps), static_cast<long long>(a.batch));
 
+  training::Interrupts interrupts;
+  int64_t done = 0;
   tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
   {
     tasks::Progress progress(a.steps);
     double acc_smooth = -1;
-    for (int64_t step = 1; step <= a.steps; ++step) {
+    for (int64_t step = 1; step <= a.steps && !interrupts.requested(); ++step) {
+      done = step;
       std::vector<const std::vector<char32_t>*> texts;
       std::vector<int64_t> y;
       for (size_t k : batches.next()) {
@@ -145,13 +149,11 @@ int train(const TrainArgs& a) {
       char extra[48];
       std::snprintf(extra, sizeof extra, "  train accuracy %.3f", acc_smooth);
       progress.step(step, r.loss, extra);
+      if (a.save_every > 0 && step % a.save_every == 0 && step < a.steps) training::save(model, out);
     }
   }
-  if (!a.out.empty()) {
-    rnn::SaveOptions so;
-    so.prefix = "rnn.";
-    rnn::save_model(model, a.out, so);
-  }
+  training::save(model, out);
+  if (interrupts.requested()) return tasks::interrupted(interrupts, done, a.steps, out);
 
   std::vector<const std::vector<char32_t>*> texts;
   std::map<std::string, int64_t> freq;
@@ -163,13 +165,14 @@ int train(const TrainArgs& a) {
   int64_t correct = 0, majority = 0;
   for (size_t i = 0; i < test.size(); ++i) correct += labels[static_cast<size_t>(pred[i])] == test[i].label;
   for (const auto& [label, count] : freq) majority = std::max(majority, count);
-  std::printf("saved %s\n", a.out.empty() ? "nothing (no --out)" : a.out.c_str());
+  std::printf("saved %s\n", out.c_str());
   std::printf("majority_baseline=%.4f\n", static_cast<double>(majority) / static_cast<double>(test.size()));
   std::printf("test_accuracy=%.4f\n", static_cast<double>(correct) / static_cast<double>(test.size()));
   return 0;
 }
 
-int classify(const std::string& model_path, const std::string& device) {
+int classify(const std::string& model_path, const std::string& device, const std::string& unknown) {
+  const tasks::Unknown policy = tasks::parse_unknown(unknown);
   const rnn::Device dev = rnn::resolve_device(rnn::parse_device(device, "--device"));
   const rnn::Model model = rnn::load_model(model_path);
   auto task = model.metadata.find("task");
@@ -180,7 +183,8 @@ int classify(const std::string& model_path, const std::string& device) {
   const Vocab vocab = tasks::read_task_vocab(model, model_path);
   if (static_cast<int64_t>(labels.size()) != model.config().output_size || vocab.size() != model.config().input_size)
     throw rnn::Error(model_path, "labels or vocab do not match the model's sizes");
-  const std::vector<std::vector<char32_t>> lines = tasks::read_stdin_lines();
+  const std::vector<std::vector<char32_t>> lines =
+      tasks::known_characters(tasks::read_stdin_lines(), vocab, policy, false);
   std::vector<const std::vector<char32_t>*> texts;
   for (const auto& l : lines) texts.push_back(&l);
   if (texts.empty()) return 0;

@@ -12,6 +12,6 @@ namespace classify_cmd {
 using TrainArgs = tasks::TrainArgs;  // defaults: H=64, 2000 updates
 
 int train(const TrainArgs& args);
-int classify(const std::string& model, const std::string& device);
+int classify(const std::string& model, const std::string& device, const std::string& unknown);
 
 }  // namespace classify_cmd

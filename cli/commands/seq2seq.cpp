@@ -19,6 +19,7 @@
 
 #include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
+#include "training.hpp"
 
 namespace seq2seq_cmd {
 
@@ -106,10 +107,11 @@ rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, boo
 }  // namespace
 
 int train(const TrainArgs& a) {
-  if (a.hidden < 1 || a.layers < 1 || a.batch < 1 || a.steps < 0 || a.max_length < 1)
-    throw rnn::Error("--hidden/--layers/--batch/--steps/--max-length", "must be positive");
+  training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
+  training::at_least("--max-length", a.max_length, 1);
   const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
   const std::vector<Pair> train = read_pairs(a.train), test = read_pairs(a.test);
+  const std::string save_to = training::output_path(a.out, a.train, "model");
   std::vector<char32_t> sc, tc;
   for (const Pair& p : train) {
     sc.insert(sc.end(), p.source.begin(), p.source.end());
@@ -133,10 +135,26 @@ int train(const TrainArgs& a) {
                a.context ? "context in every decoder step" : "no context", static_cast<long long>(a.steps),
                rnn::device_name(device));
 
+  auto file_bytes = [&] {
+    rnn::TensorFile f;
+    for (const auto& [name, t] : m.encoder.parameters()) f.tensors.emplace_back("encoder." + name, *t);
+    for (const auto& [name, t] : m.decoder.parameters())
+      f.tensors.emplace_back(name.rfind("fc.", 0) == 0 ? name : "decoder." + name, *t);
+    f.metadata["task"] = "seq2seq";
+    f.metadata["nonlinearity"] = "tanh";
+    src.store(f.metadata, "source_vocab");
+    tgt.store(f.metadata, "target_vocab");
+    f.metadata["reverse_source"] = a.reverse_source ? "true" : "false";
+    f.metadata["decoder_context"] = a.context ? "true" : "false";
+    return rnn::safetensors_bytes(f, save_to);
+  };
+  training::Interrupts interrupts;
+  int64_t done = 0;
   tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
   {
     tasks::Progress progress(a.steps);
-    for (int64_t step = 1; step <= a.steps; ++step) {
+    for (int64_t step = 1; step <= a.steps && !interrupts.requested(); ++step) {
+      done = step;
       std::vector<std::vector<int64_t>> s_ids, d_in, d_out;
       for (size_t k : batches.next()) {
         const Pair& p = train[k];
@@ -160,37 +178,30 @@ int train(const TrainArgs& a) {
         for (size_t t = 0; t < d_out[static_cast<size_t>(b)].size(); ++t)
           targets[static_cast<size_t>(static_cast<int64_t>(t) * B + b)] = d_out[static_cast<size_t>(b)][t];
       progress.step(step, rnn::seq2seq_step(m, eo, dopt, x, s_len, y_in, t_len, targets, a.clip, device).loss);
+      if (a.save_every > 0 && step % a.save_every == 0 && step < a.steps) training::save_bytes(file_bytes(), save_to);
     }
   }
-  if (!a.out.empty()) {
-    rnn::TensorFile f;
-    for (const auto& [name, t] : m.encoder.parameters()) f.tensors.emplace_back("encoder." + name, *t);
-    for (const auto& [name, t] : m.decoder.parameters())
-      f.tensors.emplace_back(name.rfind("fc.", 0) == 0 ? name : "decoder." + name, *t);
-    f.metadata["task"] = "seq2seq";
-    f.metadata["nonlinearity"] = "tanh";
-    src.store(f.metadata, "source_vocab");
-    tgt.store(f.metadata, "target_vocab");
-    f.metadata["reverse_source"] = a.reverse_source ? "true" : "false";
-    f.metadata["decoder_context"] = a.context ? "true" : "false";
-    rnn::write_safetensors(a.out, f);
-  }
+  training::save_bytes(file_bytes(), save_to);
+  if (interrupts.requested()) return tasks::interrupted(interrupts, done, a.steps, save_to);
   int64_t exact = 0;
   for (const Pair& p : test) exact += decode(m, src, tgt, a.reverse_source, p.source, a.max_length) == p.target;
-  std::printf("saved %s\n", a.out.empty() ? "nothing (no --out)" : a.out.c_str());
+  std::printf("saved %s\n", save_to.c_str());
   std::printf("test_exact_match=%.4f\n", static_cast<double>(exact) / static_cast<double>(test.size()));
   return 0;
 }
 
-int translate(const std::string& model_path, int64_t max_length, double temperature, uint64_t seed) {
+int translate(const std::string& model_path, int64_t max_length, double temperature, uint64_t seed,
+              const std::string& unknown) {
+  const tasks::Unknown policy = tasks::parse_unknown(unknown);
   if (!(temperature >= 0.0)) throw rnn::Error("--temperature", "must be 0 (greedy) or more");
   Vocab src, tgt;
   bool reverse = false;
   const rnn::Seq2SeqModel m = load_pair(model_path, src, tgt, reverse);
   uint64_t n = 0;
-  for (const std::vector<char32_t>& line : tasks::read_stdin_lines()) {
+  for (const std::vector<char32_t>& line : tasks::known_characters(tasks::read_stdin_lines(), src, policy, false)) {
     const auto out = decode(m, src, tgt, reverse, line, max_length, temperature, seed + ++n);
-    std::printf("%s\n", rnn::encode_utf8(out).c_str());
+    const std::string text = rnn::encode_utf8(out) + "\n";  // written whole: NUL included
+    std::fwrite(text.data(), 1, text.size(), stdout);
   }
   return 0;
 }

@@ -21,6 +21,7 @@ struct TrainArgs : tasks::TrainArgs {
 };
 
 int train(const TrainArgs& args);
-int translate(const std::string& model, int64_t max_length, double temperature, uint64_t seed);
+int translate(const std::string& model, int64_t max_length, double temperature, uint64_t seed,
+              const std::string& unknown);
 
 }  // namespace seq2seq_cmd

@@ -16,6 +16,7 @@
 
 #include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
+#include "training.hpp"
 
 namespace tag_cmd {
 
@@ -84,14 +85,14 @@ std::vector<std::vector<int64_t>> predict(const rnn::Model& m, const rnn::Vocab&
 }  // namespace
 
 int train(const TrainArgs& a) {
-  if (a.hidden < 1 || a.layers < 1 || a.batch < 1 || a.steps < 0)
-    throw rnn::Error("--hidden/--layers/--batch/--steps", "must be positive");
+  training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
   const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
   const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
   rnn::ForwardOptions train_on;
   train_on.device = device;
 
   const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
+  const std::string out = training::output_path(a.out, a.train, "model");
   std::vector<char32_t> chars, tags;
   for (const Example& e : train) {
     chars.insert(chars.end(), e.text.begin(), e.text.end());
@@ -125,10 +126,13 @@ int train(const TrainArgs& a) {
                static_cast<long long>(a.hidden), static_cast<long long>(a.layers), a.bidirectional ? " bidirectional" : "",
                static_cast<long long>(a.steps), rnn::device_name(device));
 
+  training::Interrupts interrupts;
+  int64_t done = 0;
   tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
   {
     tasks::Progress progress(a.steps);
-    for (int64_t step = 1; step <= a.steps; ++step) {
+    for (int64_t step = 1; step <= a.steps && !interrupts.requested(); ++step) {
+      done = step;
       const std::vector<size_t> pick = batches.next();
       std::vector<const std::vector<char32_t>*> texts;
       for (size_t k : pick) texts.push_back(&train[k].text);
@@ -142,13 +146,11 @@ int train(const TrainArgs& a) {
           targets[static_cast<size_t>(static_cast<int64_t>(s) * B + b)] = tag_index.index(e.tags[s]);
       }
       progress.step(step, rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip, train_on).loss);
+      if (a.save_every > 0 && step % a.save_every == 0 && step < a.steps) training::save(model, out);
     }
   }
-  if (!a.out.empty()) {
-    rnn::SaveOptions so;
-    so.prefix = "rnn.";
-    rnn::save_model(model, a.out, so);
-  }
+  training::save(model, out);
+  if (interrupts.requested()) return tasks::interrupted(interrupts, done, a.steps, out);
 
   std::vector<const std::vector<char32_t>*> texts;
   for (const Example& e : test) texts.push_back(&e.text);
@@ -162,7 +164,7 @@ int train(const TrainArgs& a) {
       if (want == got) ++correct, ++tp[static_cast<size_t>(want)];
       else ++fp[static_cast<size_t>(got)], ++fn[static_cast<size_t>(want)];
     }
-  std::printf("saved %s\n", a.out.empty() ? "nothing (no --out)" : a.out.c_str());
+  std::printf("saved %s\n", out.c_str());
   for (int64_t k = 0; k < O; ++k) {
     const double p = tp[k] + fp[k] ? static_cast<double>(tp[k]) / static_cast<double>(tp[k] + fp[k]) : 0.0;
     const double r = tp[k] + fn[k] ? static_cast<double>(tp[k]) / static_cast<double>(tp[k] + fn[k]) : 0.0;
@@ -173,7 +175,8 @@ int train(const TrainArgs& a) {
   return 0;
 }
 
-int tag(const std::string& model_path, const std::string& device) {
+int tag(const std::string& model_path, const std::string& device, const std::string& unknown) {
+  const tasks::Unknown policy = tasks::parse_unknown(unknown);
   const rnn::Device dev = rnn::resolve_device(rnn::parse_device(device, "--device"));
   const rnn::Model model = rnn::load_model(model_path);
   auto task = model.metadata.find("task");
@@ -185,7 +188,10 @@ int tag(const std::string& model_path, const std::string& device) {
   if (static_cast<int64_t>(tags.size()) != model.config().output_size ||
       char_index.size() != model.config().input_size)
     throw rnn::Error(model_path, "tags or vocab do not match the model's sizes");
-  const std::vector<std::vector<char32_t>> lines = tasks::read_stdin_lines();
+  // Tags stay one per character: with skip an unknown character is read as
+  // the vocabulary's unknown symbol (index 0) rather than dropped.
+  std::vector<std::vector<char32_t>> lines = tasks::read_stdin_lines();
+  if (policy == tasks::Unknown::Error) lines = tasks::known_characters(std::move(lines), char_index, policy, true);
   std::vector<const std::vector<char32_t>*> texts;
   for (const auto& l : lines) texts.push_back(&l);
   if (texts.empty()) return 0;

@@ -12,6 +12,6 @@ namespace tag_cmd {
 using TrainArgs = tasks::TrainArgs;  // defaults: H=64, 2000 updates
 
 int train(const TrainArgs& args);
-int tag(const std::string& model, const std::string& device);
+int tag(const std::string& model, const std::string& device, const std::string& unknown);
 
 }  // namespace tag_cmd

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "rnn/rnn.hpp"
+#include "training.hpp"
 
 namespace tasks {
 
@@ -137,6 +138,52 @@ inline std::vector<std::vector<char32_t>> read_stdin_lines() {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     lines.push_back(rnn::decode_utf8(line, "stdin: line " + std::to_string(n)));
+  }
+  return lines;
+}
+
+// After a training loop cut short by a signal (the model already saved to
+// `out`): says so on stdout and gives the exit code, 128 + the signal.
+inline int interrupted(const training::Interrupts& interrupts, int64_t done, int64_t steps, const std::string& out) {
+  std::printf("interrupted (%s) after %lld of %lld steps; saved %s\n", interrupts.signal_name(),
+              static_cast<long long>(done), static_cast<long long>(steps), out.c_str());
+  return interrupts.exit_code();
+}
+
+// What inference does with a character outside the model's vocabulary
+// (--unknown): refuse the input naming it (error, the default), or drop it
+// (skip). A line left empty is refused either way by the commands that need
+// a character to read (classify, translate); tag answers it with an empty line.
+enum class Unknown { Error, Skip };
+inline Unknown parse_unknown(const std::string& s) {
+  if (s == "error") return Unknown::Error;
+  if (s == "skip") return Unknown::Skip;
+  throw rnn::Error("--unknown", "unknown choice '" + s + "' (expected error or skip)");
+}
+// The lines with every character checked against `v` (or dropped, with
+// skip); `empty_ok` false refuses a line with no character left.
+inline std::vector<std::vector<char32_t>> known_characters(std::vector<std::vector<char32_t>> lines, const Vocab& v,
+                                                           Unknown unknown, bool empty_ok) {
+  for (size_t n = 0; n < lines.size(); ++n) {
+    std::vector<char32_t>& line = lines[n];
+    const std::string where = "stdin: line " + std::to_string(n + 1);
+    std::vector<char32_t> kept;
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (v.index(line[i]) >= 1) {
+        kept.push_back(line[i]);
+        continue;
+      }
+      if (unknown == Unknown::Skip) continue;
+      char code[16];
+      std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(line[i]));
+      throw rnn::Error(where, "character '" + rnn::encode_utf8({line[i]}) + "' (" + code + ") at position " +
+                                  std::to_string(i) +
+                                  " is not in the model's vocabulary (--unknown skip drops such characters)");
+    }
+    if (kept.empty() && !empty_ok)
+      throw rnn::Error(where, line.empty() ? "empty: nothing to read"
+                                           : "no character of it is in the model's vocabulary: nothing to read");
+    line = std::move(kept);
   }
   return lines;
 }

@@ -1,9 +1,11 @@
 // host/api/chunk_trainer.cpp: rnn::ChunkTrainer, truncated BPTT with carried
 // state: train_step() on the CPU, the CUDA backend's GpuChunkTrainer on the GPU.
 #include <memory>
+#include <string>
 
 #include "engine/backend.hpp"
 #include "rnn/error.hpp"
+#include "rnn/limits.hpp"
 #include "rnn/train.hpp"
 
 namespace rnn {
@@ -18,11 +20,36 @@ struct ChunkTrainer::Impl {
   std::unique_ptr<detail::GpuChunkTrainer> gpu;  // set when training on the GPU
 };
 
-ChunkTrainer::ChunkTrainer(const Model& model, const OptimizerOptions& optimizer, double clip, Device device,
-                           int64_t max_steps, int64_t max_batch)
-    : impl_(std::make_unique<Impl>(model, optimizer, clip, resolve_device(device))) {
+namespace {
+
+// Refuses, before anything is allocated, a run whose host memory would not
+// fit: the model's copy, and on the CPU one training step's working memory.
+void check_memory(const Model& model, Device device, int64_t max_steps, int64_t max_batch) {
+  const ModelConfig& c = model.config();
+  uint64_t bytes = checked_mul(c.parameter_count(), sizeof(float), "model");
+  if (device != Device::Cuda) {
+    const uint64_t step = train_step_bytes(c, max_steps, max_batch, "model");
+    if (__builtin_add_overflow(bytes, step, &bytes)) throw Error("model", "size too large: overflows 64 bits");
+  }
+  check_host_bytes(bytes, "model", [&] {
+    return "training a model of " + std::to_string(c.parameter_count()) + " parameters on chunks of " +
+           std::to_string(max_steps) + " x " + std::to_string(max_batch);
+  });
+}
+
+Device checked(const Model& model, Device device, int64_t max_steps, int64_t max_batch) {
   if (max_steps < 1 || max_batch < 1) throw Error("options", "max_steps and max_batch must be at least 1");
   if (model.config().output_size < 1) throw Error("model", "training needs a model with an output head");
+  const Device d = resolve_device(device);
+  check_memory(model, d, max_steps, max_batch);
+  return d;
+}
+
+}  // namespace
+
+ChunkTrainer::ChunkTrainer(const Model& model, const OptimizerOptions& optimizer, double clip, Device device,
+                           int64_t max_steps, int64_t max_batch)
+    : impl_(std::make_unique<Impl>(model, optimizer, clip, checked(model, device, max_steps, max_batch))) {
   if (impl_->device == Device::Cuda)
     impl_->gpu = detail::gpu().chunk_trainer(model, optimizer, clip, max_steps, max_batch);
 }

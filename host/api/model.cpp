@@ -40,15 +40,22 @@ std::string parameter_name(const std::string& base, int64_t layer, int64_t direc
   return base + "_l" + std::to_string(layer) + (direction == 1 ? "_reverse" : "");
 }
 
+uint64_t ModelConfig::parameter_count() const noexcept {
+  const uint64_t D = static_cast<uint64_t>(num_directions()), H = static_cast<uint64_t>(hidden_size);
+  uint64_t count = 0;
+  for (int64_t l = 0; l < num_layers; ++l)
+    count += D * H * (static_cast<uint64_t>(layer_input_size(l)) + H + (bias ? 2 : 0));
+  if (output_size > 0)
+    count += static_cast<uint64_t>(output_size) * (D * H + (output_bias ? 1 : 0));
+  return count;
+}
+
 Model::Model(const ModelConfig& config) : config_(config) {
   config_.validate();
   const int64_t H = config_.hidden_size, D = config_.num_directions();
   // Every count below fits 64 bits within the maxima; refuse a model that
   // cannot fit in memory before allocating any of it.
-  uint64_t count = 0;
-  for (int64_t l = 0; l < config_.num_layers; ++l)
-    count += static_cast<uint64_t>(D * H) * static_cast<uint64_t>(config_.layer_input_size(l) + H + 2);
-  count += static_cast<uint64_t>(config_.output_size) * static_cast<uint64_t>(D * H + 1);
+  const uint64_t count = config_.parameter_count();
   const uint64_t bytes = checked_mul(count, sizeof(float), "config");
   check_host_bytes(bytes, "config", [&] { return "a model of " + std::to_string(count) + " parameters"; });
   for (int64_t l = 0; l < config_.num_layers; ++l) {

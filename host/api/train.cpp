@@ -12,9 +12,28 @@
 #include "rnn/backward.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
+#include "rnn/limits.hpp"
 #include "rnn/train.hpp"
 
 namespace rnn {
+
+// ---- memory ----------------------------------------------------------------------
+
+uint64_t train_step_bytes(const ModelConfig& config, int64_t T, int64_t B, const std::string& subject) {
+  auto mul = [&](uint64_t a, uint64_t b) { return checked_mul(a, b, subject); };
+  auto add = [&](uint64_t a, uint64_t b) {
+    uint64_t r = 0;
+    if (__builtin_add_overflow(a, b, &r)) throw Error(subject, "size too large: overflows 64 bits");
+    return r;
+  };
+  const uint64_t P = config.parameter_count();
+  // The gradients (float, and the reference's double working copies of the
+  // weights and their gradients), the optimizer's two buffers (float).
+  const uint64_t per_parameter = 4 + 8 + 8 + 2 * 4;
+  const uint64_t rows = mul(static_cast<uint64_t>(T), static_cast<uint64_t>(B));
+  const uint64_t head = mul(rows, mul(8, static_cast<uint64_t>(config.output_size)));  // logits and dlogits
+  return add(mul(P, per_parameter), add(cpu_pass_bytes(config, T, B, true, false, subject), head));
+}
 
 // ---- loss ----------------------------------------------------------------------
 

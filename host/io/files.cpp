@@ -94,4 +94,21 @@ void write_files_atomic(const std::vector<std::pair<std::string, std::vector<uin
   }
 }
 
+void check_writable(const std::string& path) {
+  if (path.empty()) throw Error("output", "empty file name");
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(path, "is a directory");
+  const std::string tmp = temporary_name(path);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) {
+    const int err = errno;
+    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    if (err == ENOENT && !folder.empty() && !std::filesystem::exists(folder, ec))
+      throw Error(path, "cannot write here: folder " + folder.string() + " does not exist");
+    throw Error(path, "cannot write here: " + errno_text(err));
+  }
+  std::fclose(f);
+  std::remove(tmp.c_str());
+}
+
 }  // namespace rnn

@@ -81,5 +81,10 @@ void write_file_atomic(const std::string& path, const std::vector<uint8_t>& byte
 // temporary is written first (on a failure all are removed and nothing is
 // renamed), then each is renamed into place.
 void write_files_atomic(const std::vector<std::pair<std::string, std::vector<uint8_t>>>& files);
+// Checks, before long work, that write_file_atomic(path, ...) could write
+// there: creates a temporary beside `path` and removes it (an existing
+// `path` is left untouched). Throws rnn::Error(path, ...) naming the reason
+// (empty name, a directory, a missing folder, no permission).
+void check_writable(const std::string& path);
 
 }  // namespace rnn

@@ -46,6 +46,9 @@ struct ModelConfig {
   }
   // Throws rnn::Error (subject "config") on a size < 1 (output_size < 0).
   void validate() const;
+  // Parameters a model of this config holds (the head's included); exact
+  // and free of overflow for any config within rnn/limits.hpp's maxima.
+  uint64_t parameter_count() const noexcept;
 };
 
 // One layer, one direction.

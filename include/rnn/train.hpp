@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "rnn/device.hpp"
@@ -95,6 +96,15 @@ TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, 
                            const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip,
                            const ForwardOptions& options);
 
+// Peak host bytes of one CPU training step over T steps of B sequences,
+// beyond the model itself: the gradients, the optimizer's state, the
+// forward pass kept for the backward pass (cpu_pass_bytes, rnn/limits.hpp),
+// the head's logits and their gradient. Overflow checked (rnn::Error with
+// `subject`). Training commands check it (with check_host_bytes) before
+// they allocate the model, so a model too large to train is refused before
+// any of it is made.
+uint64_t train_step_bytes(const ModelConfig& config, int64_t T, int64_t B, const std::string& subject);
+
 // ---- training with carried state -----------------------------------------------
 
 // Truncated BPTT over chunks of a long stream (a character language model's
@@ -107,7 +117,9 @@ class ChunkTrainer {
  public:
   // `device` may be Auto (resolved here). Chunks are at most max_steps x
   // max_batch (the GPU's buffers are sized once). Throws rnn::Error like
-  // train_step ("model" without a head) or the GPU's setup ("device", "cuda").
+  // train_step ("model" without a head) or the GPU's setup ("device", "cuda");
+  // on the CPU, rnn::Error("model", "... needs N GiB ...") before allocating
+  // when the model's copy and train_step_bytes() exceed the memory available.
   ChunkTrainer(const Model& model, const OptimizerOptions& optimizer, double clip, Device device,
                int64_t max_steps, int64_t max_batch);
   ~ChunkTrainer();

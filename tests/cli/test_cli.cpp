@@ -4,6 +4,7 @@
 // (no signal), and no output file written.
 #include <sys/wait.h>
 
+#include <chrono>
 #include <random>
 
 #include <filesystem>
@@ -34,11 +35,23 @@ std::string quote(const std::string& s) {
 
 class Cli : public ::testing::Test {
  protected:
-  Outcome rnn(const std::vector<std::string>& args) {
-    std::string cmd = quote(RNN_CLI_PATH);
+  Outcome rnn(const std::vector<std::string>& args) { return rnn_shell(args, ""); }
+
+  // rnn with `input` on stdin.
+  Outcome rnn_stdin(const std::vector<std::string>& args, const std::string& input) {
+    const std::string in = dir.file("stdin.txt");
+    std::ofstream(in, std::ios::binary) << input;
+    return rnn_shell(args, "< " + quote(in));
+  }
+  // rnn with extra shell text after the arguments (a redirection), run from
+  // `cwd` when given, or under `prefix` (a command such as timeout).
+  Outcome rnn_shell(const std::vector<std::string>& args, const std::string& tail, const std::string& cwd = "",
+                    const std::string& prefix = "") {
+    std::string cmd = cwd.empty() ? "" : "cd " + quote(cwd) + " && ";
+    cmd += prefix + quote(RNN_CLI_PATH);
     for (const auto& a : args) cmd += " " + quote(a);
     const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-    cmd += " >" + quote(out) + " 2>" + quote(err);
+    cmd += " " + tail + " >" + quote(out) + " 2>" + quote(err);
     const int status = std::system(cmd.c_str());
     Outcome r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -317,10 +330,115 @@ TEST_F(Cli, TrainCharIsDeterministic) {
 
 TEST_F(Cli, TrainCharArgumentErrors) {
   expect_error(rnn({"train-char", "--steps", "3"}), "--text/--string", "exactly one");
+  // Each bad size named alone; no training of nothing.
+  expect_error(rnn({"train-char", "--string", "abc", "--steps", "0"}), "--steps", "must be at least 1 (got 0)");
+  expect_error(rnn({"train-char", "--string", "abc", "--seq-len", "-2"}), "--seq-len", "must be at least 1");
+  expect_error(rnn({"train-char", "--string", "abc", "--layers", "0"}), "--layers", "must be at least 1");
+  expect_error(rnn({"train-char", "--string", "abc", "--keep", "best"}), "--keep", "needs validation");
+  expect_error(rnn({"train-char", "--string", "abc", "--eval-every", "5"}), "--eval-every", "held-out part");
+  expect_error(rnn({"train-tag", "--train", fixture("x.npy"), "--test", fixture("x.npy"), "--batch", "0"}), "--batch",
+               "must be at least 1");
   expect_error(rnn({"train-char", "--string", "abc", "--optimizer", "rmsprop"}), "--optimizer", "unknown optimizer");
   expect_error(rnn({"train-char", "--string", "a"}), "--string", "at least 2 characters");
   const std::string missing = dir.file("missing.txt");
   expect_error(rnn({"train-char", "--text", missing}), missing, "no such file");
+}
+
+// The output is checked before the first update: a bad --out fails at once
+// (100000 updates would take minutes), and leaves nothing behind.
+TEST_F(Cli, TrainingRefusesAnUnwritableOutputBeforeTraining) {
+  const std::string text = dir.file("text.txt");
+  std::ofstream(text) << "the cat sat on the mat, the dog sat on the log. ";
+  const std::string bad = dir.file("no/such/folder/m.safetensors");
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_error(rnn({"train-char", "--text", text, "--out", bad, "--steps", "100000"}), bad,
+               "folder " + dir.file("no/such/folder") + " does not exist");
+  expect_error(rnn({"train-char", "--text", text, "--out", dir.path(), "--steps", "100000"}), dir.path(),
+               "is a directory");
+  const std::string tsv = dir.file("t.tsv");
+  std::ofstream(tsv) << "x\tabc\ny\tdef\n";
+  expect_error(rnn({"train-classify", "--train", tsv, "--test", tsv, "--out", bad, "--steps", "100000"}), bad,
+               "does not exist");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 30.0);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("no")));
+}
+
+// Without --out the model is saved beside the command, named after its input.
+TEST_F(Cli, TrainingWithoutOutSavesUnderTheInputsName) {
+  const std::string text = dir.file("story.txt");
+  std::ofstream(text) << "abcabcabd";
+  const std::string work = dir.file("work");
+  std::filesystem::create_directory(work);
+  const Outcome t = rnn_shell({"train-char", "--text", text, "--steps", "2", "--hidden", "4"}, "", work);
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("saved story.safetensors"), std::string::npos) << t.out;
+  EXPECT_EQ(rnn::load_model(work + "/story.safetensors").config().hidden_size, 4);
+  // - reads the text from stdin.
+  const Outcome s = rnn_shell({"train-char", "--text", "-", "--steps", "2", "--hidden", "4"}, "< " + quote(text), work);
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("saved stdin.safetensors"), std::string::npos) << s.out;
+}
+
+// A model too large to train is refused before any of it is allocated,
+// naming the memory it needs.
+TEST_F(Cli, TrainingTooLargeForMemoryIsRefusedAtOnce) {
+  if (rnn::host_memory_available() > (uint64_t{200} << 30)) GTEST_SKIP() << "this machine could hold it";
+  const auto t0 = std::chrono::steady_clock::now();
+  const Outcome r = rnn({"train-char", "--string", "hello", "--hidden", "65536", "--out", dir.file("m.safetensors")});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  expect_error(r, "--hidden", "GiB of host memory");
+  EXPECT_NE(r.err.find("training a model of 4295622660 parameters"), std::string::npos) << r.err;
+  EXPECT_LT(seconds, 5.0);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("m.safetensors")));
+}
+
+// SIGINT (Ctrl-C) ends training after the current update: the model is
+// saved, the exit status is 130, and nothing else is left in the folder.
+TEST_F(Cli, InterruptedTrainingSavesAndExits130) {
+  const std::string work = dir.file("work");
+  std::filesystem::create_directory(work);
+  const std::string text = dir.file("text.txt");
+  {
+    std::ofstream f(text);
+    for (int i = 0; i < 400; ++i) f << "the quick brown fox jumps over the lazy dog " << i << ". ";
+  }
+  for (const std::string sig : {"INT", "TERM", "INT"}) {
+    SCOPED_TRACE(sig);
+    const Outcome r = rnn_shell({"train-char", "--text", text, "--out", "m.safetensors", "--steps", "1000000",
+                                 "--save-every", "3"},
+                                "", work, "timeout --preserve-status -s " + sig + " 2 ");
+    EXPECT_EQ(r.code, sig == "INT" ? 130 : 143) << r.err;
+    EXPECT_NE(r.out.find("interrupted (SIG" + sig + ") after "), std::string::npos) << r.out << r.err;
+    EXPECT_NE(r.out.find("; saved m.safetensors"), std::string::npos) << r.out;
+    EXPECT_EQ(rnn::load_model(work + "/m.safetensors").config().hidden_size, 128);
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(work)) left.push_back(e.path().filename().string());
+    EXPECT_EQ(left, std::vector<std::string>{"m.safetensors"});
+    std::filesystem::remove(work + "/m.safetensors");
+  }
+}
+
+// --eval-every prints the validation figure; --keep best saves the best one.
+TEST_F(Cli, TrainCharValidatesAndKeepsTheBest) {
+  const std::string text = dir.file("text.txt");
+  {
+    std::ofstream f(text);
+    for (int i = 0; i < 300; ++i) f << "abcd efgh " << (i % 7) << ' ';
+  }
+  const std::string model = dir.file("m.safetensors");
+  const Outcome r = rnn({"train-char", "--text", text, "--out", model, "--steps", "40", "--hidden", "16",
+                         "--eval-every", "10", "--keep", "best", "--seq-len", "20", "--batch", "4"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* at : {"step 10: val_bpc ", "step 20: val_bpc ", "step 30: val_bpc ", "step 40: val_bpc "})
+    EXPECT_NE(r.err.find(at), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("(the best, from step "), std::string::npos) << r.out;
+  // The saved model's validation figure is the smallest printed.
+  double best = 1e9;
+  for (size_t at = r.err.find("val_bpc "); at != std::string::npos; at = r.err.find("val_bpc ", at + 1))
+    best = std::min(best, std::stod(r.err.substr(at + 8)));
+  const size_t v = r.out.find("\nval_bpc=");
+  ASSERT_NE(v, std::string::npos) << r.out;
+  EXPECT_NEAR(std::stod(r.out.substr(v + 9)), best, 1e-4) << r.out << r.err;
 }
 
 TEST_F(Cli, SampleArgumentErrors) {
@@ -387,6 +505,16 @@ TEST_F(Cli, TrainClassifyThenClassifyStdin) {
   const std::string labels = slurp(dir.file("labels.txt"));
   EXPECT_EQ(labels.substr(0, 14), "more_a\nmore_b\n") << labels;
   EXPECT_EQ(std::count(labels.begin(), labels.end(), '\n'), 3);
+  // A character the model never saw is named with its position, not read as
+  // something else; --unknown skip drops it; an empty line is refused.
+  expect_error(rnn_stdin({"classify", "--model", model}, "aab\nabcb\n"), "stdin: line 2", "'c' (U+0063) at position 2");
+  const Outcome skip = rnn_stdin({"classify", "--model", model, "--unknown", "skip"}, "aaacb\n");
+  ASSERT_EQ(skip.code, 0) << skip.err;
+  EXPECT_EQ(skip.out, "more_a\n");
+  expect_error(rnn_stdin({"classify", "--model", model}, "ab\n\n"), "stdin: line 2", "empty");
+  expect_error(rnn_stdin({"classify", "--model", model, "--unknown", "skip"}, "zz\n"), "stdin: line 1",
+               "no character of it");
+  expect_error(rnn_stdin({"classify", "--model", model, "--unknown", "drop"}, "ab\n"), "--unknown", "expected error or skip");
 }
 
 TEST_F(Cli, TrainClassifyRejectsMalformedTsvAndUnknownTestLabels) {
@@ -437,6 +565,14 @@ TEST_F(Cli, TrainTagThenTagStdin) {
   const std::string cmd = std::string(RNN_CLI_PATH) + " tag --model " + model + " < " + in + " > " + dir.file("t.txt");
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(slurp(dir.file("t.txt")), "U---U-\n");
+  expect_error(rnn_stdin({"tag", "--model", model}, "ab.\nab.z\n"), "stdin: line 2", "'z' (U+007A) at position 3");
+  // skip keeps one tag per character (the unknown one read as the unknown
+  // symbol); an empty line is tagged with an empty line.
+  const Outcome skip = rnn_stdin({"tag", "--model", model, "--unknown", "skip"}, "ab.z\n\nb\n");
+  ASSERT_EQ(skip.code, 0) << skip.err;
+  ASSERT_EQ(skip.out.size(), std::string("xxxx\n\nx\n").size()) << skip.out;
+  EXPECT_EQ(skip.out.substr(0, 3), "U--");
+  EXPECT_EQ(skip.out.substr(4), "\n\nU\n");
 }
 
 TEST_F(Cli, TrainTagRejectsTagsOfTheWrongLength) {
@@ -478,6 +614,11 @@ TEST_F(Cli, TrainSeq2SeqThenTranslate) {
         std::string(RNN_CLI_PATH) + " translate --model " + model + " < " + in + " > " + dir.file("out.txt");
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     EXPECT_EQ(slurp(dir.file("out.txt")), "cba\nbac\n");
+    expect_error(rnn_stdin({"translate", "--model", model}, "dab\n"), "stdin: line 1", "'d' (U+0064) at position 0");
+    expect_error(rnn_stdin({"translate", "--model", model}, "\n"), "stdin: line 1", "empty");
+    const Outcome skip = rnn_stdin({"translate", "--model", model, "--unknown", "skip"}, "adbc\n");
+    ASSERT_EQ(skip.code, 0) << skip.err;
+    EXPECT_EQ(skip.out, "cba\n");
   }
 }
 
