@@ -142,6 +142,17 @@ void add_task_flags(CLI::App* cmd, tasks::TrainArgs& a, const TaskFlagTexts& t) 
   cmd->add_option("--save-every", a.save_every, "also save the model every N updates (default 0: at the end only)");
 }
 
+// --rnn-prefix, --head-prefix, --embedding-prefix (rnn::LoadOptions).
+void add_load_flags(CLI::App* cmd, run_cmd::RunArgs& a) {
+  cmd->add_option("--rnn-prefix", a.rnn_prefix,
+                  "the nn.RNN's module name in the state_dict (default: the one holding weight_ih_l0; . for bare)");
+  cmd->add_option("--head-prefix", a.head_prefix,
+                  "the nn.Linear head's module name (default: fc, head, decoder, out, output, linear, classifier, "
+                  "proj, ...; a Linear inside nn.Sequential as head.1)");
+  cmd->add_option("--embedding-prefix", a.embedding_prefix,
+                  "the nn.Embedding's module name (default: emb, embedding, embed, embeddings, encoder, ...)");
+}
+
 }  // namespace
 
 namespace cli {
@@ -153,16 +164,23 @@ int main(int argc, char** argv, Mode mode) {
 
   run_cmd::RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a model forward on an input batch");
-  run_cmd->add_option("--model", run.model, "model .safetensors (torch.nn.RNN names)")->required();
-  run_cmd->add_option("--input", run.input, "x .npy: [T, B, I] (or [B, T, I] with --batch-first), <f4 or <f8")
+  run_cmd->add_option("--model", run.model, "model .safetensors (a PyTorch state_dict: nn.RNN [+ Linear head] [+ Embedding])")
+      ->required();
+  run_cmd->add_option("--input", run.input,
+                      "x .npy: [T, B, I] (or [B, T, I] with --batch-first), <f4 or <f8; with an embedding, token "
+                      "ids [T, B] (or [B, T]), <i8 or <i4")
       ->required();
   run_cmd->add_option("--h0", run.h0, "initial state .npy: [L*D, B, H] (default zeros)");
   run_cmd->add_option("--lengths", run.lengths, "sequence lengths .npy: [B] of <i4 or <i8, each in [1, T]");
   run_cmd->add_flag("--batch-first", run.batch_first, "x and y are [B, T, ...]");
   run_cmd->add_option("--device", run.device, "auto (default), cpu or cuda");
   run_cmd->add_option("--kernel", run.kernel, "CUDA recurrence kernel: auto (default), stepwise or persistent");
-  run_cmd->add_option("--output", run.output, "write y .npy: [T, B, D*H] (or [B, T, D*H])");
+  run_cmd->add_option("--output", run.output,
+                      "write the model's output .npy: with a head the logits [T, B, O], else y [T, B, D*H] "
+                      "(batch first with --batch-first)");
+  run_cmd->add_option("--states", run.states, "with a head, write the top layer's states y [T, B, D*H] as well");
   run_cmd->add_option("--final-state", run.final_state, "write h_n .npy: [L*D, B, H]");
+  add_load_flags(run_cmd, run);
   run_cmd->add_flag("--check-finite", run.check_finite,
                     "fail, naming its position, on the first NaN or infinity in y or h_n (nothing written)");
 
@@ -174,15 +192,19 @@ int main(int argc, char** argv, Mode mode) {
   bwd_cmd->add_option("--lengths", bwd.in.lengths, "sequence lengths .npy: [B], each in [1, T]");
   bwd_cmd->add_flag("--batch-first", bwd.in.batch_first, "x, y, dy and dx are [B, T, ...]");
   bwd_cmd->add_option("--device", bwd.in.device, "auto (default), cpu or cuda");
-  bwd_cmd->add_option("--grad-output", bwd.grad_output, "dL/dy .npy, y's shape (ignored at padded positions)")
+  bwd_cmd->add_option("--grad-output", bwd.grad_output,
+                      "dL/d(output) .npy: with a head dL/dlogits [T, B, O], else dL/dy, y's shape (ignored at padded "
+                      "positions)")
       ->required();
+  add_load_flags(bwd_cmd, bwd.in);
   bwd_cmd->add_option("--grad-final-state", bwd.grad_final_state, "dL/dh_n .npy: [L*D, B, H] (default zeros)");
   bwd_cmd->add_option("--grad-input", bwd.grad_input, "write dL/dx .npy (x's shape)");
   bwd_cmd->add_option("--grad-h0", bwd.grad_h0, "write dL/dh0 .npy: [L*D, B, H]");
   bwd_cmd->add_flag("--check-finite", bwd.in.check_finite,
                     "fail, naming its position, on the first NaN or infinity in a gradient (nothing written)");
   bwd_cmd->add_option("--grad-weights", bwd.grad_weights,
-                      "write dL/dW .safetensors, one tensor per parameter under its own name");
+                      "write dL/dW .safetensors, one tensor per parameter under its own name (the head's as fc.*, "
+                      "the embedding's as emb.weight)");
 
   charlm::TrainArgs tc;
   CLI::App* tc_cmd = app.add_subcommand("train-char", "Train a character-level language model on a text");

@@ -33,3 +33,27 @@ BackwardResult backward(const Model& model, const Tensor& x, const Tensor* h0, c
 }
 
 }  // namespace rnn
+
+namespace rnn {
+
+Tensor embedding_grad(const Model& model, const std::vector<int64_t>& ids, const Tensor& dx) {
+  if (!model.has_embedding()) throw Error("model", "has no embedding (an nn.Embedding before the RNN)");
+  const int64_t V = model.embedding.dim(0), I = model.embedding.dim(1);
+  if (dx.rank() < 1 || dx.shape().back() != I || dx.numel() / I != static_cast<int64_t>(ids.size()))
+    throw Error("dx", "has shape " + shape_string(dx.shape()) + ", expected " + std::to_string(ids.size()) +
+                          " rows of the embedding's width " + std::to_string(I));
+  std::vector<double> acc(static_cast<size_t>(V * I), 0.0);
+  for (size_t k = 0; k < ids.size(); ++k) {
+    if (ids[k] < 0 || ids[k] >= V)
+      throw Error("ids", "token " + std::to_string(ids[k]) + " at position " + std::to_string(k) +
+                             " is outside the embedding's [0, " + std::to_string(V) + ")");
+    const float* row = dx.data() + static_cast<int64_t>(k) * I;
+    double* to = acc.data() + ids[k] * I;
+    for (int64_t i = 0; i < I; ++i) to[i] += row[i];
+  }
+  Tensor g({V, I});
+  for (int64_t i = 0; i < V * I; ++i) g[i] = static_cast<float>(acc[static_cast<size_t>(i)]);
+  return g;
+}
+
+}  // namespace rnn

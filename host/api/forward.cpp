@@ -141,6 +141,28 @@ SequencesResult forward_sequences(const Model& model, const std::vector<Tensor>&
   return out;
 }
 
+Tensor embed(const Model& model, const std::vector<int64_t>& ids, const std::vector<int64_t>& shape) {
+  if (!model.has_embedding()) throw Error("model", "has no embedding (an nn.Embedding before the RNN)");
+  uint64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 1) throw Error("ids", "shape " + shape_string(shape) + " has a dimension below 1");
+    n = checked_mul(n, static_cast<uint64_t>(d), "ids");
+  }
+  if (n != ids.size())
+    throw Error("ids", "holds " + std::to_string(ids.size()) + " ids for shape " + shape_string(shape));
+  const int64_t V = model.embedding.dim(0), I = model.embedding.dim(1);
+  std::vector<int64_t> out_shape = shape;
+  out_shape.push_back(I);
+  for (size_t k = 0; k < ids.size(); ++k)
+    if (ids[k] < 0 || ids[k] >= V)
+      throw Error("ids", "token " + std::to_string(ids[k]) + " at " + index_string(shape, static_cast<int64_t>(k), {}) +
+                             " is outside the embedding's [0, " + std::to_string(V) + ")");
+  Tensor x(out_shape);
+  for (size_t k = 0; k < ids.size(); ++k)
+    std::copy_n(model.embedding.data() + ids[k] * I, I, x.data() + static_cast<int64_t>(k) * I);
+  return x;
+}
+
 Tensor apply_head(const Model& model, const Tensor& y) {
   if (!model.has_head()) throw Error("model", "has no output head (fc.weight)");
   const ModelConfig& cfg = model.config();

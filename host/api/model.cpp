@@ -141,6 +141,9 @@ void Model::validate() const {
     if (config_.output_bias) expect_shape(head_.bias, {config_.output_size}, "fc.bias");
     else if (!head_.bias.empty()) throw Error("fc.bias", "present in a head configured without bias");
   }
+  if (!embedding.empty() && (embedding.rank() != 2 || embedding.dim(0) < 1 || embedding.dim(1) != config_.input_size))
+    throw Error("emb.weight", "shape " + shape_string(embedding.shape()) + ", expected [V, " +
+                                  std::to_string(config_.input_size) + "] (V >= 1 tokens, the input size)");
 }
 
 int64_t Model::parameter_count() const noexcept {

@@ -173,16 +173,19 @@ void check_training_inputs(const Model& model, const Tensor& x, const Tensor* h0
 // the N = T*B rows of the top layer (double on the CPU path, float from the
 // GPU).
 template <class Real>
-Tensor head_backward(const Model& model, const LossResult& loss, const Real* y, const std::vector<int64_t>& y_shape,
+Tensor head_backward(const Model& model, const float* dlogits, const Real* y, const std::vector<int64_t>& y_shape,
                      Model& grads) {
   const ModelConfig& c = model.config();
-  const int64_t W = c.num_directions() * c.hidden_size, O = c.output_size, N = y_shape[0] * y_shape[1];
+  int64_t N = 1;
+  for (int64_t d : y_shape) N *= d;
+  const int64_t W = c.num_directions() * c.hidden_size, O = c.output_size;
+  N /= W;
   const Tensor& Wh = model.head().weight;
   std::vector<double> dW(static_cast<size_t>(O * W), 0.0), db(static_cast<size_t>(O), 0.0),
       dyn(static_cast<size_t>(W));
   Tensor dy(y_shape);
   for (int64_t n = 0; n < N; ++n) {
-    const float* g = loss.dlogits.data() + n * O;
+    const float* g = dlogits + n * O;
     const Real* yn = y + n * W;
     std::fill(dyn.begin(), dyn.end(), 0.0);
     for (int64_t o = 0; o < O; ++o) {
@@ -213,6 +216,21 @@ void take_rnn_grads(const Model& rnn_grads, Model& grads) {
 
 }  // namespace
 
+Tensor head_backward(const Model& model, const Tensor& y, const Tensor& dlogits, Model& grads) {
+  if (!model.has_head()) throw Error("model", "has no output head");
+  const ModelConfig& c = model.config();
+  const int64_t W = c.num_directions() * c.hidden_size;
+  if (y.rank() < 1 || y.shape().back() != W)
+    throw Error("y", "has shape " + shape_string(y.shape()) + ", its last dimension must be D*H = " + std::to_string(W));
+  std::vector<int64_t> want = y.shape();
+  want.back() = c.output_size;
+  if (dlogits.shape() != want)
+    throw Error("dlogits", "has shape " + shape_string(dlogits.shape()) + ", expected " + shape_string(want));
+  if (grads.config().output_size != c.output_size || grads.head().weight.shape() != model.head().weight.shape())
+    throw Error("grads", "is not shaped like the model");
+  return head_backward(model, dlogits.data(), y.data(), y.shape(), grads);
+}
+
 LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
                             const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
   check_training_inputs(model, x, h0, targets, lengths);
@@ -229,7 +247,7 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   r.count = loss.count;
   r.grads = Model(c);
   // The head reads y in double (the reference's own top-layer outputs).
-  const Tensor dy = head_backward(model, loss, cache.outputs.back().data(), {T, B, W}, r.grads);
+  const Tensor dy = head_backward(model, loss.dlogits.data(), cache.outputs.back().data(), {T, B, W}, r.grads);
   Model rnn_grads;
   cpu::backward(model, x, h0, len, cache, dy, nullptr, r.dx, r.dh0, rnn_grads);
   take_rnn_grads(rnn_grads, r.grads);
@@ -252,7 +270,7 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   r.loss = loss.loss;
   r.count = loss.count;
   r.grads = Model(model.config());
-  const Tensor dy = head_backward(model, loss, pass->y().data(), pass->y().shape(), r.grads);
+  const Tensor dy = head_backward(model, loss.dlogits.data(), pass->y().data(), pass->y().shape(), r.grads);
   Model rnn_grads;
   pass->backward(dy, nullptr, r.dx, r.dh0, rnn_grads);
   r.h_n = std::move(pass->h_n());

@@ -1,8 +1,9 @@
 // host/io/model_file.cpp: a model's safetensors mapping, both ways.
 //
-// Names follow torch.nn.RNN's state_dict (optionally all under "rnn."), plus
-// an optional nn.Linear head "fc.weight" / "fc.bias". Loading infers L, D, I,
-// H, bias and O from names and shapes and rejects every inconsistency.
+// Names follow a PyTorch state_dict: an nn.RNN's (bare or under one module
+// name), an optional nn.Linear head and nn.Embedding (rnn/model.hpp lists
+// the names found without options). Loading infers L, D, I, H, bias, O and
+// V from names and shapes and rejects every inconsistency.
 #include <map>
 #include <regex>
 #include <set>
@@ -17,52 +18,192 @@ namespace rnn {
 
 // ---- loading -----------------------------------------------------------------
 
-Model parse_model(const uint8_t* bytes, size_t size, const std::string& name) {
-  return model_from_tensors(parse_safetensors(bytes, size, name), name);
+namespace {
+
+const std::set<std::string> kHeadNames = {"fc",         "head",    "decoder",     "out",   "output", "linear",
+                                          "classifier", "proj",    "projection",  "lm_head", "output_layer"};
+const std::set<std::string> kEmbeddingNames = {"emb",    "embedding",       "embed",          "embeddings",
+                                               "encoder", "word_embeddings", "tok_embeddings", "wte"};
+
+// "a.b.weight" -> {"a.b", "weight"}; "weight" -> {"", "weight"}.
+std::pair<std::string, std::string> split_last(const std::string& n) {
+  const size_t dot = n.rfind('.');
+  if (dot == std::string::npos) return {"", n};
+  return {n.substr(0, dot), n.substr(dot + 1)};
 }
 
-Model model_from_tensors(const TensorFile& file, const std::string& name) {
+// The module's own name, or for a Linear inside nn.Sequential ("head.1")
+// the Sequential's.
+std::string role_name(const std::string& module) {
+  const auto [outer, last] = split_last(module);
+  const bool index = !last.empty() && last.find_first_not_of("0123456789") == std::string::npos;
+  return index && !outer.empty() ? split_last(outer).second : last;
+}
 
-  // Strip the optional "rnn." prefix: either every RNN tensor has it or none.
-  int prefixed = 0, plain = 0;
-  for (const auto& entry : file.tensors) {
-    const std::string& n = entry.first;
-    if (n.rfind("fc.", 0) == 0) continue;
-    (n.rfind("rnn.", 0) == 0 ? prefixed : plain)++;
+std::string list_tensors(const std::vector<std::pair<std::string, const Tensor*>>& ts) {
+  std::string out;
+  for (size_t i = 0; i < ts.size() && i < 8; ++i)
+    out += (i ? ", " : "") + ts[i].first + " " + shape_string(ts[i].second->shape());
+  if (ts.size() > 8) out += ", ... (" + std::to_string(ts.size()) + " in all)";
+  return out;
+}
+
+// nn.LSTM / nn.GRU keep nn.RNN's names with gate-stacked rows.
+void refuse_gated(const Tensor& whh, const std::string& tname, const std::string& name) {
+  if (whh.rank() != 2 || whh.dim(1) < 1) return;
+  const int64_t rows = whh.dim(0), H = whh.dim(1);
+  const char* kind = rows == 4 * H ? "an nn.LSTM's (4 gates)" : rows == 3 * H ? "an nn.GRU's (3 gates)" : nullptr;
+  if (kind)
+    throw Error(name, "tensor '" + tname + "' has shape " + shape_string(whh.shape()) + ": " + kind +
+                          "; only nn.RNN (Elman) models are supported");
+}
+
+}  // namespace
+
+Model parse_model(const uint8_t* bytes, size_t size, const std::string& name, const LoadOptions& options) {
+  return model_from_tensors(parse_safetensors(bytes, size, name), name, options);
+}
+
+namespace {
+
+// The RNN's tensors (names relative to its prefix `pre`, "" or "x.") and the
+// other tensors by module.
+struct Split {
+  std::vector<std::pair<std::string, const Tensor*>> rnn, others;
+  std::map<std::string, std::vector<std::pair<std::string, const Tensor*>>> modules;  // module -> (leaf, tensor)
+};
+Split split_by_module(const TensorFile& file, const std::string& pre) {
+  Split s;
+  for (const auto& [n, t] : file.tensors) {
+    if (n.compare(0, pre.size(), pre) == 0 && (pre.empty() ? n.find('.') == std::string::npos : true)) {
+      s.rnn.emplace_back(n.substr(pre.size()), &t);
+      continue;
+    }
+    const auto [module, leaf] = split_last(n);
+    s.modules[module].emplace_back(leaf, &t);
+    s.others.emplace_back(n, &t);
   }
-  if (prefixed && plain) throw Error(name, "mixes tensor names with and without the 'rnn.' prefix");
+  return s;
+}
 
-  struct Found {
-    const Tensor* t = nullptr;
+}  // namespace
+
+LoadOptions module_names(const TensorFile& file, const std::string& name, const LoadOptions& options) {
+  std::string pre;  // the RNN's prefix with its dot ("" for bare names)
+  if (!options.rnn_prefix.empty()) {
+    pre = options.rnn_prefix == "." ? "" : options.rnn_prefix + ".";
+    if (!file.find(pre + "weight_ih_l0"))
+      throw Error(name, "holds no tensor '" + pre + "weight_ih_l0' (rnn prefix '" + options.rnn_prefix + "')");
+  } else {
+    // Every module holding a tensor named like an nn.RNN's parameter.
+    static const std::regex kLike(R"((weight|bias)_(ih|hh|hr)_l[0-9]+(_reverse)?)");
+    std::vector<std::string> found;
+    for (const auto& [n, t] : file.tensors) {
+      const auto [module, leaf] = split_last(n);
+      const std::string prefix = module.empty() ? "" : module + ".";
+      if (std::regex_match(leaf, kLike) && std::find(found.begin(), found.end(), prefix) == found.end())
+        found.push_back(prefix);
+    }
+    if (found.empty()) {
+      std::vector<std::pair<std::string, const Tensor*>> all;
+      for (const auto& [n, t] : file.tensors) all.emplace_back(n, &t);
+      throw Error(name, "holds no nn.RNN tensors (expected weight_ih_l0, weight_hh_l0, ..., bare or under one "
+                        "module name); found: " + (all.empty() ? std::string("nothing") : list_tensors(all)));
+    }
+    if (found.size() > 1) {
+      std::string which;
+      for (const auto& f : found) which += (which.empty() ? "" : ", ") + (f.empty() ? std::string("(bare)") : f + "*");
+      throw Error(name, "holds " + std::to_string(found.size()) + " RNNs (" + which +
+                            "): choose one with the rnn prefix (--rnn-prefix)");
+    }
+    pre = found[0];
+  }
+  if (const Tensor* whh = file.find(pre + "weight_hh_l0")) refuse_gated(*whh, pre + "weight_hh_l0", name);
+  if (file.find(pre + "weight_hr_l0"))
+    throw Error(name, "tensor '" + pre + "weight_hr_l0' is an nn.LSTM's projection; only nn.RNN (Elman) models "
+                      "are supported");
+
+  // The other tensors, by module.
+  const Split split = split_by_module(file, pre);
+  const auto& modules = split.modules;
+  const auto& others = split.others;
+  auto pick = [&](const std::string& given, const std::set<std::string>& names, const char* what,
+                  const char* flag) -> std::string {
+    if (!given.empty()) {
+      if (!modules.count(given)) throw Error(name, std::string("holds no module '") + given + "' (" + flag + ")");
+      return given;
+    }
+    std::vector<std::string> hits;
+    for (const auto& [module, leaves] : modules)
+      if (!module.empty() && names.count(role_name(module))) hits.push_back(module);
+    if (hits.size() > 1)
+      throw Error(name, std::string("holds ") + std::to_string(hits.size()) + " modules that could be the " + what +
+                            " (" + hits[0] + ", " + hits[1] + "): choose one with " + flag);
+    return hits.empty() ? std::string() : hits[0];
   };
-  static const std::regex kCell(R"((weight_ih|weight_hh|bias_ih|bias_hh)_l(0|[1-9][0-9]{0,5})(_reverse)?)");
-  std::map<std::tuple<std::string, int64_t, int64_t>, const Tensor*> cell_tensors;
+  const std::string head_module = pick(options.head_prefix, kHeadNames, "head", "--head-prefix");
+  const std::string emb_module = pick(options.embedding_prefix, kEmbeddingNames, "embedding", "--embedding-prefix");
+  if (!head_module.empty() && head_module == emb_module)
+    throw Error(name, "module '" + head_module + "' cannot be both the head and the embedding");
+  for (const auto& [n, t] : others) {
+    const std::string module = split_last(n).first;
+    if (module == head_module || module == emb_module) continue;
+    throw Error(name, "unexpected tensor '" + n + "' " + shape_string(t->shape()) + ": not a parameter of the nn.RNN" +
+                          (pre.empty() ? "" : " '" + pre.substr(0, pre.size() - 1) + "'") +
+                          ", of a head or of an embedding (found: " + list_tensors(others) +
+                          "); --head-prefix names a Linear after the RNN, --embedding-prefix an nn.Embedding before it");
+  }
+  LoadOptions found;
+  found.rnn_prefix = pre.empty() ? "." : pre.substr(0, pre.size() - 1);
+  found.head_prefix = head_module;
+  found.embedding_prefix = emb_module;
+  return found;
+}
+
+Model model_from_tensors(const TensorFile& file, const std::string& name, const LoadOptions& options) {
+  const LoadOptions names = module_names(file, name, options);
+  const std::string pre = names.rnn_prefix == "." ? "" : names.rnn_prefix + ".";
+  const std::string& head_module = names.head_prefix;
+  const std::string& emb_module = names.embedding_prefix;
+  const Split split = split_by_module(file, pre);
+  const auto& modules = split.modules;
+  const auto& rnn_tensors = split.rnn;
   const Tensor* fc_weight = nullptr;
   const Tensor* fc_bias = nullptr;
+  const Tensor* emb_weight = nullptr;
+  const std::string head_name = head_module.empty() ? "fc" : head_module;
+  const std::vector<std::pair<std::string, const Tensor*>> none;
+  auto leaves = [&](const std::string& module) -> const std::vector<std::pair<std::string, const Tensor*>>& {
+    const auto it = module.empty() ? modules.end() : modules.find(module);
+    return it == modules.end() ? none : it->second;
+  };
+  for (const auto& [leaf, t] : leaves(head_module)) {
+    if (leaf == "weight") fc_weight = t;
+    else if (leaf == "bias") fc_bias = t;
+    else throw Error(name, "unexpected tensor '" + head_name + "." + leaf + "' in the head (an nn.Linear has weight and bias)");
+  }
+  for (const auto& [leaf, t] : leaves(emb_module)) {
+    if (leaf == "weight") emb_weight = t;
+    else throw Error(name, "unexpected tensor '" + emb_module + "." + leaf + "' in the embedding (an nn.Embedding has only weight)");
+  }
+  if (!emb_module.empty() && !emb_weight) throw Error(name, "embedding '" + emb_module + "' has no weight");
+
+  // ---- the RNN's cells ----
+  static const std::regex kCell(R"((weight_ih|weight_hh|bias_ih|bias_hh)_l(0|[1-9][0-9]{0,5})(_reverse)?)");
+  std::map<std::tuple<std::string, int64_t, int64_t>, const Tensor*> cell_tensors;
   int64_t max_layer = -1;
   bool any_reverse = false;
-  for (const auto& [full, t] : file.tensors) {
-    if (full == "fc.weight") {
-      fc_weight = &t;
-      continue;
-    }
-    if (full == "fc.bias") {
-      fc_bias = &t;
-      continue;
-    }
-    const std::string n = prefixed ? full.substr(4) : full;
+  for (const auto& [n, t] : rnn_tensors) {
     std::smatch m;
     if (!std::regex_match(n, m, kCell))
-      throw Error(name, "unexpected tensor '" + full + "' (not an nn.RNN parameter or fc.weight/fc.bias)");
+      throw Error(name, "unexpected tensor '" + pre + n + "' (not an nn.RNN parameter)");
     const int64_t layer = std::stoll(m[2].str());
     const int64_t dir = m[3].matched ? 1 : 0;
-    cell_tensors[{m[1].str(), layer, dir}] = &t;
+    cell_tensors[{m[1].str(), layer, dir}] = t;
     max_layer = std::max(max_layer, layer);
     any_reverse = any_reverse || dir == 1;
   }
-  if (max_layer < 0) throw Error(name, "holds no nn.RNN tensors (expected weight_ih_l0, weight_hh_l0, ...)");
 
-  const std::string pre = prefixed ? "rnn." : "";
   auto get = [&](const std::string& base, int64_t l, int64_t d) -> const Tensor* {
     auto it = cell_tensors.find({base, l, d});
     return it == cell_tensors.end() ? nullptr : it->second;
@@ -96,12 +237,16 @@ Model model_from_tensors(const TensorFile& file, const std::string& name) {
   }
   if (fc_weight) {
     if (fc_weight->rank() != 2 || fc_weight->dim(0) < 1)
-      throw Error(name, "tensor 'fc.weight' has shape " + shape_string(fc_weight->shape()) + ", expected [O, D*H]");
+      throw Error(name, "tensor '" + head_name + ".weight' has shape " + shape_string(fc_weight->shape()) +
+                            ", expected [O, D*H]");
     cfg.output_size = fc_weight->dim(0);
     cfg.output_bias = fc_bias != nullptr;
   } else if (fc_bias) {
-    throw Error(name, "has 'fc.bias' without 'fc.weight'");
+    throw Error(name, "has '" + head_name + ".bias' without '" + head_name + ".weight'");
   }
+  if (emb_weight && (emb_weight->rank() != 2 || emb_weight->dim(0) < 1 || emb_weight->dim(1) != cfg.input_size))
+    throw Error(name, "tensor '" + emb_module + ".weight' has shape " + shape_string(emb_weight->shape()) +
+                          ", expected [V, " + std::to_string(cfg.input_size) + "] (V tokens, the RNN's input size)");
 
   // Check every tensor against the shapes the config implies before
   // allocating anything, so a lying header cannot cause a large allocation.
@@ -142,17 +287,18 @@ Model model_from_tensors(const TensorFile& file, const std::string& name) {
   }
   if (fc_weight) {
     if (fc_weight->shape() != model.head().weight.shape())
-      throw Error(name, "tensor 'fc.weight' has shape " + shape_string(fc_weight->shape()) + ", expected " +
-                            shape_string(model.head().weight.shape()) + " (the RNN's output is D*H = " +
+      throw Error(name, "tensor '" + head_name + ".weight' has shape " + shape_string(fc_weight->shape()) +
+                            ", expected " + shape_string(model.head().weight.shape()) + " (the RNN's output is D*H = " +
                             std::to_string(D * cfg.hidden_size) + " wide)");
     model.head().weight = *fc_weight;
     if (fc_bias) {
       if (fc_bias->shape() != model.head().bias.shape())
-        throw Error(name, "tensor 'fc.bias' has shape " + shape_string(fc_bias->shape()) + ", expected " +
-                              shape_string(model.head().bias.shape()));
+        throw Error(name, "tensor '" + head_name + ".bias' has shape " + shape_string(fc_bias->shape()) +
+                              ", expected " + shape_string(model.head().bias.shape()));
       model.head().bias = *fc_bias;
     }
   }
+  if (emb_weight) model.embedding = *emb_weight;
   for (const auto& [k, v] : file.metadata) {
     if (k == "nonlinearity") continue;
     if (k == "vocab") model.vocab = v;
@@ -162,9 +308,17 @@ Model model_from_tensors(const TensorFile& file, const std::string& name) {
   return model;
 }
 
-Model load_model(const std::string& path) {
+SaveOptions SaveOptions::like(const LoadOptions& names) {
+  SaveOptions o;
+  o.prefix = names.rnn_prefix.empty() || names.rnn_prefix == "." ? "" : names.rnn_prefix + ".";
+  if (!names.head_prefix.empty()) o.head_prefix = names.head_prefix;
+  if (!names.embedding_prefix.empty()) o.embedding_prefix = names.embedding_prefix;
+  return o;
+}
+
+Model load_model(const std::string& path, const LoadOptions& options) {
   const std::vector<uint8_t> bytes = read_file(path);
-  return parse_model(bytes.data(), bytes.size(), path);
+  return parse_model(bytes.data(), bytes.size(), path, options);
 }
 
 void save_model(const Model& model, const std::string& path, const SaveOptions& options) {
@@ -179,8 +333,10 @@ std::vector<uint8_t> model_bytes(const Model& model, const SaveOptions& options,
   }
   const ModelConfig& cfg = model.config();
   TensorFile file;
+  if (model.has_embedding()) file.tensors.emplace_back(options.embedding_prefix + ".weight", model.embedding);
   for (const auto& [pname, t] : model.parameters())
-    file.tensors.emplace_back(pname.rfind("fc.", 0) == 0 ? pname : options.prefix + pname, *t);
+    file.tensors.emplace_back(pname.rfind("fc.", 0) == 0 ? options.head_prefix + pname.substr(2) : options.prefix + pname,
+                              *t);
   file.metadata = model.metadata;
   file.metadata["nonlinearity"] = nonlinearity_name(cfg.nonlinearity);
   if (!model.vocab.empty()) file.metadata["vocab"] = model.vocab;

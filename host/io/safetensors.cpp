@@ -56,6 +56,15 @@ const Tensor* TensorFile::find(const std::string& name) const {
 }
 
 TensorFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& name) {
+  // torch.save writes a zip archive (PyTorch >= 1.6) or a bare pickle; a
+  // safetensors header (JSON) starts with '{' after its 8-byte length.
+  const bool json_at_8 = size >= 9 && bytes[8] == '{';
+  const bool zip = !json_at_8 && size >= 4 && bytes[0] == 'P' && bytes[1] == 'K' && bytes[2] == 3 && bytes[3] == 4;
+  const bool pickle = !json_at_8 && size >= 2 && bytes[0] == 0x80 && bytes[1] >= 2 && bytes[1] <= 5;
+  if (zip || pickle)
+    throw Error(name, std::string("is a PyTorch ") + (zip ? "zip" : "pickle") +
+                          " file (torch.save), not safetensors: convert it with "
+                          "`python3 scripts/export_torch.py " + name + " model.safetensors` (needs only PyTorch)");
   if (size < 8) throw Error(name, "not a safetensors file: " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
   const uint64_t header_len = detail::load_u64(bytes);
   if (header_len > size - 8)

@@ -34,4 +34,19 @@ struct BackwardResult {
 BackwardResult backward(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                         const Tensor& dy, const Tensor* dh_n = nullptr, const ForwardOptions& options = {});
 
+// The head's backward pass (logits = y W^T + b, apply_head()): y [..., D*H]
+// and dlogits [..., O] (the same leading dimensions). Writes dW = dlogits^T y
+// and db = the sum of dlogits into grads.head() (grads shaped like the
+// model, e.g. Model(model.config())) and returns dy = dlogits W, y's shape:
+// the dy to give backward(). Throws rnn::Error("model") without a head,
+// ("y"), ("dlogits") or ("grads") on a shape mismatch.
+Tensor head_backward(const Model& model, const Tensor& y, const Tensor& dlogits, Model& grads);
+
+// The embedding's gradient (Model::embedding, [V, I]) from dx (the
+// gradient of embed()'s output, [..., I]) and the token ids embed() read:
+// row v is the sum of dx's rows whose token is v (PyTorch's dense
+// nn.Embedding gradient). Throws rnn::Error("model") without an embedding,
+// ("dx") or ("ids") on a size mismatch or an id outside [0, V).
+Tensor embedding_grad(const Model& model, const std::vector<int64_t>& ids, const Tensor& dx);
+
 }  // namespace rnn

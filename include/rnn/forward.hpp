@@ -57,6 +57,13 @@ struct SequencesResult {
 SequencesResult forward_sequences(const Model& model, const std::vector<Tensor>& sequences,
                                   const Tensor* h0 = nullptr, Device device = Device::Auto);
 
+// Looks token ids up in the model's embedding (Model::embedding, [V, I]):
+// ids holds the product of `shape` values (e.g. [T, B], or [B, T] for a
+// batch_first run), each in [0, V); returns x [shape..., I] for forward().
+// Throws rnn::Error("model") without an embedding, ("ids") naming the first
+// id outside [0, V) and its position, or on a size mismatch.
+Tensor embed(const Model& model, const std::vector<int64_t>& ids, const std::vector<int64_t>& shape);
+
 // Applies the model's output head to the last dimension of y:
 //   y [..., D*H] -> logits [..., O].  Throws rnn::Error if the model has no head.
 Tensor apply_head(const Model& model, const Tensor& y);

@@ -85,6 +85,14 @@ class Model {
   OutputHead& head() noexcept { return head_; }
   const OutputHead& head() const noexcept { return head_; }
 
+  // An nn.Embedding read before the RNN, [V, I] (V tokens, I the RNN's
+  // input size), or empty. Not one of parameters(): the library's passes take
+  // vectors x; rnn::embed() turns token ids into them and
+  // rnn::embedding_grad() gives this table's gradient (rnn/forward.hpp,
+  // rnn/backward.hpp).
+  Tensor embedding;
+  bool has_embedding() const noexcept { return !embedding.empty(); }
+
   // Characters of a character-level model, in index order ("" if none).
   std::string vocab;
   // Other string metadata carried through load/save untouched.
@@ -111,30 +119,59 @@ class Model {
 // PyTorch's name for a cell parameter, e.g. ("weight_ih", 1, 1) -> "weight_ih_l1_reverse".
 std::string parameter_name(const std::string& base, int64_t layer, int64_t direction);
 
-// Reads a model from a .safetensors file with torch.nn.RNN state_dict names,
-// optionally all under the prefix "rnn.", and an optional head "fc.weight" /
-// "fc.bias". Layers, directions, sizes and bias are inferred from the names
-// and shapes. __metadata__ may hold "nonlinearity" ("tanh" default, "relu")
-// and "vocab". F32 is read as is; F64, F16 and BF16 are converted.
-// Throws rnn::Error with subject `path` on any unreadable, malformed or
+// Where a state_dict's modules are: the names (state_dict prefixes, without
+// the trailing dot) of the nn.RNN, of the nn.Linear head after it and of the
+// nn.Embedding before it. Empty: found by the rules of load_model().
+struct LoadOptions {
+  std::string rnn_prefix;        // "rnn", "encoder", ...; "." for a bare nn.RNN state_dict
+  std::string head_prefix;       // "fc", "head", "classifier.1" (a Linear inside nn.Sequential), ...
+  std::string embedding_prefix;  // "emb", "embedding", ...
+};
+
+// Reads a model from a .safetensors file holding a PyTorch state_dict: an
+// nn.RNN's parameters (weight_ih_l0, ...), bare or under one module name;
+// optionally an nn.Linear head after it and an nn.Embedding before it.
+// Layers, directions, sizes and bias are inferred from names and shapes.
+// Without LoadOptions the RNN is the one module holding weight_ih_l0 (two
+// or more: an error asking for rnn_prefix); the head is the module named
+// fc, head, decoder, out, output, linear, classifier, proj, projection,
+// lm_head or output_layer, or the one Linear inside such an nn.Sequential
+// ("head.1.weight"); the embedding is the module named emb, embedding,
+// embed, embeddings, encoder, word_embeddings, tok_embeddings or wte. Any
+// other tensor is refused, the message listing what was found. nn.LSTM and
+// nn.GRU parameters (gate-stacked [4H, H] and [3H, H] weights) are
+// recognised and refused by name; so is a torch.save (zip or pickle) file.
+// __metadata__ may hold "nonlinearity" ("tanh" default, "relu") and
+// "vocab". F32 is read as is; F64, F16 and BF16 are converted. Throws
+// rnn::Error with subject `path` on any unreadable, malformed or
 // inconsistent file (unknown or missing tensors, wrong shapes, ...).
-Model load_model(const std::string& path);
+Model load_model(const std::string& path, const LoadOptions& options = {});
 
 // Same, from the bytes of a file held in memory; `name` is the error subject.
-Model parse_model(const uint8_t* bytes, size_t size, const std::string& name);
+Model parse_model(const uint8_t* bytes, size_t size, const std::string& name, const LoadOptions& options = {});
 
 struct TensorFile;
 // Same, from tensors already read (e.g. one part of a file holding several
 // models, its names stripped of their part's prefix).
-Model model_from_tensors(const TensorFile& file, const std::string& name);
+Model model_from_tensors(const TensorFile& file, const std::string& name, const LoadOptions& options = {});
+
+// Which modules of a state_dict load_model() reads, resolved by its rules:
+// rnn_prefix ("." for bare names), head_prefix and embedding_prefix (empty:
+// none). Throws rnn::Error like load_model() when they cannot be told.
+LoadOptions module_names(const TensorFile& file, const std::string& name, const LoadOptions& options = {});
 
 struct SaveOptions {
   // Prefix for the RNN's tensors: "" gives plain nn.RNN names; "rnn." gives
   // the names of a module holding `self.rnn = nn.RNN(...)` and `self.fc`.
   std::string prefix;
+  std::string head_prefix = "fc";        // the head's module name
+  std::string embedding_prefix = "emb";  // the embedding's module name
+  // The names a file was read with (module_names()): save under them.
+  static SaveOptions like(const LoadOptions& names);
 };
 
-// Writes the model as F32 safetensors (PyTorch names; the head as fc.*;
+// Writes the model as F32 safetensors (PyTorch names: the embedding as
+// emb.weight, the RNN's under `prefix`, the head as fc.*, by default;
 // nonlinearity, vocab and other metadata in __metadata__). The file is
 // written to a temporary name and renamed, so it is never half-written.
 // Throws rnn::Error with subject `path` on failure.

@@ -398,8 +398,51 @@ TEST(ModelMalformed, WrongBiasLength) {
 
 TEST(ModelMalformed, UnknownTensorName) {
   rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  put(f, "embedding.weight", rnn::Tensor({10, 3}));
-  EXPECT_TRUE(says(load_error(f), "unexpected tensor 'embedding.weight'"));
+  put(f, "norm.weight", rnn::Tensor({10, 3}));
+  EXPECT_TRUE(says(load_error(f), "unexpected tensor 'norm.weight' [10, 3]"));
+  EXPECT_TRUE(says(load_error(f), "--head-prefix names a Linear after the RNN"));
+}
+
+// What PyTorch users name their modules: found without options.
+TEST(ModelNames, EmbeddingAndHeadUnderTheirCommonNames) {
+  rnn::TensorFile f = state_dict(3, 4, 1, false, true, "encoder.");
+  put(f, "embedding.weight", testbed::random_tensor({10, 3}, 2));
+  put(f, "head.1.weight", testbed::random_tensor({6, 4}, 3));
+  put(f, "head.1.bias", testbed::random_tensor({6}, 4));
+  const rnn::Model m = rnn::model_from_tensors(f, "m");
+  EXPECT_EQ(m.embedding.shape(), (std::vector<int64_t>{10, 3}));
+  EXPECT_EQ(m.config().output_size, 6);
+  const rnn::LoadOptions names = rnn::module_names(f, "m");
+  EXPECT_EQ(names.rnn_prefix, "encoder");
+  EXPECT_EQ(names.head_prefix, "head.1");
+  EXPECT_EQ(names.embedding_prefix, "embedding");
+  // Saved under the names read, the file reads back the same.
+  const std::vector<uint8_t> bytes = rnn::model_bytes(m, rnn::SaveOptions::like(names));
+  const rnn::TensorFile back = rnn::parse_safetensors(bytes.data(), bytes.size(), "back");
+  EXPECT_NE(back.find("head.1.weight"), nullptr);
+  EXPECT_NE(back.find("encoder.weight_ih_l0"), nullptr);
+  EXPECT_NE(back.find("embedding.weight"), nullptr);
+  // An embedding of the wrong width, a second head candidate, options.
+  rnn::TensorFile g = f;
+  put(g, "fc.weight", testbed::random_tensor({6, 4}, 5));
+  EXPECT_TRUE(says(load_error(g), "could be the head (fc, head.1): choose one with --head-prefix"));
+  rnn::LoadOptions o;
+  o.head_prefix = "fc";
+  EXPECT_THROW(rnn::model_from_tensors(g, "m", o), rnn::Error);  // head.1 is then unexpected
+  rnn::TensorFile w = state_dict(3, 4, 1, false, true, "rnn.");
+  put(w, "emb.weight", testbed::random_tensor({10, 5}, 2));
+  EXPECT_TRUE(says(load_error(w), "tensor 'emb.weight' has shape [10, 5], expected [V, 3]"));
+}
+
+// nn.LSTM / nn.GRU share nn.RNN's names: recognised by their stacked gates.
+TEST(ModelNames, GatedRecurrentModelsAreRefusedByName) {
+  for (const auto& [rows, kind] : {std::pair<int64_t, const char*>{16, "nn.LSTM"}, {12, "nn.GRU"}}) {
+    rnn::TensorFile f;
+    put(f, "lstm.weight_ih_l0", testbed::random_tensor({rows, 3}, 1));
+    put(f, "lstm.weight_hh_l0", testbed::random_tensor({rows, 4}, 2));
+    EXPECT_TRUE(says(load_error(f), kind)) << kind;
+    EXPECT_TRUE(says(load_error(f), "only nn.RNN (Elman) models are supported"));
+  }
 }
 
 TEST(ModelMalformed, LayerIndexWithLeadingZeroOrSevenDigits) {
@@ -415,7 +458,7 @@ TEST(ModelMalformed, MixedPrefixedAndUnprefixedNames) {
   rnn::TensorFile f = state_dict(3, 4, 1, false, true, "rnn.");
   erase(f, "rnn.weight_hh_l0");
   put(f, "weight_hh_l0", testbed::random_tensor({4, 4}, 1));
-  EXPECT_TRUE(says(load_error(f), "mixes tensor names with and without the 'rnn.' prefix"));
+  EXPECT_TRUE(says(load_error(f), "holds 2 RNNs (rnn.*, (bare)): choose one with the rnn prefix"));
 }
 
 TEST(ModelMalformed, UnknownNonlinearity) {

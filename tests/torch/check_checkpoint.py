@@ -62,16 +62,19 @@ def main():
     for t, i in enumerate(ids):
         x[t, 0, i] = 1.0
     np.save(os.path.join(tmp, "x.npy"), x)
+    # A model with a head: --output gets its logits, --states the RNN's y.
     subprocess.run([rnn_bin, "run", "--model", model_path, "--input", os.path.join(tmp, "x.npy"), "--output",
-                    os.path.join(tmp, "y.npy"), "--device", "cpu"], check=True, capture_output=True)
-    ours = np.load(os.path.join(tmp, "y.npy")).astype(np.float64)
+                    os.path.join(tmp, "logits.npy"), "--states", os.path.join(tmp, "y.npy"), "--device", "cpu"],
+                   check=True, capture_output=True)
     with torch.no_grad():
-        theirs, _ = m.rnn(torch.from_numpy(x.astype(np.float64)))
-    theirs = theirs.numpy()
-    err = np.linalg.norm(ours - theirs) / np.linalg.norm(theirs)
-    print(f"rnn run vs PyTorch on the checkpoint: relative error {err:.2e}")
-    if not err < 1e-5:
-        return 1
+        y_torch, _ = m.rnn(torch.from_numpy(x.astype(np.float64)))
+        logits_torch = m.fc(y_torch)
+    for name, theirs in (("y", y_torch.numpy()), ("logits", logits_torch.numpy())):
+        ours = np.load(os.path.join(tmp, name + ".npy")).astype(np.float64)
+        err = np.linalg.norm(ours - theirs) / np.linalg.norm(theirs)
+        print(f"rnn run vs PyTorch on the checkpoint, {name}: relative error {err:.2e}")
+        if not err < 1e-5:
+            return 1
 
     prime, n = "the ", 30
     out = subprocess.run([rnn_bin, "sample", "--model", model_path, "--prime", prime, "--length", str(n),
