@@ -143,7 +143,7 @@ void add_task_flags(CLI::App* cmd, tasks::TrainArgs& a, const TaskFlagTexts& t) 
 }
 
 // --rnn-prefix, --head-prefix, --embedding-prefix (rnn::LoadOptions).
-void add_load_flags(CLI::App* cmd, run_cmd::RunArgs& a) {
+void add_load_flags(CLI::App* cmd, rnn::LoadOptions& a) {
   cmd->add_option("--rnn-prefix", a.rnn_prefix,
                   "the nn.RNN's module name in the state_dict (default: the one holding weight_ih_l0; . for bare)");
   cmd->add_option("--head-prefix", a.head_prefix,
@@ -180,7 +180,7 @@ int main(int argc, char** argv, Mode mode) {
                       "(batch first with --batch-first)");
   run_cmd->add_option("--states", run.states, "with a head, write the top layer's states y [T, B, D*H] as well");
   run_cmd->add_option("--final-state", run.final_state, "write h_n .npy: [L*D, B, H]");
-  add_load_flags(run_cmd, run);
+  add_load_flags(run_cmd, run.names);
   run_cmd->add_flag("--check-finite", run.check_finite,
                     "fail, naming its position, on the first NaN or infinity in y or h_n (nothing written)");
 
@@ -196,7 +196,7 @@ int main(int argc, char** argv, Mode mode) {
                       "dL/d(output) .npy: with a head dL/dlogits [T, B, O], else dL/dy, y's shape (ignored at padded "
                       "positions)")
       ->required();
-  add_load_flags(bwd_cmd, bwd.in);
+  add_load_flags(bwd_cmd, bwd.in.names);
   bwd_cmd->add_option("--grad-final-state", bwd.grad_final_state, "dL/dh_n .npy: [L*D, B, H] (default zeros)");
   bwd_cmd->add_option("--grad-input", bwd.grad_input, "write dL/dx .npy (x's shape)");
   bwd_cmd->add_option("--grad-h0", bwd.grad_h0, "write dL/dh0 .npy: [L*D, B, H]");
@@ -239,7 +239,7 @@ int main(int argc, char** argv, Mode mode) {
 
   classify_cmd::TrainArgs tcl;
   CLI::App* tcl_cmd = app.add_subcommand("train-classify", "Train a sequence classifier on label<TAB>text lines");
-  add_task_flags(tcl_cmd, tcl, {"training examples, one label<TAB>text per line", "test examples, same format",
+  add_task_flags(tcl_cmd, tcl, {"training examples, one label<TAB>text per line (- reads stdin)", "test examples, same format",
                                 "write the model .safetensors", "", "examples", "read each text in both directions",
                                 "auto (default), cpu or cuda"});
 
@@ -252,7 +252,7 @@ int main(int argc, char** argv, Mode mode) {
 
   tag_cmd::TrainArgs ttg;
   CLI::App* ttg_cmd = app.add_subcommand("train-tag", "Train a per-character tagger on text<TAB>tags lines");
-  add_task_flags(ttg_cmd, ttg, {"training lines: text<TAB>tags, one tag character per text character",
+  add_task_flags(ttg_cmd, ttg, {"training lines: text<TAB>tags, one tag character per text character (- reads stdin)",
                                 "test lines, same format", "write the model .safetensors", "", "lines",
                                 "read each line in both directions", "auto (default), cpu or cuda"});
 
@@ -266,7 +266,7 @@ int main(int argc, char** argv, Mode mode) {
 
   seq2seq_cmd::TrainArgs ts;
   CLI::App* ts_cmd = app.add_subcommand("train-seq2seq", "Train an encoder-decoder on source<TAB>target lines");
-  add_task_flags(ts_cmd, ts, {"training pairs, one source<TAB>target per line", "test pairs, same format",
+  add_task_flags(ts_cmd, ts, {"training pairs, one source<TAB>target per line (- reads stdin)", "test pairs, same format",
                               "write the model .safetensors (encoder.*, decoder.*, fc.*)", " of both RNNs", "pairs",
                               "", "auto (default), cpu or cuda: where the RNNs train (decoding runs on the CPU)"});
   ts_cmd->add_option("--max-length", ts.max_length, "longest output when decoding (default 100)");
@@ -289,8 +289,10 @@ int main(int argc, char** argv, Mode mode) {
                      "a character outside the model's vocabulary: error (default, naming it) or skip (dropped)");
 
   std::string info_model;
+  rnn::LoadOptions info_names;
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
+  add_load_flags(info_cmd, info_names);
 
   // `rnn bench` runs the benchmark program rnn-bench (bench/, which links
   // cuDNN where found), installed beside rnn, with the arguments as given.
@@ -299,6 +301,11 @@ int main(int argc, char** argv, Mode mode) {
   bench_cmd->prefix_command();
   bench_cmd->set_help_flag();
 
+  if (argc < 2) {  // `rnn` alone: what it can do
+    if (mode == Mode::ParseOnly) return 0;
+    std::cout << app.help();
+    return 0;
+  }
   if (const int code = check_words(app, argc, argv)) return code;
   try {
     app.parse(argc, argv);
@@ -325,7 +332,7 @@ int main(int argc, char** argv, Mode mode) {
     if (ts_cmd->parsed()) return seq2seq_cmd::train(ts);
     if (tr_cmd->parsed()) return seq2seq_cmd::translate(tr_model, tr_max, tr_temp, tr_seed, tr_unknown);
     if (bench_cmd->parsed()) return info_cmd::exec_bench(bench_cmd->remaining(), argv[0]);
-    if (info_cmd->parsed()) return info_cmd::info(info_model);
+    if (info_cmd->parsed()) return info_cmd::info(info_model, info_names);
   } catch (const rnn::Error& e) {
     return fail(e.subject(), e.message(), kExitError);
   } catch (const std::bad_alloc&) {

@@ -119,7 +119,7 @@ int train(const TrainArgs& a) {
   }
   const std::vector<char32_t> text = rnn::decode_utf8(raw, source);
   if (text.size() < 2) throw rnn::Error(source, "needs at least 2 characters to learn from");
-  const std::string out = training::output_path(a.out, a.text == "-" ? "stdin" : a.text, "string");
+  const std::string out = training::output_path(a.out, a.text, "string");
   const rnn::Vocab vocab(text, 0);  // character k is index k
   std::vector<int64_t> ids;
   for (char32_t c : text) ids.push_back(vocab.index(c));

@@ -73,13 +73,6 @@ std::vector<int64_t> predict(const rnn::Model& m, const Vocab& v, const std::vec
   return out;
 }
 
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
 
 }  // namespace
 
@@ -90,6 +83,7 @@ int train(const TrainArgs& a) {
   rnn::ForwardOptions fo;
   fo.device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
 
+  tasks::check_sources(a.train, a.test);
   const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
   const std::string out = training::output_path(a.out, a.train, "model");
   std::vector<std::string> labels;
@@ -179,7 +173,7 @@ int classify(const std::string& model_path, const std::string& device, const std
   auto labels_it = model.metadata.find("labels");
   if (task == model.metadata.end() || task->second != "classify" || labels_it == model.metadata.end())
     throw rnn::Error(model_path, "is not a classifier from rnn train-classify (no task=classify metadata)");
-  const std::vector<std::string> labels = split_lines(labels_it->second);
+  const std::vector<std::string> labels = tasks::split_lines(labels_it->second);
   const Vocab vocab = tasks::read_task_vocab(model, model_path);
   if (static_cast<int64_t>(labels.size()) != model.config().output_size || vocab.size() != model.config().input_size)
     throw rnn::Error(model_path, "labels or vocab do not match the model's sizes");

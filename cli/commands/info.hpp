@@ -5,9 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "rnn/model.hpp"
+
 namespace info_cmd {
 
-int info(const std::string& model_path);
+// Describes every kind of model the project writes (a plain RNN, a
+// character model, a classifier, a tagger, an encoder-decoder).
+int info(const std::string& model_path, const rnn::LoadOptions& options = {});
 // Replaces this process with rnn-bench, the program beside this one, given
 // `args`; throws rnn::Error("bench", ...) when it cannot be run.
 int exec_bench(const std::vector<std::string>& args, const char* argv0);

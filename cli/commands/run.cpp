@@ -69,10 +69,7 @@ void load_inputs(const RunArgs& a, Inputs& in) {
   in.options.device = rnn::parse_device(a.device, "--device");
   in.options.kernel = rnn::parse_kernel(a.kernel, "--kernel");
   in.options.batch_first = a.batch_first;
-  rnn::LoadOptions lo;
-  lo.rnn_prefix = a.rnn_prefix;
-  lo.head_prefix = a.head_prefix;
-  lo.embedding_prefix = a.embedding_prefix;
+  const rnn::LoadOptions& lo = a.names;
   const rnn::TensorFile file = rnn::read_safetensors(a.model);
   in.names = rnn::module_names(file, a.model, lo);
   in.model = rnn::model_from_tensors(file, a.model, lo);

@@ -4,12 +4,14 @@
 
 #include <string>
 
+#include "rnn/model.hpp"
+
 namespace run_cmd {
 
 struct RunArgs {
   std::string model, input, h0, lengths, output, final_state, device = "auto", kernel = "auto";
   std::string states;  // with a head: write the top layer's states here (--output gets the logits)
-  std::string rnn_prefix, head_prefix, embedding_prefix;  // rnn::LoadOptions
+  rnn::LoadOptions names;  // --rnn-prefix, --head-prefix, --embedding-prefix
   bool batch_first = false;
   bool check_finite = false;  // a NaN or infinity in an output is an error naming its position
 };

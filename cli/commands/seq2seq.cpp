@@ -73,6 +73,9 @@ std::vector<char32_t> decode(const rnn::Seq2SeqModel& m, const Vocab& src, const
 }
 
 // Splits a seq2seq file into its encoder and decoder.
+
+}  // namespace
+
 rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, bool& reverse) {
   const rnn::TensorFile f = rnn::read_safetensors(path);
   auto task = f.metadata.find("task");
@@ -104,12 +107,11 @@ rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, boo
   return m;
 }
 
-}  // namespace
-
 int train(const TrainArgs& a) {
   training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
   training::at_least("--max-length", a.max_length, 1);
   const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
+  tasks::check_sources(a.train, a.test);
   const std::vector<Pair> train = read_pairs(a.train), test = read_pairs(a.test);
   const std::string save_to = training::output_path(a.out, a.train, "model");
   std::vector<char32_t> sc, tc;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "rnn/seq2seq.hpp"
+#include "rnn/text.hpp"
 #include "task_args.hpp"
 
 namespace seq2seq_cmd {
@@ -21,6 +23,9 @@ struct TrainArgs : tasks::TrainArgs {
 };
 
 int train(const TrainArgs& args);
+// A model file from train-seq2seq: the two RNNs (the decoder with the head
+// fc.*), the vocabularies and whether sources are read reversed.
+rnn::Seq2SeqModel load_pair(const std::string& path, rnn::Vocab& src, rnn::Vocab& tgt, bool& reverse);
 int translate(const std::string& model, int64_t max_length, double temperature, uint64_t seed,
               const std::string& unknown);
 

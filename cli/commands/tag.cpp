@@ -91,6 +91,7 @@ int train(const TrainArgs& a) {
   rnn::ForwardOptions train_on;
   train_on.device = device;
 
+  tasks::check_sources(a.train, a.test);
   const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
   const std::string out = training::output_path(a.out, a.train, "model");
   std::vector<char32_t> chars, tags;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <random>
@@ -23,14 +24,21 @@
 namespace tasks {
 
 // The lines of a two-column file `first<TAB>second` as code points; empty
-// lines skipped; `format` names the columns in errors ("label<TAB>text").
+// lines skipped; `format` names the columns in errors ("label<TAB>text");
+// "-" reads stdin.
 struct Row {
   std::vector<char32_t> first, second;
   int64_t line = 0;
 };
 inline std::vector<Row> read_tsv(const std::string& path, const std::string& format) {
-  const std::vector<uint8_t> bytes = rnn::read_file(path);
-  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+  std::string text;
+  if (path == "-") {  // stdin
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    const std::vector<uint8_t> bytes = rnn::read_file(path);
+    text.assign(bytes.begin(), bytes.end());
+  }
+  std::istringstream in(text);
   std::vector<Row> out;
   std::string line;
   int64_t n = 0;
@@ -46,6 +54,11 @@ inline std::vector<Row> read_tsv(const std::string& path, const std::string& for
   }
   if (out.empty()) throw rnn::Error(path, "holds no examples");
   return out;
+}
+
+// --train and --test: at most one of them is stdin.
+inline void check_sources(const std::string& train, const std::string& test) {
+  if (train == "-" && test == "-") throw rnn::Error("--train/--test", "only one of them can be - (stdin)");
 }
 
 // The task commands' vocabularies (rnn::Vocab) reserve index 0: the unknown
@@ -186,6 +199,15 @@ inline std::vector<std::vector<char32_t>> known_characters(std::vector<std::vect
     line = std::move(kept);
   }
   return lines;
+}
+
+// The lines of s (a classifier's "labels" metadata, one per line).
+inline std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
 }
 
 // The index of the largest of n values (the first of equals).

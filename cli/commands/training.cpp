@@ -53,7 +53,7 @@ void at_least(const std::string& flag, int64_t value, int64_t least) {
 std::string output_path(const std::string& out, const std::string& input, const std::string& fallback) {
   std::string path = out;
   if (path.empty()) {
-    const std::string stem = input.empty() ? "" : std::filesystem::path(input).stem().string();
+    const std::string stem = input.empty() ? "" : input == "-" ? "stdin" : std::filesystem::path(input).stem().string();
     path = (stem.empty() || stem == "." || stem == "..") ? fallback : stem;
     path += ".safetensors";
   }

@@ -10,6 +10,13 @@
 
 namespace rnn {
 
+int64_t Tensor::dim(int64_t i) const {
+  if (i < 0 || i >= rank())
+    throw Error("tensor", "has no dimension " + std::to_string(i) + ": its shape is " + shape_string(shape_) +
+                              " (rank " + std::to_string(rank()) + ")");
+  return shape_[static_cast<size_t>(i)];
+}
+
 int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& what) {
   int64_t n = 1;
   for (int64_t d : shape) {

@@ -22,8 +22,9 @@ class Tensor {
 
   const std::vector<int64_t>& shape() const noexcept { return shape_; }
   int64_t rank() const noexcept { return static_cast<int64_t>(shape_.size()); }
-  // Extent of dimension i (0 <= i < rank()).
-  int64_t dim(int64_t i) const { return shape_.at(static_cast<size_t>(i)); }
+  // Extent of dimension i; throws rnn::Error("tensor", ...) unless
+  // 0 <= i < rank().
+  int64_t dim(int64_t i) const;
   int64_t numel() const noexcept { return static_cast<int64_t>(data_.size()); }
   bool empty() const noexcept { return shape_.empty() && data_.empty(); }
 
@@ -32,6 +33,9 @@ class Tensor {
   std::vector<float>& values() noexcept { return data_; }
   const std::vector<float>& values() const noexcept { return data_; }
 
+  // Element i of the flat data, unchecked (like std::vector's []): the
+  // caller keeps 0 <= i < numel(). References and data() stay valid until
+  // the tensor is assigned to, moved from or destroyed.
   float& operator[](int64_t i) { return data_[static_cast<size_t>(i)]; }
   float operator[](int64_t i) const { return data_[static_cast<size_t>(i)]; }
 

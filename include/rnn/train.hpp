@@ -174,9 +174,13 @@ class Stepper {
   explicit Stepper(const Model& model, int64_t batch = 1, Device device = Device::Cpu);
   // Starts again from h0 [L, B, H] (null: zeros).
   void reset(const Tensor* h0 = nullptr);
-  // Consumes x_t [B, I]; returns the top layer's new state [B, H].
+  // Consumes x_t [B, I]; returns the top layer's new state [B, H]. The
+  // reference is to the Stepper's own tensor: the next step(),
+  // step_one_hot() or reset() overwrites it (copy it to keep it), and it
+  // dies with the Stepper.
   const Tensor& step(const Tensor& x_t);
-  // Same for a one-hot input: index[b] in [0, I) per sequence.
+  // Same for a one-hot input: index[b] in [0, I) per sequence (the same
+  // lifetime for the reference returned).
   const Tensor& step_one_hot(const std::vector<int64_t>& index);
   // The head's output for the last step, [B, O] (the model must have a head).
   Tensor logits() const;

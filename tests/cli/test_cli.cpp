@@ -198,8 +198,38 @@ TEST_F(Cli, UnknownFlag) {
 TEST_F(Cli, UnknownSubcommandOrNone) {
   Outcome r = rnn({"fly"});
   expect_error(r, "fly", "unknown command");
+  // `rnn` alone shows what it can do.
   r = rnn({});
-  expect_error(r, "command", "expected a command");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Usage: rnn"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("train-char"), std::string::npos) << r.out;
+}
+
+// rnn info describes every kind of model the commands write.
+TEST_F(Cli, InfoDescribesEveryKindOfModel) {
+  const std::string train = dir.file("t.tsv");
+  std::ofstream(train) << "x\tab\ny\tba\nx\taab\n";
+  const std::string clf = dir.file("clf.safetensors"), s2s = dir.file("s2s.safetensors"), tg = dir.file("tg.safetensors");
+  ASSERT_EQ(rnn({"train-classify", "--train", train, "--test", train, "--steps", "2", "--hidden", "4", "--out", clf}).code, 0);
+  const std::string pairs = dir.file("p.tsv");
+  std::ofstream(pairs) << "ab\tba\nba\tab\n";
+  ASSERT_EQ(rnn({"train-seq2seq", "--train", pairs, "--test", pairs, "--steps", "2", "--hidden", "4", "--out", s2s}).code, 0);
+  const std::string tags = dir.file("g.tsv");
+  std::ofstream(tags) << "ab\tU-\nba\t-U\n";
+  ASSERT_EQ(rnn({"train-tag", "--train", tags, "--test", tags, "--steps", "2", "--hidden", "4", "--out", tg}).code, 0);
+  const std::string lm = dir.file("lm.safetensors");
+  ASSERT_EQ(rnn({"train-char", "--string", "h\u00e9llo", "--steps", "2", "--hidden", "4", "--out", lm}).code, 0);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {clf, {"kind: classifier", "labels: 2: x, y", "vocabulary: 3 symbols (index 0 reserved"}},
+      {s2s, {"kind: encoder-decoder", "source vocabulary: 3 symbols", "encoder (encoder.*):", "decoder (decoder.*"}},
+      {tg, {"kind: tagger", "tags: -U"}},
+      {lm, {"kind: character language model", "vocabulary: 4 symbols: hlo\u00e9"}},  // characters, not bytes
+      {fixture("model.safetensors"), {"kind: RNN", "layers: 2", "directions: 2"}}};
+  for (const auto& [model, want] : cases) {
+    const Outcome r = rnn({"info", "--model", model});
+    ASSERT_EQ(r.code, 0) << model << ": " << r.err;
+    for (const std::string& w : want) EXPECT_NE(r.out.find(w), std::string::npos) << model << ": " << w << "\n" << r.out;
+  }
 }
 
 TEST_F(Cli, MissingRequiredFlag) {

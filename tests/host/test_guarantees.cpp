@@ -2,6 +2,7 @@
 // the CPU: resource limits refused before allocation, thread safety of
 // shared models, bitwise determinism, NaN and infinity propagated like
 // PyTorch. (The GPU's counterparts are in tests/host/cuda/.)
+#include <functional>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -304,3 +305,72 @@ TEST(NonFiniteInputs, InfinitySaturatesTanhAndPassesRelu) {
 }
 
 }  // namespace
+
+// Every way a library call can fail reports an rnn::Error naming what is
+// wrong: never std::out_of_range, std::invalid_argument, a JSON library
+// exception or a crash.
+TEST(Errors, EveryLibraryFailureIsAnRnnError) {
+  rnn::ModelConfig cfg;
+  cfg.input_size = 3;
+  cfg.hidden_size = 4;
+  cfg.output_size = 2;
+  const rnn::Model model = rnn::Model::random(cfg, 1);
+  rnn::Model with_embedding = model;
+  with_embedding.embedding = testbed::random_tensor({5, 3}, 2);
+  const rnn::Tensor x = testbed::random_tensor({2, 1, 3}, 3);
+  const std::string garbage = "not a model at all, nothing like safetensors";
+  const std::vector<uint8_t> bytes(garbage.begin(), garbage.end());
+  const std::vector<std::pair<const char*, std::function<void()>>> failures = {
+      {"Tensor::dim past the rank", [&] { (void)x.dim(5); }},
+      {"Tensor::dim below 0", [&] { (void)x.dim(-1); }},
+      {"Tensor with data of the wrong size", [] { rnn::Tensor({2, 2}, {1.0f}); }},
+      {"Tensor of a negative extent", [] { rnn::Tensor({-1}); }},
+      {"Model::cell out of range", [&] { (void)model.cell(3, 0); }},
+      {"an invalid config", [] { rnn::Model(rnn::ModelConfig{}); }},
+      {"a file that is not there", [] { rnn::load_model("/nonexistent/model.safetensors"); }},
+      {"bytes that are no model", [&] { rnn::parse_model(bytes.data(), bytes.size(), "bytes"); }},
+      {"a JSON header of the wrong types",
+       [] {
+         const std::string h = R"({"w":{"dtype":5,"shape":"x","data_offsets":[0,0]}})";
+         std::vector<uint8_t> f(8, 0);
+         f[0] = static_cast<uint8_t>(h.size());
+         f.insert(f.end(), h.begin(), h.end());
+         rnn::parse_safetensors(f.data(), f.size(), "f");
+       }},
+      {"forward on x of the wrong width", [&] { rnn::forward(model, testbed::random_tensor({2, 1, 4}, 1)); }},
+      {"a length past T", [&] { const std::vector<int64_t> len{3}; rnn::forward(model, x, nullptr, &len); }},
+      {"embed without an embedding", [&] { rnn::embed(model, {0}, {1, 1}); }},
+      {"embed of an id past V", [&] { rnn::embed(with_embedding, {0, 5}, {2, 1}); }},
+      {"head_backward of the wrong dlogits",
+       [&] {
+         rnn::Model g(cfg);
+         rnn::head_backward(model, testbed::random_tensor({2, 1, 4}, 1), testbed::random_tensor({2, 1, 3}, 1), g);
+       }},
+      {"softmax_cross_entropy of a target past O",
+       [&] { rnn::softmax_cross_entropy(testbed::random_tensor({1, 2}, 1), {7}); }},
+      {"an optimizer of learning rate 0",
+       [&] {
+         rnn::OptimizerOptions o;
+         o.lr = 0;
+         rnn::Optimizer(model, o);
+       }},
+      {"a Stepper of batch 0", [&] { rnn::Stepper(model, 0); }},
+      {"invalid UTF-8", [] { rnn::decode_utf8(std::string("a\xff"), "text"); }},
+      {"an unknown device name", [] { rnn::parse_device("tpu", "--device"); }},
+      {"an unknown kernel name", [] { rnn::parse_kernel("fast", "--kernel"); }},
+      {"an unwritable path", [] { rnn::check_writable("/nonexistent/dir/m.safetensors"); }},
+      {"a size product past 64 bits", [] { rnn::checked_mul(uint64_t{1} << 40, uint64_t{1} << 40, "n"); }},
+      {"a .npy that is not there", [] { rnn::read_npy("/nonexistent/x.npy"); }},
+  };
+  for (const auto& [what, fail] : failures) {
+    SCOPED_TRACE(what);
+    try {
+      fail();
+      ADD_FAILURE() << "no error";
+    } catch (const rnn::Error& e) {
+      EXPECT_FALSE(e.subject().empty() && e.message().empty());
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not an rnn::Error: " << e.what();
+    }
+  }
+}
