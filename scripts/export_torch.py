@@ -5,6 +5,9 @@ Needs PyTorch only (no `safetensors` package). As a command:
 
     python3 scripts/export_torch.py MODEL.pt OUT.safetensors [--nonlinearity tanh|relu] [--vocab-file F]
 
+load(path) reads a .safetensors file back: (state_dict, metadata), for
+module.load_state_dict(state_dict).
+
 MODEL.pt is what torch.save wrote: a state_dict (which does not record its
 nonlinearity, so --nonlinearity is then required), or a whole module (its
 class must then be importable, as for any torch.load of a module). From
@@ -101,6 +104,30 @@ def export(model_or_state_dict, path, nonlinearity=None, vocab=None, metadata=No
             f.write(b)
     os.replace(tmp, path)
     return list(state)
+
+
+_DTYPES = {"F32": (torch.float32, 4), "F64": (torch.float64, 8), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2)}
+
+
+def load(path):
+    """Reads a .safetensors file (one rnn wrote, or any other) back into
+    PyTorch: returns (state_dict, metadata) for module.load_state_dict()."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    data = blob[8 + n:]
+    state = {}
+    for name, e in header.items():
+        if e["dtype"] not in _DTYPES:
+            raise ExportError(f"{path}: tensor '{name}' has dtype {e['dtype']} (expected F32, F64, F16 or BF16)")
+        dtype, size = _DTYPES[e["dtype"]]
+        a, b = e["data_offsets"]
+        count = (b - a) // size
+        t = torch.frombuffer(bytearray(data[a:b]), dtype=dtype, count=count) if count else torch.zeros(0, dtype=dtype)
+        state[name] = t.reshape(e["shape"]).clone()
+    return state, meta
 
 
 def _load(path):

@@ -69,7 +69,7 @@ def main():
     rnn_bin, root, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(tmp, exist_ok=True)
     sys.path.insert(0, os.path.join(root, "scripts"))
-    from export_torch import ExportError, export
+    from export_torch import ExportError, export, load
 
     torch.manual_seed(5)
     f = lambda name: os.path.join(tmp, name)  # noqa: E731
@@ -160,6 +160,13 @@ def main():
     run([rnn_bin, "run", "--model", f("whole.safetensors"), "--input", f("ids.npy"), "--output", f("l3.npy"),
          "--device", "cpu"])
     assert np.array_equal(np.load(f("l3.npy")), np.load(f("logits.npy")))
+    # And back: the file rnn read (and the gradients it wrote) load into the module.
+    state, meta = load(f("tagger.safetensors"))
+    m2 = Tagger(vocab=50, dim=12, hidden=16, out=7).eval()
+    m2.load_state_dict(state, strict=True)
+    assert meta["nonlinearity"] == "relu"
+    with torch.no_grad():
+        assert torch.equal(m2(ids), want)
     print("PASS")
 
 
