@@ -144,17 +144,9 @@ int train(const TrainArgs& a) {
   const int64_t seq = std::min<int64_t>(a.seq_len, usable);
   const int64_t B = std::max<int64_t>(1, std::min<int64_t>(a.batch, usable / seq));
   const int64_t S = usable / B;  // positions per stream
-  {
-    // The whole run's host memory (this model, the trainer's copy, a CPU
-    // step's working memory) checked before the model is made.
-    cfg.validate();
-    uint64_t bytes = rnn::checked_mul(cfg.parameter_count(), 2 * sizeof(float), "--hidden");
-    if (device != rnn::Device::Cuda) bytes += rnn::train_step_bytes(cfg, seq, B, "--hidden");
-    rnn::check_host_bytes(bytes, "--hidden", [&] {
-      return "training a model of " + std::to_string(cfg.parameter_count()) + " parameters (H=" +
-             std::to_string(a.hidden) + ", vocabulary " + std::to_string(V) + ")";
-    });
-  }
+  // The whole run's host memory (this model, the trainer's copy, a CPU
+  // step's working memory) checked before the model is made.
+  training::check_memory({cfg}, seq, B, 2, device == rnn::Device::Cuda, "--hidden");
   rnn::Model model = rnn::Model::random(cfg, a.seed);
   vocab.store(model);
 

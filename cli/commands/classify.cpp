@@ -106,6 +106,10 @@ int train(const TrainArgs& a) {
   cfg.num_layers = a.layers;
   cfg.bidirectional = a.bidirectional;
   cfg.output_size = static_cast<int64_t>(labels.size());
+  size_t longest = 1;
+  for (const Example& e : train) longest = std::max(longest, e.text.size());
+  training::check_memory({cfg}, static_cast<int64_t>(longest), std::min<int64_t>(a.batch, train.size()), 1,
+                         fo.device == rnn::Device::Cuda, "--hidden");
   rnn::Model model = rnn::Model::random(cfg, a.seed);
   vocab.store(model);
   model.metadata["task"] = "classify";

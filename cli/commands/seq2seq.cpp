@@ -126,9 +126,13 @@ int train(const TrainArgs& a) {
   ec.num_layers = dc.num_layers = a.layers;
   dc.output_size = tgt.size();
   dc.input_size = tgt.size() + (a.context ? a.hidden : 0);
+  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
+  size_t longest = 1;
+  for (const Pair& p : train) longest = std::max({longest, p.source.size(), p.target.size() + 1});
+  training::check_memory({ec, dc}, static_cast<int64_t>(longest), std::min<int64_t>(a.batch, train.size()), 1,
+                         device == rnn::Device::Cuda, "--hidden");
   rnn::Seq2SeqModel m{rnn::Model::random(ec, a.seed), rnn::Model::random(dc, a.seed + 1), a.context};
   rnn::Optimizer eo(m.encoder, oo), dopt(m.decoder, oo);
-  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
   std::fprintf(stderr,
                "rnn train-seq2seq: %zu train, %zu test pairs; vocabularies %lld -> %lld; H=%lld L=%lld; %s; %lld updates "
                "on %s\n",

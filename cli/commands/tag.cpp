@@ -115,6 +115,10 @@ int train(const TrainArgs& a) {
   cfg.num_layers = a.layers;
   cfg.bidirectional = a.bidirectional;
   cfg.output_size = O;
+  size_t longest = 1;
+  for (const Example& e : train) longest = std::max(longest, e.text.size());
+  training::check_memory({cfg}, static_cast<int64_t>(longest), std::min<int64_t>(a.batch, train.size()), 1,
+                         device == rnn::Device::Cuda, "--hidden");
   rnn::Model model = rnn::Model::random(cfg, a.seed);
   char_index.store(model);
   model.metadata["task"] = "tag";

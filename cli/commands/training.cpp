@@ -10,6 +10,8 @@
 
 #include "rnn/error.hpp"
 #include "rnn/io.hpp"
+#include "rnn/limits.hpp"
+#include "rnn/train.hpp"
 
 namespace training {
 
@@ -86,6 +88,23 @@ const char* Interrupts::signal_name() const noexcept {
 }
 
 int Interrupts::exit_code() const noexcept { return g_signal == 0 ? 0 : 128 + g_signal; }
+
+void check_memory(const std::vector<rnn::ModelConfig>& configs, int64_t T, int64_t B, int64_t copies, bool on_gpu,
+                  const std::string& flag) {
+  uint64_t bytes = 0, parameters = 0;
+  for (const rnn::ModelConfig& c : configs) {
+    c.validate();
+    parameters += c.parameter_count();
+    uint64_t one = rnn::checked_mul(c.parameter_count(), sizeof(float) * static_cast<uint64_t>(copies), flag);
+    if (!on_gpu) one += rnn::train_step_bytes(c, T, B, flag);
+    bytes += one;
+  }
+  rnn::check_host_bytes(bytes, flag, [&] {
+    return "training a model of " + std::to_string(parameters) + " parameters (H=" +
+           std::to_string(configs.front().hidden_size) + ") on batches of " + std::to_string(T) + " x " +
+           std::to_string(B);
+  });
+}
 
 void save_bytes(const std::vector<uint8_t>& bytes, const std::string& path) {
   g_saving = 1;

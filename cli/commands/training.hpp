@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rnn/model.hpp"
+#include "rnn/device.hpp"
 
 namespace training {
 
@@ -42,6 +43,14 @@ class Interrupts {
   const char* signal_name() const noexcept;  // "SIGINT", "SIGTERM"; "" if none came
   int exit_code() const noexcept;            // 128 + the signal; 0 if none came
 };
+
+// Refuses, before any of it is made, a training run whose host memory
+// would not fit: `copies` models of each config held at once (the model,
+// a trainer's copy, ...) and one CPU training step of T x B for each
+// (on the GPU the step's working memory is on the device). Throws
+// rnn::Error(flag, "training ... needs N GiB ...").
+void check_memory(const std::vector<rnn::ModelConfig>& configs, int64_t T, int64_t B, int64_t copies, bool on_gpu,
+                  const std::string& flag);
 
 // Writes the model atomically (rnn.* + fc.* names), signals held off until
 // the file is in place.

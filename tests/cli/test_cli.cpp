@@ -420,6 +420,18 @@ TEST_F(Cli, TrainingTooLargeForMemoryIsRefusedAtOnce) {
   EXPECT_NE(r.err.find("training a model of 4295622660 parameters"), std::string::npos) << r.err;
   EXPECT_LT(seconds, 5.0);
   EXPECT_FALSE(std::filesystem::exists(dir.file("m.safetensors")));
+  // The task commands too (the model, its optimizer and a step's memory).
+  const std::string tsv = dir.file("t.tsv");
+  std::ofstream(tsv) << "x\tab\ny\tba\n";
+  for (const char* cmd : {"train-classify", "train-tag", "train-seq2seq"}) {
+    SCOPED_TRACE(cmd);
+    const std::string train = std::string(cmd) == "train-tag" ? dir.file("g.tsv") : tsv;
+    if (std::string(cmd) == "train-tag") std::ofstream(train) << "ab\tU-\n";
+    const auto t1 = std::chrono::steady_clock::now();
+    expect_error(rnn({cmd, "--train", train, "--test", train, "--hidden", "65536", "--out", dir.file("m.safetensors")}),
+                 "--hidden", "GiB of host memory");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count(), 5.0);
+  }
 }
 
 // SIGINT (Ctrl-C) ends training after the current update: the model is
