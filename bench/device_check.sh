@@ -326,10 +326,16 @@ if gpu_begin parity 20; then
             --output "$tmpd/y.npy" --final-state "$tmpd/hn.npy" $(cat "$case/args.txt"))
       [ -f "$case/h0.npy" ] && args+=(--h0 "$case/h0.npy")
       [ -f "$case/lengths.npy" ] && args+=(--lengths "$case/lengths.npy")
-      rm -f "$tmpd/y.npy" "$tmpd/hn.npy"
+      # A model with a head: --output is its logits, --states the RNN's y.
+      pairs=("$tmpd/y.npy" "$case/expected_y.npy" "$tmpd/hn.npy" "$case/expected_hn.npy")
+      if [ -f "$case/expected_logits.npy" ]; then
+        args+=(--states "$tmpd/states.npy")
+        pairs=("$tmpd/y.npy" "$case/expected_logits.npy" "$tmpd/states.npy" "$case/expected_y.npy"
+               "$tmpd/hn.npy" "$case/expected_hn.npy")
+      fi
+      rm -f "$tmpd/y.npy" "$tmpd/hn.npy" "$tmpd/states.npy"
       if run_logged "$(cap 30)" "$bd/rnn" "${args[@]}" &&
-         run_logged "$(cap 30)" $py bench/compare_npy.py 1e-5 "$tmpd/y.npy" "$case/expected_y.npy" \
-           "$tmpd/hn.npy" "$case/expected_hn.npy"; then
+         run_logged "$(cap 30)" $py bench/compare_npy.py 1e-5 "${pairs[@]}"; then
         pp=$((pp + 1)); echo "PASS $name" >>"$log"
       else
         pf=$((pf + 1)); echo "FAIL $name" >>"$log"

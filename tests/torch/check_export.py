@@ -88,6 +88,12 @@ def main():
     err = (ours - want).abs().max().item()
     print(f"emb+rnn+fc logits {tuple(ours.shape)}: max abs error {err:.2e}")
     assert ours.shape == want.shape and err < 1e-5, err
+    # The same on the device auto picks (the GPU where one is usable).
+    r = run([rnn_bin, "run", "--model", f("tagger.safetensors"), "--input", f("ids.npy"), "--output",
+             f("logits_auto.npy")])
+    err_auto = (torch.from_numpy(np.load(f("logits_auto.npy"))) - want).abs().max().item()
+    print(f"  on the device auto picks ({r.stdout.split(' on ')[-1].split(' in ')[0]}): max abs error {err_auto:.2e}")
+    assert err_auto < 1e-5, err_auto
     with torch.no_grad():
         y_want = m.rnn(m.emb(ids))[0]
     assert (torch.from_numpy(np.load(f("y.npy"))) - y_want).abs().max().item() < 1e-5
