@@ -326,12 +326,12 @@ if gpu_begin parity 20; then
             --output "$tmpd/y.npy" --final-state "$tmpd/hn.npy" $(cat "$case/args.txt"))
       [ -f "$case/h0.npy" ] && args+=(--h0 "$case/h0.npy")
       [ -f "$case/lengths.npy" ] && args+=(--lengths "$case/lengths.npy")
-      # A model with a head: --output is its logits, --states the RNN's y.
+      # A model with a head: --output is its logits (expected_y.npy), --states
+      # the RNN's y (expected_states.npy).
       pairs=("$tmpd/y.npy" "$case/expected_y.npy" "$tmpd/hn.npy" "$case/expected_hn.npy")
-      if [ -f "$case/expected_logits.npy" ]; then
+      if [ -f "$case/expected_states.npy" ]; then
         args+=(--states "$tmpd/states.npy")
-        pairs=("$tmpd/y.npy" "$case/expected_logits.npy" "$tmpd/states.npy" "$case/expected_y.npy"
-               "$tmpd/hn.npy" "$case/expected_hn.npy")
+        pairs+=("$tmpd/states.npy" "$case/expected_states.npy")
       fi
       rm -f "$tmpd/y.npy" "$tmpd/hn.npy" "$tmpd/states.npy"
       if run_logged "$(cap 30)" "$bd/rnn" "${args[@]}" &&

@@ -167,6 +167,12 @@ struct FixtureCase {
     return o;
   }
   rnn::Tensor expected(const std::string& name) const { return rnn::read_npy(dir + name); }
+  // The RNN's own y (rnn::forward's): expected_states.npy where the model
+  // has a head (expected_y.npy is then what `rnn run --output` writes, the
+  // logits), else expected_y.npy.
+  rnn::Tensor expected_states() const {
+    return expected(exists("expected_states.npy") ? "expected_states.npy" : "expected_y.npy");
+  }
   bool exists(const std::string& name) const { return std::filesystem::exists(dir + name); }
 };
 

@@ -14,10 +14,11 @@ Each case folder tests/data/parity/<case>/ holds:
   lengths.npy         [B] '<i8' ('<i4' for t08), only for variable-length cases
                       (unsorted, each in [1,T], one equal to T)
   args.txt            extra CLI flags: "" or "--batch-first\\n"
-  expected_y.npy      [T,B,D*H] ([B,T,D*H] with --batch-first) '<f4'; 0 past a
-                      sequence's length
+  expected_y.npy      what `rnn run --output` writes: [T,B,D*H] ([B,T,D*H] with
+                      --batch-first) '<f4', 0 past a sequence's length; for a
+                      model with a head (t17) the logits [T,B,O], fc applied
+                      to the RNN's y, which is then expected_states.npy
   expected_hn.npy     [L*D,B,H] '<f4'
-  expected_logits.npy [T,B,O] '<f4' (t17 only: fc applied to y)
 
 The expected values are the exact function of the stored inputs: every weight and
 input is first reduced to the float32 value the engine sees after loading (F64/F16/BF16
@@ -294,11 +295,11 @@ def make_case(index, c):
         np.save(os.path.join(d, "lengths.npy"), lengths)
     with open(os.path.join(d, "args.txt"), "w") as f:
         f.write("--batch-first\n" if c["batch_first"] else "")
-    np.save(os.path.join(d, "expected_y.npy"), y)
+    np.save(os.path.join(d, "expected_states.npy" if c["head"] else "expected_y.npy"), y)
     np.save(os.path.join(d, "expected_hn.npy"), hn)
     if c["head"]:
         logits = y64 @ head_w.astype(np.float64).T + head_b.astype(np.float64)
-        np.save(os.path.join(d, "expected_logits.npy"), logits.astype(F32))
+        np.save(os.path.join(d, "expected_y.npy"), logits.astype(F32))
 
 
 # ---------------------------------------------------------------------- checking
@@ -333,7 +334,7 @@ def check_case(c):
     with open(os.path.join(d, "args.txt")) as f:
         assert f.read() == ("--batch-first\n" if bf else "")
 
-    y = np.load(os.path.join(d, "expected_y.npy"))
+    y = np.load(os.path.join(d, "expected_states.npy" if c["head"] else "expected_y.npy"))
     hn = np.load(os.path.join(d, "expected_hn.npy"))
     assert y.dtype == F32 and y.shape == ((B, T, D * H) if bf else (T, B, D * H))
     assert hn.dtype == F32 and hn.shape == (L * D, B, H)
@@ -365,7 +366,7 @@ def check_case(c):
 
     extra = ""
     if c["head"]:
-        lg = np.load(os.path.join(d, "expected_logits.npy"))
+        lg = np.load(os.path.join(d, "expected_y.npy"))
         assert lg.dtype == F32 and lg.shape == (T, B, c["head"])
         rl = ry @ tensors["fc.weight"].astype(np.float64).T + tensors["fc.bias"].astype(np.float64)
         assert np.abs(rl - lg).max() < 1e-6
