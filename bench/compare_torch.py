@@ -9,10 +9,14 @@ with TF32 disabled (strict FP32), timed with CUDA events: median of --runs
 after --warmup, fresh random data. Variable-length rows run packed
 sequences (packing not timed). Prints the columns of `rnn bench`; with
 BENCH.json, the ratio column is torch over the best strict-FP32 cuDNN row
-of that file. Without CUDA it times torch on the CPU and says so.
+of that file. Without CUDA it times torch on the CPU and says so, on
+RNN_NUM_THREADS threads (else the cores this process may use, as `rnn
+bench` does); with BENCH.json from a CPU run, the ratio column is our fast
+CPU backend's time over torch's (below 1: ours is faster).
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -96,7 +100,10 @@ def main():
     if gpu:
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
-    best_cudnn = {}
+    if not gpu:
+        threads = int(os.environ.get("RNN_NUM_THREADS", "0")) or len(os.sched_getaffinity(0))
+        torch.set_num_threads(threads)
+    best_cudnn, ours_cpu = {}, {}
     if a.bench:
         with open(a.bench) as f:
             bench = json.load(f)
@@ -109,19 +116,27 @@ def main():
             if ok:
                 key = label(s)
                 best_cudnn[key] = min(best_cudnn.get(key, float("inf")), r["ms"])
+            if r["engine"] == "cpu" and r["status"].startswith("ok"):
+                ours_cpu[label(s)] = r["ms"]
     else:
         shapes = default_grid(a.quick, gpu)
     name = torch.cuda.get_device_name() if gpu else "cpu"
-    print(f"device: {name}; torch {torch.__version__}" + ("" if gpu else " (CPU: not a GPU figure)"))
-    print(f"{'shape':40}{'engine':26}{'ms':>10}{'us/step':>10}{'TFLOP/s':>9}{'/cuDNN':>9}")
+    print(f"device: {name}; torch {torch.__version__}" +
+          ("" if gpu else f" (CPU, {torch.get_num_threads()} threads: not a GPU figure)"))
+    ratio_name = "/cuDNN" if gpu else "ours/it"
+    print(f"{'shape':40}{'engine':26}{'ms':>10}{'us/step':>10}{'TFLOP/s':>9}{ratio_name:>9}")
     out = []
     engine = "torch nn.RNN" + (" (cuDNN)" if gpu else " (CPU)")
     for s in shapes:
         ms, us, tf = time_shape(s, dev, a.warmup, a.runs)
-        ratio = ms / best_cudnn[label(s)] if label(s) in best_cudnn else 0.0
+        if gpu:
+            ratio = ms / best_cudnn[label(s)] if label(s) in best_cudnn else 0.0
+        else:
+            ratio = ours_cpu[label(s)] / ms if label(s) in ours_cpu else 0.0
         print(f"{label(s):40}{engine:26}{ms:10.3f}{us:10.2f}{tf:9.3f}{(f'{ratio:.2f}' if ratio else '-'):>9}",
               flush=True)
-        out.append(dict(s, engine=engine, ms=ms, us_per_step=us, tflops=tf, vs_cudnn=ratio))
+        out.append(dict(s, engine=engine, ms=ms, us_per_step=us, tflops=tf,
+                        **({"vs_cudnn": ratio} if gpu else {"ours_over_torch": ratio})))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"device": name, "torch": torch.__version__, "rows": out}, f, indent=1)

@@ -140,7 +140,9 @@ int main(int argc, char** argv) {
   app.add_flag("--varlen", a.varlen, "per-sequence lengths drawn in [T/2, T]");
   app.add_option("--warmup", a.warmup, "untimed runs first (default 3)");
   app.add_option("--runs", a.runs, "timed runs; the median is reported (default 20)");
-  app.add_option("--device", a.device, "auto (default), cpu or cuda");
+  app.add_option(
+      "--device", a.device,
+      "auto (default), cuda, cpu (the fast CPU backend and the reference side by side) or reference (alone)");
   app.add_option("--json", a.json, "write the rows as JSON (rewritten after every shape)");
   app.add_flag("--append", a.append,
                       "keep the rows already in the --json file and skip their shapes (to extend a run)");

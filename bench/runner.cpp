@@ -1,6 +1,7 @@
 // bench/runner.cpp: the benchmark runner: grids, the CPU path, floors and
 // the table, JSON and CSV outputs. The GPU half is bench/gpu.cpp.
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <initializer_list>
 #include <iomanip>
@@ -135,7 +136,11 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-Row run_cpu_shape(const Shape& s, const Options& o) {
+// The fast CPU backend ("cpu", o.runs timed runs) and the double reference
+// ("cpu reference", at most 3: it is slow) on one shape, the same inputs;
+// the fast row's check is its y's relative error against the reference's.
+// --device reference: the reference's row alone.
+std::vector<Row> run_cpu_shape(const Shape& s, const Options& o, bool fast_too) {
   ModelConfig cfg;
   cfg.input_size = s.I;
   cfg.hidden_size = s.H;
@@ -148,26 +153,43 @@ Row run_cpu_shape(const Shape& s, const Options& o) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = u(gen);
   const std::vector<int64_t> lengths = detail::bench_lengths(s, fresh());
-  ForwardOptions fo;
-  fo.device = Device::Cpu;
-  std::vector<double> times;
-  const int runs = std::max(1, std::min(o.runs, 3));  // the CPU reference is slow; a few runs say enough
-  for (int r = 0; r < runs + 1; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    forward(model, x, nullptr, s.varlen ? &lengths : nullptr, fo);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (r > 0) times.push_back(ms);  // the first run warms up
-  }
-  Row row;
-  row.shape = s;
-  row.engine = "cpu reference";
-  row.status = "ok (CPU, not a GPU figure)";
-  row.ms = median(times);
-  row.us_per_step = row.ms * 1e3 / static_cast<double>(s.T);
   double tokens = 0;
   for (int64_t l : lengths) tokens += static_cast<double>(l);
-  row.tflops = s.flops(tokens) / (row.ms * 1e-3) / 1e12;
-  return row;
+  std::vector<Row> rows;
+  Tensor y_ref, y_fast;
+  for (const Device d : {Device::Cpu, Device::Reference}) {
+    if (d == Device::Cpu && !fast_too) continue;
+    ForwardOptions fo;
+    fo.device = d;
+    std::vector<double> times;
+    const int runs = d == Device::Reference ? std::max(1, std::min(o.runs, 3)) : std::max(1, o.runs);
+    const int warmup = d == Device::Reference ? 1 : std::max(1, o.warmup);
+    for (int r = 0; r < runs + warmup; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      ForwardResult out = forward(model, x, nullptr, s.varlen ? &lengths : nullptr, fo);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (r >= warmup) times.push_back(ms);
+      if (r == 0) (d == Device::Cpu ? y_fast : y_ref) = std::move(out.y);
+    }
+    Row row;
+    row.shape = s;
+    row.engine = d == Device::Cpu ? "cpu" : "cpu reference";
+    row.status = "ok (CPU, not a GPU figure)";
+    row.ms = median(times);
+    row.us_per_step = row.ms * 1e3 / static_cast<double>(s.T);
+    row.tflops = s.flops(tokens) / (row.ms * 1e-3) / 1e12;
+    rows.push_back(row);
+  }
+  if (!fast_too) return rows;
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < y_ref.numel(); ++i) {
+    const double dlt = static_cast<double>(y_fast[i]) - y_ref[i];
+    num += dlt * dlt;
+    den += static_cast<double>(y_ref[i]) * y_ref[i];
+  }
+  rows[0].check = std::sqrt(num / std::max(den, 1e-300));
+  if (!(rows[0].check <= 1e-5)) rows[0].status = "MISMATCH: y differs from the reference's by " + std::to_string(rows[0].check);
+  return rows;
 }
 
 std::string fixed(double v, int digits) {
@@ -181,9 +203,10 @@ std::string fixed(double v, int digits) {
 Report run(const Options& o, std::ostream& log, const Progress& progress, const Report* resume) {
   Report report;
   const Device device = resolve_device(o.device);
-  if (device == Device::Cpu) {
+  if (device != Device::Cuda) {
     report.device.name = "cpu";
-    log << "rnn bench: no GPU in use: timing the CPU reference (these are not GPU figures)\n";
+    log << "rnn bench: no GPU in use: timing the fast CPU backend and the CPU reference (these are not GPU "
+           "figures)\n";
   } else {
 #ifdef RNN_BENCH_CUDA
     report.device = detail::gpu_info();
@@ -214,8 +237,8 @@ Report run(const Options& o, std::ostream& log, const Progress& progress, const 
     log << "  " << label << " ...\n";
     std::vector<Row> rows;
     try {
-      if (device == Device::Cpu) {
-        rows.push_back(run_cpu_shape(s, o));
+      if (device != Device::Cuda) {
+        rows = run_cpu_shape(s, o, device == Device::Cpu);
       } else {
 #ifdef RNN_BENCH_CUDA
         rows = detail::run_gpu_shape(s, o, report.device, log);

@@ -4,7 +4,7 @@
 # machine (or at /usr/local/cuda/bin) the CUDA backend is built too.
 set -euo pipefail
 
-packages=(cmake make g++ libgtest-dev nlohmann-json3-dev libcli11-dev valgrind clang libclang-rt-dev)
+packages=(cmake make g++ libgtest-dev nlohmann-json3-dev libcli11-dev libopenblas-dev valgrind clang libclang-rt-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

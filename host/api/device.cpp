@@ -14,6 +14,7 @@ const char* device_name(Device d) noexcept {
     case Device::Auto: return "auto";
     case Device::Cpu: return "cpu";
     case Device::Cuda: return "cuda";
+    case Device::Reference: return "reference";
   }
   return "?";
 }
@@ -22,7 +23,8 @@ Device parse_device(const std::string& s, const std::string& subject) {
   if (s == "auto") return Device::Auto;
   if (s == "cpu") return Device::Cpu;
   if (s == "cuda") return Device::Cuda;
-  throw Error(subject, "unknown device '" + s + "' (expected auto, cpu or cuda)");
+  if (s == "reference") return Device::Reference;
+  throw Error(subject, "unknown device '" + s + "' (expected auto, cpu, cuda or reference)");
 }
 
 namespace detail {
@@ -76,7 +78,7 @@ Kernel parse_kernel(const std::string& s, const std::string& subject) {
 }
 
 Device resolve_device(Device requested) {
-  if (requested == Device::Cpu) return Device::Cpu;
+  if (requested == Device::Cpu || requested == Device::Reference) return requested;
   if (requested == Device::Auto) return cuda_forward_available() ? Device::Cuda : Device::Cpu;
   if (!cuda_compiled())
     throw Error("device", "cuda: this build has no CUDA backend (it was configured without nvcc, or the program "

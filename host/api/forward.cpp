@@ -9,6 +9,7 @@
 
 #include "engine/backend.hpp"
 #include "api/inputs.hpp"
+#include "cpu/fast.hpp"
 #include "cpu/reference.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
@@ -97,11 +98,18 @@ ForwardResult forward(const Model& model, const Tensor& x, const Tensor* h0, con
   }
   detail::check_cpu_pass_memory(model.config(), options.batch_first ? x.dim(1) : x.dim(0),
                                  options.batch_first ? x.dim(0) : x.dim(1), /*backward=*/false, options.batch_first);
+  // The fast backend where BLAS's 32-bit sizes hold the shape, else the reference.
+  const int64_t T = options.batch_first ? x.dim(1) : x.dim(0), B = options.batch_first ? x.dim(0) : x.dim(1);
+  const ModelConfig& c = model.config();
+  const int64_t widest = std::max(c.input_size, c.num_directions() * c.hidden_size);
+  const bool fast = r.device == Device::Cpu && T * B <= INT32_MAX && T * B * widest <= INT32_MAX;
+  auto run = fast ? cpu::fast::forward : [](const Model& m, const Tensor& xx, const Tensor* h, const int64_t* len,
+                                            Tensor& yy, Tensor& hn) { cpu::forward(m, xx, h, len, yy, hn); };
   if (options.batch_first) {
-    cpu::forward(model, swap01(x), h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);
+    run(model, swap01(x), h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);
     r.y = swap01(r.y);
   } else {
-    cpu::forward(model, x, h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);
+    run(model, x, h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);
   }
   return r;
 }

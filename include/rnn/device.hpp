@@ -6,9 +6,10 @@
 namespace rnn {
 
 enum class Device {
-  Auto,  // a GPU when one is usable, else the CPU
-  Cpu,   // the CPU reference backend
-  Cuda,  // the CUDA backend
+  Auto,       // a GPU when one is usable, else the CPU
+  Cpu,        // the fast CPU backend (float32, BLAS; the forward pass so far, the rest on the reference)
+  Cuda,       // the CUDA backend
+  Reference,  // the CPU reference backend (double accumulation): the oracle every other is checked against
 };
 
 // Which recurrence kernel the CUDA backend runs (ignored on the CPU).
@@ -24,9 +25,9 @@ const char* kernel_name(Kernel k) noexcept;
 // Parses "auto", "stepwise" or "persistent"; throws rnn::Error(subject, ...) otherwise.
 Kernel parse_kernel(const std::string& s, const std::string& subject = "kernel");
 
-// "auto" / "cpu" / "cuda"
+// "auto" / "cpu" / "cuda" / "reference"
 const char* device_name(Device d) noexcept;
-// Parses "auto", "cpu" or "cuda"; throws rnn::Error(subject, ...) otherwise.
+// Parses "auto", "cpu", "cuda" or "reference"; throws rnn::Error(subject, ...) otherwise.
 Device parse_device(const std::string& s, const std::string& subject = "device");
 
 // True when this build has the CUDA backend compiled in.
@@ -37,8 +38,9 @@ int cuda_device_count() noexcept;
 // a device present.
 bool cuda_forward_available() noexcept;
 
-// Auto -> Cuda when cuda_forward_available(), else Cpu. Cpu -> Cpu. Cuda ->
-// Cuda, or rnn::Error("device", reason) when the CUDA backend cannot run.
+// Auto -> Cuda when cuda_forward_available(), else Cpu. Cpu -> Cpu,
+// Reference -> Reference. Cuda -> Cuda, or rnn::Error("device", reason)
+// when the CUDA backend cannot run.
 Device resolve_device(Device requested);
 
 }  // namespace rnn

@@ -152,7 +152,7 @@ TEST(BackwardValidation, RecomputedForwardEqualsForward) {
   const auto m = rnn::Model::random(cfg, 1);
   const auto x = testbed::random_tensor({4, 2, 2}, 2);
   rnn::ForwardOptions o;
-  o.device = rnn::Device::Cpu;
+  o.device = rnn::Device::Reference;
   const auto f = rnn::forward(m, x, nullptr, nullptr, o);
   const auto b = rnn::backward(m, x, nullptr, nullptr, testbed::random_tensor({4, 2, 6}, 3), nullptr, o);
   EXPECT_EQ(f.y.values(), b.y.values());

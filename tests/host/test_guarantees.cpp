@@ -18,6 +18,13 @@ rnn::ForwardOptions cpu() {
   return o;
 }
 
+// The double reference (what the Stepper computes, what cpu_pass_bytes sizes).
+rnn::ForwardOptions reference() {
+  rnn::ForwardOptions o;
+  o.device = rnn::Device::Reference;
+  return o;
+}
+
 rnn::Model model(int64_t I, int64_t H, int64_t L, bool bidir, uint64_t seed, rnn::Nonlinearity act = rnn::Nonlinearity::Tanh) {
   rnn::ModelConfig c;
   c.input_size = I;
@@ -142,7 +149,7 @@ TEST(Limits, CpuPassBytesBoundTheMeasuredPeakTightly) {
     const uint64_t before = status_bytes("VmRSS:");
     if (status_bytes("VmHWM:") > before + (uint64_t{8} << 20)) GTEST_SKIP() << "cannot reset VmHWM here";
     if (backward) rnn::backward(m, x, nullptr, nullptr, dy, nullptr, cpu());
-    else rnn::forward(m, x, nullptr, nullptr, cpu());
+    else rnn::forward(m, x, nullptr, nullptr, reference());
     const double measured = static_cast<double>(status_bytes("VmHWM:") - before);
     const double estimate = static_cast<double>(rnn::cpu_pass_bytes(m.config(), T, B, backward, false, "x"));
     EXPECT_GE(estimate, 0.95 * measured) << (backward ? "backward" : "forward");
@@ -193,7 +200,7 @@ TEST(Threads, ForwardAndBackwardOnOneSharedModel) {
 TEST(Threads, OneStepperPerThreadOnASharedModel) {
   const rnn::Model m = model(4, 16, 2, false, 41);
   const rnn::Tensor x = testbed::random_tensor({12, 1, 4}, 42);
-  const rnn::Tensor want = rnn::forward(m, x, nullptr, nullptr, cpu()).y;
+  const rnn::Tensor want = rnn::forward(m, x, nullptr, nullptr, reference()).y;
   std::vector<int> ok(4, 0);
   std::vector<std::thread> pool;
   for (int k = 0; k < 4; ++k)

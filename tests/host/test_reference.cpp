@@ -11,7 +11,7 @@ namespace {
 rnn::ForwardResult run_cpu(const rnn::Model& m, const rnn::Tensor& x, const rnn::Tensor* h0 = nullptr,
                            const std::vector<int64_t>* lengths = nullptr) {
   rnn::ForwardOptions opt;
-  opt.device = rnn::Device::Cpu;
+  opt.device = rnn::Device::Reference;
   return rnn::forward(m, x, h0, lengths, opt);
 }
 

@@ -299,7 +299,7 @@ TEST(Stepper, SteppingEqualsForwardBitForBit) {
   const auto x = testbed::random_tensor({T, B, 3}, 8);
   const auto h0 = testbed::random_tensor({2, B, 5}, 9);
   rnn::ForwardOptions o;
-  o.device = rnn::Device::Cpu;
+  o.device = rnn::Device::Reference;
   const auto r = rnn::forward(m, x, &h0, nullptr, o);
   rnn::Stepper s(m, B);
   s.reset(&h0);
