@@ -1,5 +1,5 @@
 // host/api/chunk_trainer.cpp: rnn::ChunkTrainer, truncated BPTT with carried
-// state: train_step() on the CPU, the CUDA backend's GpuChunkTrainer on the GPU.
+// state: train_step() on the CPU (fast or reference), the CUDA backend's GpuChunkTrainer on the GPU.
 #include <memory>
 #include <string>
 
@@ -62,7 +62,9 @@ double ChunkTrainer::step(const Tensor& x, const std::vector<int64_t>& targets, 
   Impl& m = *impl_;
   if (m.gpu) return m.gpu->step(x, targets, fresh);
   if (fresh) m.h = Tensor();
-  TrainStepResult r = train_step(m.model, m.optimizer, x, m.h.empty() ? nullptr : &m.h, targets, m.clip);
+  ForwardOptions on;
+  on.device = m.device;  // Cpu (the fast backend) or Reference
+  TrainStepResult r = train_step(m.model, m.optimizer, x, m.h.empty() ? nullptr : &m.h, nullptr, targets, m.clip, on);
   m.h = std::move(r.h_n);
   return r.loss;
 }

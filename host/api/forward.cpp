@@ -82,6 +82,11 @@ void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool
   });
 }
 
+bool fast_cpu_fits(const ModelConfig& c, int64_t T, int64_t B) {
+  const int64_t widest = std::max({c.input_size, c.num_directions() * c.hidden_size, c.output_size});
+  return T * B <= INT32_MAX && T * B * widest <= INT32_MAX;
+}
+
 }  // namespace detail
 
 using detail::swap01;
@@ -100,10 +105,9 @@ ForwardResult forward(const Model& model, const Tensor& x, const Tensor* h0, con
                                  options.batch_first ? x.dim(0) : x.dim(1), /*backward=*/false, options.batch_first);
   // The fast backend where BLAS's 32-bit sizes hold the shape, else the reference.
   const int64_t T = options.batch_first ? x.dim(1) : x.dim(0), B = options.batch_first ? x.dim(0) : x.dim(1);
-  const ModelConfig& c = model.config();
-  const int64_t widest = std::max(c.input_size, c.num_directions() * c.hidden_size);
-  const bool fast = r.device == Device::Cpu && T * B <= INT32_MAX && T * B * widest <= INT32_MAX;
-  auto run = fast ? cpu::fast::forward : [](const Model& m, const Tensor& xx, const Tensor* h, const int64_t* len,
+  const bool fast = r.device == Device::Cpu && detail::fast_cpu_fits(model.config(), T, B);
+  using Run = void (*)(const Model&, const Tensor&, const Tensor*, const int64_t*, Tensor&, Tensor&);
+  const Run run = fast ? static_cast<Run>(cpu::fast::forward) : [](const Model& m, const Tensor& xx, const Tensor* h, const int64_t* len,
                                             Tensor& yy, Tensor& hn) { cpu::forward(m, xx, h, len, yy, hn); };
   if (options.batch_first) {
     run(model, swap01(x), h0, lengths ? lengths->data() : nullptr, r.y, r.h_n);

@@ -22,4 +22,8 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
 // buffers would not fit in the host memory available (rnn/limits.hpp).
 void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool backward, bool batch_first);
 
+// True when the fast CPU backend can take T steps of B sequences: BLAS's
+// 32-bit sizes hold every matrix of the pass (else the reference runs).
+bool fast_cpu_fits(const ModelConfig& config, int64_t T, int64_t B);
+
 }  // namespace rnn::detail

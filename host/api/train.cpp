@@ -7,6 +7,7 @@
 
 #include "engine/backend.hpp"
 #include "engine/pass.hpp"
+#include "cpu/fast.hpp"
 #include "cpu/reference.hpp"
 #include "api/inputs.hpp"
 #include "rnn/backward.hpp"
@@ -231,9 +232,12 @@ Tensor head_backward(const Model& model, const Tensor& y, const Tensor& dlogits,
   return head_backward(model, dlogits.data(), y.data(), y.shape(), grads);
 }
 
-LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
-                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
-  check_training_inputs(model, x, h0, targets, lengths);
+namespace {
+
+// The reference's training pass: forward (double, kept), the head and loss,
+// backward; all accumulated in double.
+LossAndGrads reference_loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                                      const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
   const ModelConfig& c = model.config();
   const int64_t T = x.dim(0), B = x.dim(1), W = c.num_directions() * c.hidden_size;
   detail::check_cpu_pass_memory(c, T, B, /*backward=*/true, /*batch_first=*/false);
@@ -254,14 +258,39 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   return r;
 }
 
-LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
-                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
-                            const ForwardOptions& options) {
+// The fast CPU backend's: forward kept in float, the head and loss by
+// SGEMM, backward; dx only when asked (a training step of a model fed by
+// nothing upstream has no use for it).
+LossAndGrads fast_loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                                 const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths, bool want_dx) {
+  const ModelConfig& c = model.config();
+  detail::check_cpu_pass_memory(c, x.dim(0), x.dim(1), /*backward=*/true, /*batch_first=*/false);
+  LossAndGrads r;
+  cpu::fast::Cache cache;
+  cpu::fast::forward(model, x, h0, lengths ? lengths->data() : nullptr, cache, r.h_n);
+  r.grads = Model(c);
+  cpu::fast::HeadLoss head = cpu::fast::head_loss(model, cache, targets, r.grads);
+  r.loss = head.loss;
+  r.count = head.count;
+  Model rnn_grads;
+  cpu::fast::backward(model, x, cache, std::move(head.dtop), nullptr, want_dx ? &r.dx : nullptr, r.dh0, rnn_grads);
+  take_rnn_grads(rnn_grads, r.grads);
+  return r;
+}
+
+LossAndGrads loss_and_grads_on(const Model& model, const Tensor& x, const Tensor* h0,
+                               const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
+                               const ForwardOptions& options, bool want_dx) {
   if (options.batch_first) throw Error("options", "loss_and_grads takes time-major x [T, B, I]: batch_first must be false");
   ForwardOptions on = options;
   on.device = resolve_device(options.device);
-  if (on.device == Device::Cpu) return loss_and_grads(model, x, h0, targets, lengths);
   check_training_inputs(model, x, h0, targets, lengths);
+  if (on.device == Device::Reference) return reference_loss_and_grads(model, x, h0, targets, lengths);
+  if (on.device == Device::Cpu) {
+    if (detail::fast_cpu_fits(model.config(), x.dim(0), x.dim(1)))
+      return fast_loss_and_grads(model, x, h0, targets, lengths, want_dx);
+    return reference_loss_and_grads(model, x, h0, targets, lengths);
+  }
   // One forward pass on the GPU, kept for its backward pass; the head, the
   // loss and dy in between on the host.
   const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, h0, lengths, on);
@@ -278,10 +307,25 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
   return r;
 }
 
+}  // namespace
+
+LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
+  ForwardOptions cpu;
+  cpu.device = Device::Cpu;
+  return loss_and_grads_on(model, x, h0, targets, lengths, cpu, /*want_dx=*/true);
+}
+
+LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                            const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
+                            const ForwardOptions& options) {
+  return loss_and_grads_on(model, x, h0, targets, lengths, options, /*want_dx=*/true);
+}
+
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip,
                            const ForwardOptions& options) {
-  LossAndGrads lg = loss_and_grads(model, x, h0, targets, lengths, options);
+  LossAndGrads lg = loss_and_grads_on(model, x, h0, targets, lengths, options, /*want_dx=*/false);
   TrainStepResult r;
   r.loss = lg.loss;
   r.count = lg.count;

@@ -1,335 +1,170 @@
 // host/cpu/fast.cpp: the fast CPU forward pass (fast.hpp).
 #include "cpu/fast.hpp"
 
-#include <immintrin.h>
-#include <sched.h>
-
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <mutex>
 #include <numeric>
-#include <string>
 #include <vector>
 
-// The CBLAS entry points used here (OpenBLAS exports them; its cblas.h sits
-// in a variant-specific folder, so they are declared rather than included).
-extern "C" {
-void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
-                 const float* b, int ldb, float beta, float* c, int ldc);
-void cblas_sgemv(int order, int trans, int m, int n, float alpha, const float* a, int lda, const float* x, int incx,
-                 float beta, float* y, int incy);
-// OpenBLAS's thread control; weak, so another BLAS links too.
-void openblas_set_num_threads(int n) __attribute__((weak));
-}
+#include "cpu/fast_kernels.hpp"
 
 namespace rnn::cpu::fast {
 
 namespace {
 
-constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
-
-// C[m, n] (+)= A[m, k] B[n, k]^T, row-major with leading dimensions.
-void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
-             float* c, int64_t ldc) {
-  if (m == 1) {  // a GEMV: c = B a
-    cblas_sgemv(kRowMajor, kNoTrans, static_cast<int>(n), static_cast<int>(k), 1.0f, b, static_cast<int>(ldb), a, 1,
-                beta, c, 1);
-    return;
+// The pass's row order (decreasing length, stable), each row's length and
+// the rows active at each step.
+void order_rows(const int64_t* lengths, int64_t T, int64_t B, Cache& cc) {
+  cc.T = T;
+  cc.B = B;
+  cc.order.resize(static_cast<size_t>(B));
+  std::iota(cc.order.begin(), cc.order.end(), 0);
+  cc.len.assign(static_cast<size_t>(B), T);
+  if (lengths) {
+    std::stable_sort(cc.order.begin(), cc.order.end(), [&](int64_t a, int64_t b) { return lengths[a] > lengths[b]; });
+    for (int64_t r = 0; r < B; ++r) cc.len[static_cast<size_t>(r)] = lengths[cc.order[static_cast<size_t>(r)]];
   }
-  cblas_sgemm(kRowMajor, kNoTrans, kTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
-              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  cc.permuted = !std::is_sorted(cc.order.begin(), cc.order.end());
+  cc.active.assign(static_cast<size_t>(T), B);
+  for (int64_t t = 0; t < T; ++t)
+    cc.active[static_cast<size_t>(t)] = std::count_if(cc.len.begin(), cc.len.end(), [t](int64_t l) { return l > t; });
 }
 
-// The cores this process may use: its affinity mask, capped by a cgroup v2
-// CPU quota (cpu.max).
-int usable_cores() {
-  int cores = 1;
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = std::max(1, CPU_COUNT(&set));
-  std::ifstream f("/sys/fs/cgroup/cpu.max");
-  std::string quota, period;
-  if (f >> quota >> period && quota != "max") {
-    const double q = std::atof(quota.c_str()), p = std::atof(period.c_str());
-    if (q > 0 && p > 0) cores = std::max(1, std::min(cores, static_cast<int>(std::ceil(q / p))));
+// out [T, B, W] = in [W_ih_0; W_ih_1]^T + (b_ih + b_hh) at active rows, 0 at
+// padded rows: the input projection of every step and direction in one GEMM.
+void project(const Model& model, int64_t l, const float* in, int64_t in_w, const Cache& cc, float* out) {
+  const ModelConfig& c = model.config();
+  const int64_t H = c.hidden_size, D = c.num_directions(), W = D * H, T = cc.T, B = cc.B;
+  std::vector<float> w_ih(static_cast<size_t>(W * in_w)), bias(static_cast<size_t>(W));
+  for (int64_t d = 0; d < D; ++d) {
+    const CellWeights& cw = model.cell(l, d);
+    std::copy_n(cw.w_ih.data(), H * in_w, w_ih.data() + d * H * in_w);
+    for (int64_t k = 0; k < H; ++k) bias[static_cast<size_t>(d * H + k)] = c.bias ? cw.b_ih[k] + cw.b_hh[k] : 0.0f;
   }
-  return cores;
-}
-
-int configured_threads() {
-  if (const char* s = std::getenv("RNN_NUM_THREADS")) {
-    const int n = std::atoi(s);
-    if (n >= 1) return n;
+  gemm_nt(T * B, W, in_w, in, in_w, w_ih.data(), in_w, 0.0f, out, W);
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t n = cc.active[static_cast<size_t>(t)];
+    float* row = out + t * B * W;
+    if (c.bias)
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t k = 0; k < W; ++k) row[r * W + k] += bias[static_cast<size_t>(k)];
+    std::fill(row + n * W, row + B * W, 0.0f);  // padded: 0, as PyTorch returns
   }
-  return usable_cores();
 }
 
-// ---- small-batch steps: C[M, N] += A[M, K] W^T, M <= 8 --------------------
-// BLAS packs both operands on every call, which at a step's few rows costs
-// more than the product. Here W is packed once per layer in panels of 8
-// columns and each step streams it once, in order: every 8 values loaded
-// serve all M rows (AVX2 + FMA, chosen at run time; elsewhere BLAS).
-
-// W [N, K] packed in panels of 8 columns: panel p holds W[8p + j, k] at
-// p * K * 8 + k * 8 + j (columns past N zero), so a step reads it in order.
-void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out) {
-  const int64_t panels = (n + 7) / 8;
-  out.assign(static_cast<size_t>(panels * k * 8), 0.0f);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t kk = 0; kk < k; ++kk) out[static_cast<size_t>((i / 8) * k * 8 + kk * 8 + i % 8)] = w[i * k + kk];
-}
-
-// Adds acc (8 columns of one row) into c[0..n), n <= 8.
-__attribute__((target("avx2,fma"))) inline void add_row(float* c, int64_t n, __m256 acc) {
-  if (n >= 8) {
-    _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), acc));
-    return;
+// The recurrence of layer l, direction d over `out` (holding the
+// projection; the states replace it), from state0 [B, H] (row order) or
+// zeros; h_n gets each row's final state (caller's order).
+void recur(const Model& model, int64_t l, int64_t d, const Cache& cc, const float* state0, float* out, float* h_n) {
+  const ModelConfig& c = model.config();
+  const int64_t H = c.hidden_size, D = c.num_directions(), W = D * H, T = cc.T, B = cc.B;
+  const float* whh = model.cell(l, d).w_hh.data();
+  // W_hh packed for the small-batch kernel, when some step has few rows.
+  std::vector<float> packed;
+  if (have_avx2_fma() && cc.active[static_cast<size_t>(T - 1)] <= kSmallRows && cc.active[0] >= 2)
+    pack_panels(whh, H, H, packed);
+  const float* wp = packed.empty() ? nullptr : packed.data();
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t t = d == 0 ? s : T - 1 - s;
+    const int64_t n = cc.active[static_cast<size_t>(t)];
+    if (n == 0) continue;
+    float* o = out + t * B * W + d * H;  // rows of stride W, holding the projection
+    // Rows carried from the previous step (forward: t-1; reverse: t+1,
+    // where the longer sequences were already running), the others
+    // starting from h0.
+    const int64_t carried = s == 0 ? 0 : (d == 0 ? n : cc.active[static_cast<size_t>(t + 1)]);
+    const float* prev = out + (d == 0 ? t - 1 : t + 1) * B * W + d * H;
+    if (carried > 0) step_gemm(carried, H, H, prev, W, whh, wp, o, W);
+    if (state0 && carried < n) step_gemm(n - carried, H, H, state0 + carried * H, H, whh, wp, o + carried * W, W);
+    for (int64_t r = 0; r < n; ++r) activate(o + r * W, H, c.nonlinearity);
   }
-  alignas(32) float tmp[8];
-  _mm256_store_ps(tmp, acc);
-  for (int64_t j = 0; j < n; ++j) c[j] += tmp[j];
-}
-
-// Four rows by two panels (16 columns) from column n0: eight accumulators,
-// named so that they stay in registers.
-__attribute__((target("avx2,fma"))) void rows4_panels2(int64_t n0, int64_t N, int64_t K, const float* a,
-                                                      int64_t lda, const float* panels, float* c, int64_t ldc,
-                                                      int64_t panels_here) {
-  const float* w0 = panels + (n0 / 8) * K * 8;
-  const float* w1 = w0 + K * 8;
-  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  for (int64_t k = 0; k < K; ++k) {
-    const __m256 x0 = _mm256_loadu_ps(w0 + k * 8);
-    const __m256 x1 = panels_here > 1 ? _mm256_loadu_ps(w1 + k * 8) : x0;
-    __m256 b = _mm256_broadcast_ss(a0 + k);
-    c00 = _mm256_fmadd_ps(b, x0, c00);
-    c01 = _mm256_fmadd_ps(b, x1, c01);
-    b = _mm256_broadcast_ss(a1 + k);
-    c10 = _mm256_fmadd_ps(b, x0, c10);
-    c11 = _mm256_fmadd_ps(b, x1, c11);
-    b = _mm256_broadcast_ss(a2 + k);
-    c20 = _mm256_fmadd_ps(b, x0, c20);
-    c21 = _mm256_fmadd_ps(b, x1, c21);
-    b = _mm256_broadcast_ss(a3 + k);
-    c30 = _mm256_fmadd_ps(b, x0, c30);
-    c31 = _mm256_fmadd_ps(b, x1, c31);
+  // h_n: forward at each sequence's last step, reverse at step 0.
+  for (int64_t r = 0; r < B; ++r) {
+    const int64_t t = d == 0 ? cc.len[static_cast<size_t>(r)] - 1 : 0;
+    std::copy_n(out + (t * B + r) * W + d * H, H, h_n + cc.order[static_cast<size_t>(r)] * H);
   }
-  const __m256 acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-  for (int m = 0; m < 4; ++m)
-    for (int64_t p = 0; p < panels_here; ++p) add_row(c + m * ldc + n0 + 8 * p, N - n0 - 8 * p, acc[m][p]);
 }
 
-// One row by four panels (32 columns): four independent accumulators.
-__attribute__((target("avx2,fma"))) void row1_panels4(int64_t n0, int64_t N, int64_t K, const float* a,
-                                                     const float* panels, float* c, int64_t panels_here) {
-  const float* w = panels + (n0 / 8) * K * 8;
-  const int64_t stride = K * 8;
-  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-  if (panels_here == 4) {
-    for (int64_t k = 0; k < K; ++k) {
-      const __m256 b = _mm256_broadcast_ss(a + k);
-      c0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + k * 8), c0);
-      c1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + stride + k * 8), c1);
-      c2 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + 2 * stride + k * 8), c2);
-      c3 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + 3 * stride + k * 8), c3);
+// Every layer: cc's row order set, its buffers filled when `keep`; without
+// `keep`, the top layer writes `top` ([T, B, W], row order) and the others
+// are dropped as soon as read.
+void layers(const Model& model, const Tensor& x, const Tensor* h0, Cache& cc, bool keep, float* top, Tensor& h_n) {
+  init_threads();
+  const ModelConfig& c = model.config();
+  const int64_t T = cc.T, B = cc.B, H = c.hidden_size, D = c.num_directions(), L = c.num_layers, W = D * H;
+  int64_t in_w = c.input_size;
+  const float* in = x.data();
+  if (cc.permuted) {  // the layer input in row order
+    cc.input.resize(static_cast<size_t>(T * B * in_w));
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t r = 0; r < B; ++r)
+        std::copy_n(x.data() + (t * B + cc.order[static_cast<size_t>(r)]) * in_w, in_w,
+                    cc.input.data() + (t * B + r) * in_w);
+    in = cc.input.data();
+  }
+  if (h0) {
+    cc.state0.resize(static_cast<size_t>(L * D * B * H));
+    for (int64_t ld = 0; ld < L * D; ++ld)
+      for (int64_t r = 0; r < B; ++r)
+        std::copy_n(h0->data() + (ld * B + cc.order[static_cast<size_t>(r)]) * H, H,
+                    cc.state0.data() + (ld * B + r) * H);
+  }
+  std::vector<float> hn(static_cast<size_t>(L * D * B * H));
+  cc.outputs.assign(static_cast<size_t>(L), {});
+  for (int64_t l = 0; l < L; ++l) {
+    float* out = top;
+    if (keep || l + 1 < L) {
+      cc.outputs[static_cast<size_t>(l)].resize(static_cast<size_t>(T * B * W));
+      out = cc.outputs[static_cast<size_t>(l)].data();
     }
-  } else {  // fewer panels left: one at a time, the k loop split in two chains
-    for (int64_t p = 0; p < panels_here; ++p) {
-      __m256 e0 = _mm256_setzero_ps(), e1 = e0;
-      int64_t k = 0;
-      for (; k + 1 < K; k += 2) {
-        e0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k), _mm256_loadu_ps(w + p * stride + k * 8), e0);
-        e1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k + 1), _mm256_loadu_ps(w + p * stride + (k + 1) * 8), e1);
-      }
-      if (k < K) e0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k), _mm256_loadu_ps(w + p * stride + k * 8), e0);
-      (p == 0 ? c0 : p == 1 ? c1 : c2) = _mm256_add_ps(e0, e1);
-    }
+    project(model, l, in, in_w, cc, out);
+    for (int64_t d = 0; d < D; ++d)
+      recur(model, l, d, cc, h0 ? cc.state0.data() + (l * D + d) * B * H : nullptr, out, hn.data() + (l * D + d) * B * H);
+    if (!keep && l > 0) cc.outputs[static_cast<size_t>(l - 1)] = {};  // read by this layer, no longer needed
+    in = out;
+    in_w = W;
   }
-  const __m256 acc[4] = {c0, c1, c2, c3};
-  for (int64_t p = 0; p < panels_here; ++p) add_row(c + n0 + 8 * p, N - n0 - 8 * p, acc[p]);
+  if (!keep) cc.input = {};
+  h_n = Tensor({L * D, B, H}, std::move(hn));
 }
 
-__attribute__((target("avx2,fma"))) void small_gemm_avx2(int64_t M, int64_t N, int64_t K, const float* a,
-                                                        int64_t lda, const float* panels, float* c, int64_t ldc) {
-  const int64_t count = (N + 7) / 8;
-  int64_t m = 0;
-  for (; m + 4 <= M; m += 4)
-    for (int64_t p = 0; p < count; p += 2)
-      rows4_panels2(8 * p, N, K, a + m * lda, lda, panels, c + m * ldc, ldc, std::min<int64_t>(2, count - p));
-  for (; m < M; ++m)
-    for (int64_t p = 0; p < count; p += 4)
-      row1_panels4(8 * p, N, K, a + m * lda, panels, c + m * ldc, std::min<int64_t>(4, count - p));
-}
-
-bool have_avx2_fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
-
-constexpr int64_t kSmallRows = 8;
-
-// C[m, n] += A[m, k] W[n, k] for one step: the packed kernel for m <= 8
-// (wt = W^T, packed), else BLAS on W.
-void step_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, const float* wt, float* c,
-               int64_t ldc) {
-  // One row: BLAS's GEMV streams W as well as this kernel does.
-  if (wt && m >= 2 && m <= kSmallRows) return small_gemm_avx2(m, n, k, a, lda, wt, c, ldc);
-  gemm_nt(m, n, k, a, lda, w, k, 1.0f, c, ldc);
-}
-
-void activate(float* v, int64_t n, Nonlinearity act) {
-  if (act == Nonlinearity::Tanh) {
-    tanh_inplace(v, n);
-  } else {
-    for (int64_t i = 0; i < n; ++i) v[i] = v[i] < 0.0f ? 0.0f : v[i];  // NaN stays NaN, as in PyTorch
-  }
+// y [T, B, W] in the caller's order from `rows` in the pass's order.
+void unpermute(const Cache& cc, const float* rows, int64_t W, Tensor& y) {
+  for (int64_t t = 0; t < cc.T; ++t)
+    for (int64_t r = 0; r < cc.B; ++r)
+      std::copy_n(rows + (t * cc.B + r) * W, W, y.data() + (t * cc.B + cc.order[static_cast<size_t>(r)]) * W);
 }
 
 }  // namespace
 
-void tanh_inplace(float* v, int64_t n) noexcept {
-  // tanh(x) = x p(x^2) / q(x^2) on [-7.9, 7.9] (beyond, tanh is 1 in float).
-  constexpr float kClamp = 7.90531110763549805f;
-  constexpr float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f, a5 = 1.48572235717979e-05f,
-                  a7 = 5.12229709037114e-08f, a9 = -8.60467152213735e-11f, a11 = 2.00018790482477e-13f,
-                  a13 = -2.76076847742355e-16f;
-  constexpr float b0 = 4.89352518554385e-03f, b2 = 2.26843463243900e-03f, b4 = 1.18534705686654e-04f,
-                  b6 = 1.19825839466702e-06f;
-  for (int64_t i = 0; i < n; ++i) {  // branch-free, so that it vectorises
-    float x = v[i];
-    x = x > kClamp ? kClamp : x;
-    x = x < -kClamp ? -kClamp : x;
-    const float x2 = x * x;
-    float p = a13;
-    p = p * x2 + a11;
-    p = p * x2 + a9;
-    p = p * x2 + a7;
-    p = p * x2 + a5;
-    p = p * x2 + a3;
-    p = p * x2 + a1;
-    float q = b6;
-    q = q * x2 + b4;
-    q = q * x2 + b2;
-    q = q * x2 + b0;
-    v[i] = x * p / q;
-  }
-}
-
-int threads() noexcept {
-  static const int n = configured_threads();
-  return n;
-}
-
 void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_t* lengths, Tensor& y, Tensor& h_n) {
-  static std::once_flag blas_threads;
-  std::call_once(blas_threads, [] {
-    if (openblas_set_num_threads) openblas_set_num_threads(threads());
-  });
   const ModelConfig& c = model.config();
-  const int64_t T = x.dim(0), B = x.dim(1), H = c.hidden_size, D = c.num_directions(), L = c.num_layers;
-  const int64_t W = D * H;
-
-  // Sequences in decreasing length (stable): those active at step t are the
-  // first active[t] rows.
-  std::vector<int64_t> order(static_cast<size_t>(B));
-  std::iota(order.begin(), order.end(), 0);
-  std::vector<int64_t> len(static_cast<size_t>(B), T);
-  if (lengths) {
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lengths[a] > lengths[b]; });
-    for (int64_t r = 0; r < B; ++r) len[static_cast<size_t>(r)] = lengths[order[static_cast<size_t>(r)]];
+  const int64_t W = c.num_directions() * c.hidden_size;
+  Cache cc;
+  order_rows(lengths, x.dim(0), x.dim(1), cc);
+  y = Tensor({cc.T, cc.B, W});
+  if (!cc.permuted) {  // the top layer straight into y
+    layers(model, x, h0, cc, /*keep=*/false, y.data(), h_n);
+    return;
   }
-  const bool permuted = !std::is_sorted(order.begin(), order.end());
-  std::vector<int64_t> active(static_cast<size_t>(T), B);
-  for (int64_t t = 0; t < T; ++t)
-    active[static_cast<size_t>(t)] = std::count_if(len.begin(), len.end(), [t](int64_t l) { return l > t; });
+  std::vector<float> top(static_cast<size_t>(cc.T * cc.B * W));
+  layers(model, x, h0, cc, /*keep=*/false, top.data(), h_n);
+  unpermute(cc, top.data(), W, y);
+}
 
-  // The layer input, in the batch's new order.
-  std::unique_ptr<float[]> in;
-  int64_t in_w = c.input_size;
-  if (permuted) {
-    in.reset(new float[static_cast<size_t>(T * B * in_w)]);
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t r = 0; r < B; ++r)
-        std::copy_n(x.data() + (t * B + order[static_cast<size_t>(r)]) * in_w, in_w, in.get() + (t * B + r) * in_w);
-  }
-  const float* in_ptr = permuted ? in.get() : x.data();
+void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_t* lengths, Cache& cache,
+             Tensor& h_n) {
+  cache = Cache();
+  order_rows(lengths, x.dim(0), x.dim(1), cache);
+  layers(model, x, h0, cache, /*keep=*/true, nullptr, h_n);
+}
 
-  // Each layer writes [T, B, D*H]: the last one straight into y when the
-  // batch keeps its order. Every element is written (projection, then the
-  // steps; padded rows zeroed), so the buffers start uninitialised.
-  y = Tensor({T, B, W});
-  std::unique_ptr<float[]> buf;
-  std::vector<float> w_ih, whh_t, bias(static_cast<size_t>(W)), state0(static_cast<size_t>(B * H));
-  std::vector<float> hn(static_cast<size_t>(L * D * B * H));
-  for (int64_t l = 0; l < L; ++l) {
-    const bool last = l + 1 == L;
-    if (!(last && !permuted)) buf.reset(new float[static_cast<size_t>(T * B * W)]);
-    float* out = last && !permuted ? y.data() : buf.get();
-    // out = in [W_ih_0; W_ih_1]^T: the input projection of every step and
-    // direction in one GEMM; then + (b_ih + b_hh).
-    w_ih.resize(static_cast<size_t>(W * in_w));
-    for (int64_t d = 0; d < D; ++d) {
-      const CellWeights& cw = model.cell(l, d);
-      std::copy_n(cw.w_ih.data(), H * in_w, w_ih.data() + d * H * in_w);
-      for (int64_t k = 0; k < H; ++k)
-        bias[static_cast<size_t>(d * H + k)] = c.bias ? cw.b_ih[k] + cw.b_hh[k] : 0.0f;
-    }
-    gemm_nt(T * B, W, in_w, in_ptr, in_w, w_ih.data(), in_w, 0.0f, out, W);
-    for (int64_t t = 0; t < T; ++t) {
-      const int64_t n = active[static_cast<size_t>(t)];
-      float* row = out + t * B * W;
-      if (c.bias)
-        for (int64_t r = 0; r < n; ++r)
-          for (int64_t k = 0; k < W; ++k) row[r * W + k] += bias[static_cast<size_t>(k)];
-      std::fill(row + n * W, row + B * W, 0.0f);  // padded: 0, as PyTorch returns
-    }
-    for (int64_t d = 0; d < D; ++d) {
-      const float* whh = model.cell(l, d).w_hh.data();
-      // W_hh packed for the small-batch kernel, when some step has few rows.
-      const float* wt = nullptr;
-      if (have_avx2_fma() && active[static_cast<size_t>(T - 1)] <= kSmallRows && active[0] >= 2) {
-        pack_panels(whh, H, H, whh_t);
-        wt = whh_t.data();
-      }
-      // This layer-direction's initial state, in the new order.
-      if (h0)
-        for (int64_t r = 0; r < B; ++r)
-          std::copy_n(h0->data() + ((l * D + d) * B + order[static_cast<size_t>(r)]) * H, H,
-                      state0.data() + r * H);
-      for (int64_t s = 0; s < T; ++s) {
-        const int64_t t = d == 0 ? s : T - 1 - s;
-        const int64_t n = active[static_cast<size_t>(t)];
-        if (n == 0) continue;
-        float* o = out + t * B * W + d * H;  // rows of stride W, holding the projection
-        // Rows carried from the previous step (forward: t-1; reverse: t+1,
-        // where the longer sequences were already running), the others
-        // starting from h0.
-        const int64_t carried = s == 0 ? 0 : (d == 0 ? n : active[static_cast<size_t>(t + 1)]);
-        const float* prev = out + (d == 0 ? t - 1 : t + 1) * B * W + d * H;
-        if (carried > 0) step_gemm(carried, H, H, prev, W, whh, wt, o, W);
-        if (h0 && carried < n) step_gemm(n - carried, H, H, state0.data() + carried * H, H, whh, wt, o + carried * W, W);
-        for (int64_t r = 0; r < n; ++r) activate(o + r * W, H, c.nonlinearity);
-      }
-      // h_n: forward at each sequence's last step, reverse at step 0.
-      for (int64_t r = 0; r < B; ++r) {
-        const int64_t t = d == 0 ? len[static_cast<size_t>(r)] - 1 : 0;
-        std::copy_n(out + (t * B + r) * W + d * H, H, hn.data() + ((l * D + d) * B + order[static_cast<size_t>(r)]) * H);
-      }
-    }
-    if (!last) {  // the next layer reads this one's output
-      in = std::move(buf);
-      in_ptr = in.get();
-      in_w = W;
-    }
-  }
-  if (permuted)
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t r = 0; r < B; ++r)
-        std::copy_n(buf.get() + (t * B + r) * W, W, y.data() + (t * B + order[static_cast<size_t>(r)]) * W);
-  h_n = Tensor({L * D, B, H}, std::move(hn));
+Tensor output(const Cache& cache) {
+  const std::vector<float>& top = cache.outputs.back();
+  const int64_t W = static_cast<int64_t>(top.size()) / (cache.T * cache.B);
+  Tensor y({cache.T, cache.B, W});
+  unpermute(cache, top.data(), W, y);
+  return y;
 }
 
 }  // namespace rnn::cpu::fast

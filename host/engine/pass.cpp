@@ -1,7 +1,9 @@
-// host/engine/pass.cpp: forward_for_backward (host/engine/pass.hpp) and the CPU's Pass:
-// the reference forward pass with its cache, then the reference BPTT.
+// host/engine/pass.cpp: forward_for_backward (host/engine/pass.hpp) and the CPU's
+// Passes: the fast backend's (float, kept layer outputs, its BPTT) and the
+// reference's (double, its cache, the reference BPTT).
 #include "engine/pass.hpp"
 
+#include "cpu/fast.hpp"
 #include "cpu/reference.hpp"
 #include "api/inputs.hpp"
 #include "rnn/error.hpp"
@@ -9,6 +11,17 @@
 namespace rnn::detail {
 
 namespace {
+
+// The checks both CPU passes make before their backward pass.
+void check_backward_args(bool done, const Tensor& dy, const Tensor* dh_n, const std::vector<int64_t>& y_shape,
+                         const std::vector<int64_t>& state_shape) {
+  if (done) throw Error("args", "the backward pass of this forward pass has already run");
+  if (dy.shape() != y_shape)
+    throw Error("dy", "has shape " + shape_string(dy.shape()) + ", expected y's shape " + shape_string(y_shape));
+  if (dh_n && dh_n->shape() != state_shape)
+    throw Error("dh_n", "has shape " + shape_string(dh_n->shape()) + ", expected [L*D, B, H] = " +
+                            shape_string(state_shape));
+}
 
 class CpuPass final : public Pass {
  public:
@@ -25,12 +38,7 @@ class CpuPass final : public Pass {
   Tensor& y() override { return y_; }
   Tensor& h_n() override { return h_n_; }
   void backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) override {
-    if (done_) throw Error("args", "the backward pass of this forward pass has already run");
-    if (dy.shape() != y_shape_)
-      throw Error("dy", "has shape " + shape_string(dy.shape()) + ", expected y's shape " + shape_string(y_shape_));
-    if (dh_n && dh_n->shape() != state_shape_)
-      throw Error("dh_n", "has shape " + shape_string(dh_n->shape()) + ", expected [L*D, B, H] = " +
-                              shape_string(state_shape_));
+    check_backward_args(done_, dy, dh_n, y_shape_, state_shape_);
     done_ = true;
     if (batch_first_) {
       cpu::backward(model_, *x_, h0_, len_, cache_, swap01(dy), dh_n, dx, dh0, grads);
@@ -53,6 +61,39 @@ class CpuPass final : public Pass {
   bool done_ = false;
 };
 
+class FastPass final : public Pass {
+ public:
+  FastPass(const Model& model, const Tensor& x, const std::vector<int64_t>* lengths, const Tensor* h0,
+           bool batch_first)
+      : model_(model), batch_first_(batch_first) {
+    if (batch_first) xt_ = swap01(x);
+    x_ = batch_first ? &xt_ : &x;
+    cpu::fast::forward(model, *x_, h0, lengths ? lengths->data() : nullptr, cache_, h_n_);
+    y_ = cpu::fast::output(cache_);
+    if (batch_first) y_ = swap01(y_);
+    y_shape_ = y_.shape();
+    state_shape_ = h_n_.shape();
+  }
+  Tensor& y() override { return y_; }
+  Tensor& h_n() override { return h_n_; }
+  void backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) override {
+    check_backward_args(done_, dy, dh_n, y_shape_, state_shape_);
+    done_ = true;
+    cpu::fast::backward(model_, *x_, cache_, batch_first_ ? swap01(dy) : dy, dh_n, &dx, dh0, grads);
+    if (batch_first_) dx = swap01(dx);
+  }
+
+ private:
+  const Model& model_;
+  const Tensor* x_ = nullptr;  // time-major: the caller's x, or xt_
+  Tensor xt_;
+  bool batch_first_;
+  cpu::fast::Cache cache_;
+  Tensor y_, h_n_;
+  std::vector<int64_t> y_shape_, state_shape_;
+  bool done_ = false;
+};
+
 }  // namespace
 
 std::unique_ptr<Pass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
@@ -63,6 +104,8 @@ std::unique_ptr<Pass> forward_for_backward(const Model& model, const Tensor& x, 
     return gpu().forward_for_backward(model, x, h0, lengths, options.batch_first, options.kernel);
   const int64_t T = options.batch_first ? x.dim(1) : x.dim(0), B = options.batch_first ? x.dim(0) : x.dim(1);
   check_cpu_pass_memory(model.config(), T, B, /*backward=*/true, options.batch_first);
+  if (device == Device::Cpu && fast_cpu_fits(model.config(), T, B))
+    return std::make_unique<FastPass>(model, x, lengths, h0, options.batch_first);
   return std::make_unique<CpuPass>(model, x, h0, lengths, options.batch_first);
 }
 

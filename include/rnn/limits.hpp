@@ -59,7 +59,8 @@ void check_host_bytes(uint64_t bytes, const std::string& subject, What&& what) {
 // `batch_first`, the layout copies too. Within a few percent of the real
 // peak (per-sequence scratch of O(H) is left out; the backward estimate is
 // about 20% above it), overflow checked: throws
-// rnn::Error(subject, ...) when not even representable.
+// rnn::Error(subject, ...) when not even representable. The fast CPU
+// backend (float) needs less; the same figure bounds it.
 uint64_t cpu_pass_bytes(const ModelConfig& config, int64_t T, int64_t B, bool backward, bool batch_first,
                         const std::string& subject);
 

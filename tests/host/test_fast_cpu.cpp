@@ -3,7 +3,8 @@
 // (Device::Reference), on fresh random inputs: every batch size around the
 // small-batch kernel's limits (1..9 rows, 17), hidden sizes that are and
 // are not multiples of 8, layers, directions, lengths, h0, both
-// nonlinearities, no bias, batch-first.
+// nonlinearities, no bias, batch-first; forward, backward and the
+// training step's loss and gradients.
 #include <cmath>
 #include <random>
 
@@ -20,6 +21,32 @@ double rel_err(const rnn::Tensor& a, const rnn::Tensor& b) {
     den += static_cast<double>(b[i]) * b[i];
   }
   return std::sqrt(num / std::max(den, 1e-300));
+}
+
+// Gradients a against the reference's b, norm-wise: every tensor's error
+// measured against the norm of the whole gradient (a tensor holding a sum
+// that cancels, a bias at H = 1, say, is as accurate as float allows
+// relative to the terms summed, not to its own small value), and the whole
+// gradient's relative error.
+void expect_grads_close(const rnn::Model& a, const rnn::Model& b, double tol) {
+  const auto pa = a.parameters();
+  const auto pb = b.parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  double total = 0, err = 0;
+  for (const auto& [name, t] : pb)
+    for (int64_t i = 0; i < t->numel(); ++i) total += static_cast<double>((*t)[i]) * (*t)[i];
+  for (size_t k = 0; k < pa.size(); ++k) {
+    ASSERT_EQ(pa[k].first, pb[k].first);
+    ASSERT_EQ(pa[k].second->shape(), pb[k].second->shape());
+    double e = 0;
+    for (int64_t i = 0; i < pa[k].second->numel(); ++i) {
+      const double d = static_cast<double>((*pa[k].second)[i]) - (*pb[k].second)[i];
+      e += d * d;
+    }
+    err += e;
+    EXPECT_LT(std::sqrt(e / std::max(total, 1e-300)), tol) << pa[k].first;
+  }
+  EXPECT_LT(std::sqrt(err / std::max(total, 1e-300)), tol) << "all gradients";
 }
 
 struct Case {
@@ -69,6 +96,70 @@ TEST_P(FastCpu, MatchesTheReference) {
   // Deterministic: the same call, the same bits.
   const rnn::ForwardResult again = rnn::forward(m, x, h, len, fast);
   EXPECT_EQ(again.y.values(), a.y.values());
+
+  // Backward, from a random dy and dh_n: dx, dh0 and every gradient.
+  const int64_t W = cfg.num_directions() * c.H;
+  const rnn::Tensor dy = c.batch_first ? testbed::random_tensor({c.B, T, W}, seed + 4)
+                                       : testbed::random_tensor({T, c.B, W}, seed + 4);
+  const rnn::Tensor dh_n = testbed::random_tensor(b.h_n.shape(), seed + 5);
+  const rnn::BackwardResult ga = rnn::backward(m, x, h, len, dy, &dh_n, fast);
+  const rnn::BackwardResult gb = rnn::backward(m, x, h, len, dy, &dh_n, ref);
+  EXPECT_EQ(ga.device, rnn::Device::Cpu);
+  ASSERT_EQ(ga.dx.shape(), gb.dx.shape());
+  ASSERT_EQ(ga.dh0.shape(), gb.dh0.shape());
+  EXPECT_LT(rel_err(ga.dx, gb.dx), 1e-5) << "dx";
+  EXPECT_LT(rel_err(ga.dh0, gb.dh0), 1e-5) << "dh0";
+  expect_grads_close(ga.grads, gb.grads, 1e-5);
+  const rnn::BackwardResult gagain = rnn::backward(m, x, h, len, dy, &dh_n, fast);
+  EXPECT_EQ(gagain.dx.values(), ga.dx.values());
+  EXPECT_EQ(gagain.grads.cell(0, 0).w_hh.values(), ga.grads.cell(0, 0).w_hh.values());
+}
+
+// The training step's pass (forward, head, softmax cross-entropy, backward)
+// on the fast backend against the reference's: loss, every gradient (the
+// head's included), dx and dh0, with lengths and ignored targets.
+TEST_P(FastCpu, LossAndGradsMatchTheReference) {
+  const Case c = GetParam();
+  if (c.batch_first) GTEST_SKIP() << "loss_and_grads takes time-major x";
+  const int64_t T = 9, O = 6;
+  rnn::ModelConfig cfg;
+  cfg.input_size = c.I;
+  cfg.hidden_size = c.H;
+  cfg.num_layers = c.L;
+  cfg.bidirectional = c.bidir;
+  cfg.bias = c.bias;
+  cfg.output_size = O;
+  cfg.output_bias = c.bias;
+  cfg.nonlinearity = c.relu ? rnn::Nonlinearity::Relu : rnn::Nonlinearity::Tanh;
+  std::random_device fresh;
+  const uint64_t seed = fresh();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const rnn::Model m = rnn::Model::random(cfg, seed);
+  const rnn::Tensor x = testbed::random_tensor({T, c.B, c.I}, seed + 1);
+  const rnn::Tensor h0 = testbed::random_tensor({c.L * cfg.num_directions(), c.B, c.H}, seed + 2);
+  std::mt19937_64 gen(seed + 3);
+  std::vector<int64_t> lengths(static_cast<size_t>(c.B));
+  for (auto& l : lengths) l = 1 + static_cast<int64_t>(gen() % T);
+  std::vector<int64_t> targets(static_cast<size_t>(T * c.B));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < c.B; ++b) {
+      const bool padded = c.lengths && t >= lengths[static_cast<size_t>(b)];
+      targets[static_cast<size_t>(t * c.B + b)] = padded || gen() % 7 == 0 ? -1 : static_cast<int64_t>(gen() % O);
+    }
+  targets[0] = 1;  // at least one counted
+  rnn::ForwardOptions fast, ref;
+  fast.device = rnn::Device::Cpu;
+  ref.device = rnn::Device::Reference;
+  const auto* len = c.lengths ? &lengths : nullptr;
+  const auto* h = c.h0 ? &h0 : nullptr;
+  const rnn::LossAndGrads a = rnn::loss_and_grads(m, x, h, targets, len, fast);
+  const rnn::LossAndGrads b = rnn::loss_and_grads(m, x, h, targets, len, ref);
+  EXPECT_EQ(a.count, b.count);
+  EXPECT_NEAR(a.loss, b.loss, 1e-5 * std::fabs(b.loss));
+  EXPECT_LT(rel_err(a.h_n, b.h_n), 1e-5) << "h_n";
+  EXPECT_LT(rel_err(a.dx, b.dx), 1e-5) << "dx";
+  EXPECT_LT(rel_err(a.dh0, b.dh0), 1e-5) << "dh0";
+  expect_grads_close(a.grads, b.grads, 1e-5);
 }
 
 std::vector<Case> cases() {

@@ -1,0 +1,116 @@
+#!/usr/bin/python3 -s
+"""PyTorch's side of the train-char comparison: the recipe of `rnn train-char`
+in PyTorch, to time against it on the same machine and threads.
+
+The same data and schedule as rnn train-char: the text decoded as UTF-8, the
+vocabulary its characters in order of first appearance, the last 10% held out
+(texts of 2000 characters or more), the training part cut into B contiguous
+streams walked seq_len characters at a time with the hidden state carried
+(truncated BPTT) and reset at the start of each pass; one-hot inputs, an
+nn.RNN (tanh) and an nn.Linear head, softmax cross-entropy on the next
+character, gradients clipped to a global norm, Adam (or SGD with momentum
+0.9). Prints the training throughput (tokens/s over the updates, set-up and
+validation excluded) and the validation bits per character at the end,
+evaluated as rnn train-char does (chunks of 512, state carried from zero).
+
+    taskset -c 0 bench/train_char_torch.py --text GPL-3 --hidden 256 --seq-len 64 \
+        --batch 32 --steps 300 --threads 1
+"""
+import argparse
+import math
+import time
+
+import torch
+
+
+def vocabulary(text):
+    seen = {}
+    for c in text:
+        if c not in seen:
+            seen[c] = len(seen)
+    return seen
+
+
+def bits_per_char(rnn, fc, ids, V):
+    with torch.no_grad():
+        h, nll, count = None, 0.0, 0
+        for p in range(0, len(ids) - 1, 512):
+            T = min(512, len(ids) - 1 - p)
+            x = torch.nn.functional.one_hot(torch.tensor(ids[p:p + T]), V).float().unsqueeze(1)
+            y, h = rnn(x, h)
+            logits = fc(y.squeeze(1))
+            nll += torch.nn.functional.cross_entropy(logits, torch.tensor(ids[p + 1:p + 1 + T]),
+                                                     reduction="sum").item()
+            count += T
+        return nll / count / math.log(2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--text", required=True)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--seq-len", type=int, default=50)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--lr", type=float, default=0.002)
+    ap.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    ap.add_argument("--clip", type=float, default=5.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    a = ap.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+
+    text = open(a.text, encoding="utf-8").read()
+    vocab = vocabulary(text)
+    V = len(vocab)
+    ids = [vocab[c] for c in text]
+    n_train = len(ids) * 9 // 10 if len(ids) >= 2000 else len(ids)
+    train_ids, val_ids = ids[:n_train], ids[n_train:]
+    usable = n_train - 1
+    seq = min(a.seq_len, usable)
+    B = max(1, min(a.batch, usable // seq))
+    S = usable // B
+    data = torch.tensor(train_ids[:B * S + 1])
+    streams_in = torch.stack([data[b * S:b * S + S] for b in range(B)], 1)       # [S, B]
+    streams_out = torch.stack([data[b * S + 1:b * S + S + 1] for b in range(B)], 1)
+
+    rnn = torch.nn.RNN(V, a.hidden, a.layers)
+    fc = torch.nn.Linear(a.hidden, V)
+    params = list(rnn.parameters()) + list(fc.parameters())
+    opt = (torch.optim.Adam(params, lr=a.lr) if a.optimizer == "adam"
+           else torch.optim.SGD(params, lr=a.lr, momentum=0.9))
+
+    h, pos, loss_sum = None, 0, 0.0
+    start = time.perf_counter()
+    for step in range(1, a.steps + 1):
+        if pos >= S:
+            pos, h = 0, None
+        T = min(seq, S - pos)
+        x = torch.nn.functional.one_hot(streams_in[pos:pos + T], V).float()
+        target = streams_out[pos:pos + T].reshape(-1)
+        y, h_n = rnn(x, h)
+        loss = torch.nn.functional.cross_entropy(fc(y).reshape(-1, V), target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if a.clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, a.clip)
+        opt.step()
+        h = h_n.detach()
+        pos += T
+        loss_sum += loss.item()
+    seconds = time.perf_counter() - start
+    tokens = a.steps * seq * B
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s): {a.steps} steps of {seq} x {B}, "
+          f"H={a.hidden} L={a.layers}, vocabulary {V}")
+    print(f"seconds={seconds:.3f}")
+    print(f"tokens_per_s={tokens / seconds:.0f}")
+    print(f"last_loss={loss.item():.4f}")
+    if val_ids:
+        print(f"val_bpc={bits_per_char(rnn, fc, val_ids, V):.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+// host/cpu/fast_kernels.cpp: the fast CPU backend's building blocks
+// (fast_kernels.hpp): BLAS calls, the small-batch step kernel, tanh, threads.
+#include "cpu/fast_kernels.hpp"
+
+#include <immintrin.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cpu/fast.hpp"
+
+// The CBLAS entry points used here (OpenBLAS exports them; its cblas.h sits
+// in a variant-specific folder, so they are declared rather than included).
+extern "C" {
+void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc);
+void cblas_sgemv(int order, int trans, int m, int n, float alpha, const float* a, int lda, const float* x, int incx,
+                 float beta, float* y, int incy);
+// OpenBLAS's thread control; weak, so another BLAS links too.
+void openblas_set_num_threads(int n) __attribute__((weak));
+}
+
+namespace rnn::cpu::fast {
+
+namespace {
+
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+
+// The cores this process may use: its affinity mask, capped by a cgroup v2
+// CPU quota (cpu.max).
+int usable_cores() {
+  int cores = 1;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = std::max(1, CPU_COUNT(&set));
+  std::ifstream f("/sys/fs/cgroup/cpu.max");
+  std::string quota, period;
+  if (f >> quota >> period && quota != "max") {
+    const double q = std::atof(quota.c_str()), p = std::atof(period.c_str());
+    if (q > 0 && p > 0) cores = std::max(1, std::min(cores, static_cast<int>(std::ceil(q / p))));
+  }
+  return cores;
+}
+
+int configured_threads() {
+  if (const char* s = std::getenv("RNN_NUM_THREADS")) {
+    const int n = std::atoi(s);
+    if (n >= 1) return n;
+  }
+  return usable_cores();
+}
+
+// Adds acc (8 columns of one row) into c[0..n), n <= 8.
+__attribute__((target("avx2,fma"))) inline void add_row(float* c, int64_t n, __m256 acc) {
+  if (n >= 8) {
+    _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), acc));
+    return;
+  }
+  alignas(32) float tmp[8];
+  _mm256_store_ps(tmp, acc);
+  for (int64_t j = 0; j < n; ++j) c[j] += tmp[j];
+}
+
+// Four rows by two panels (16 columns) from column n0: eight accumulators,
+// named so that they stay in registers.
+__attribute__((target("avx2,fma"))) void rows4_panels2(int64_t n0, int64_t N, int64_t K, const float* a,
+                                                      int64_t lda, const float* panels, float* c, int64_t ldc,
+                                                      int64_t panels_here) {
+  const float* w0 = panels + (n0 / 8) * K * 8;
+  const float* w1 = w0 + K * 8;
+  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (int64_t k = 0; k < K; ++k) {
+    const __m256 x0 = _mm256_loadu_ps(w0 + k * 8);
+    const __m256 x1 = panels_here > 1 ? _mm256_loadu_ps(w1 + k * 8) : x0;
+    __m256 b = _mm256_broadcast_ss(a0 + k);
+    c00 = _mm256_fmadd_ps(b, x0, c00);
+    c01 = _mm256_fmadd_ps(b, x1, c01);
+    b = _mm256_broadcast_ss(a1 + k);
+    c10 = _mm256_fmadd_ps(b, x0, c10);
+    c11 = _mm256_fmadd_ps(b, x1, c11);
+    b = _mm256_broadcast_ss(a2 + k);
+    c20 = _mm256_fmadd_ps(b, x0, c20);
+    c21 = _mm256_fmadd_ps(b, x1, c21);
+    b = _mm256_broadcast_ss(a3 + k);
+    c30 = _mm256_fmadd_ps(b, x0, c30);
+    c31 = _mm256_fmadd_ps(b, x1, c31);
+  }
+  const __m256 acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+  for (int m = 0; m < 4; ++m)
+    for (int64_t p = 0; p < panels_here; ++p) add_row(c + m * ldc + n0 + 8 * p, N - n0 - 8 * p, acc[m][p]);
+}
+
+// One row by four panels (32 columns): four independent accumulators.
+__attribute__((target("avx2,fma"))) void row1_panels4(int64_t n0, int64_t N, int64_t K, const float* a,
+                                                     const float* panels, float* c, int64_t panels_here) {
+  const float* w = panels + (n0 / 8) * K * 8;
+  const int64_t stride = K * 8;
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+  if (panels_here == 4) {
+    for (int64_t k = 0; k < K; ++k) {
+      const __m256 b = _mm256_broadcast_ss(a + k);
+      c0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + k * 8), c0);
+      c1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + stride + k * 8), c1);
+      c2 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + 2 * stride + k * 8), c2);
+      c3 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + 3 * stride + k * 8), c3);
+    }
+  } else {  // fewer panels left: one at a time, the k loop split in two chains
+    for (int64_t p = 0; p < panels_here; ++p) {
+      __m256 e0 = _mm256_setzero_ps(), e1 = e0;
+      int64_t k = 0;
+      for (; k + 1 < K; k += 2) {
+        e0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k), _mm256_loadu_ps(w + p * stride + k * 8), e0);
+        e1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k + 1), _mm256_loadu_ps(w + p * stride + (k + 1) * 8), e1);
+      }
+      if (k < K) e0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k), _mm256_loadu_ps(w + p * stride + k * 8), e0);
+      (p == 0 ? c0 : p == 1 ? c1 : c2) = _mm256_add_ps(e0, e1);
+    }
+  }
+  const __m256 acc[4] = {c0, c1, c2, c3};
+  for (int64_t p = 0; p < panels_here; ++p) add_row(c + n0 + 8 * p, N - n0 - 8 * p, acc[p]);
+}
+
+__attribute__((target("avx2,fma"))) void small_gemm_avx2(int64_t M, int64_t N, int64_t K, const float* a,
+                                                        int64_t lda, const float* panels, float* c, int64_t ldc) {
+  const int64_t count = (N + 7) / 8;
+  int64_t m = 0;
+  for (; m + 4 <= M; m += 4)
+    for (int64_t p = 0; p < count; p += 2)
+      rows4_panels2(8 * p, N, K, a + m * lda, lda, panels, c + m * ldc, ldc, std::min<int64_t>(2, count - p));
+  for (; m < M; ++m)
+    for (int64_t p = 0; p < count; p += 4)
+      row1_panels4(8 * p, N, K, a + m * lda, panels, c + m * ldc, std::min<int64_t>(4, count - p));
+}
+}  // namespace
+
+// C[m, n] (+)= A[m, k] B[n, k]^T, row-major with leading dimensions.
+void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+             float* c, int64_t ldc) {
+  if (m == 1) {  // a GEMV: c = B a
+    cblas_sgemv(kRowMajor, kNoTrans, static_cast<int>(n), static_cast<int>(k), 1.0f, b, static_cast<int>(ldb), a, 1,
+                beta, c, 1);
+    return;
+  }
+  cblas_sgemm(kRowMajor, kNoTrans, kTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
+              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+
+
+// C[m, n] = op(A) op(B) + beta C, row-major.
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+          int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // C = beta C (BLAS may leave C alone)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return;
+  }
+  cblas_sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
+              c, static_cast<int>(ldc));
+}
+
+// ---- small-batch steps: C[M, N] += A[M, K] W^T, M <= 8 --------------------
+// BLAS packs both operands on every call, which at a step's few rows costs
+// more than the product. Here W is packed once per layer in panels of 8
+// columns and each step streams it once, in order: every 8 values loaded
+// serve all M rows (AVX2 + FMA, chosen at run time; elsewhere BLAS).
+
+// W [N, K] packed in panels of 8 columns: panel p holds W[8p + j, k] at
+// p * K * 8 + k * 8 + j (columns past N zero), so a step reads it in order.
+void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out) {
+  const int64_t panels = (n + 7) / 8;
+  out.assign(static_cast<size_t>(panels * k * 8), 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t kk = 0; kk < k; ++kk) out[static_cast<size_t>((i / 8) * k * 8 + kk * 8 + i % 8)] = w[i * k + kk];
+}
+
+bool have_avx2_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
+void step_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, const float* packed,
+               float* c, int64_t ldc) {
+  // One row: BLAS's GEMV streams W as well as this kernel does.
+  if (packed && m >= 2 && m <= kSmallRows) return small_gemm_avx2(m, n, k, a, lda, packed, c, ldc);
+  gemm_nt(m, n, k, a, lda, w, k, 1.0f, c, ldc);
+}
+
+void activate(float* v, int64_t n, Nonlinearity act) {
+  if (act == Nonlinearity::Tanh) {
+    tanh_inplace(v, n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) v[i] = v[i] < 0.0f ? 0.0f : v[i];  // NaN stays NaN, as in PyTorch
+  }
+}
+
+void tanh_inplace(float* v, int64_t n) noexcept {
+  // tanh(x) = x p(x^2) / q(x^2) on [-7.9, 7.9] (beyond, tanh is 1 in float).
+  constexpr float kClamp = 7.90531110763549805f;
+  constexpr float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f, a5 = 1.48572235717979e-05f,
+                  a7 = 5.12229709037114e-08f, a9 = -8.60467152213735e-11f, a11 = 2.00018790482477e-13f,
+                  a13 = -2.76076847742355e-16f;
+  constexpr float b0 = 4.89352518554385e-03f, b2 = 2.26843463243900e-03f, b4 = 1.18534705686654e-04f,
+                  b6 = 1.19825839466702e-06f;
+  for (int64_t i = 0; i < n; ++i) {  // branch-free, so that it vectorises
+    float x = v[i];
+    x = x > kClamp ? kClamp : x;
+    x = x < -kClamp ? -kClamp : x;
+    const float x2 = x * x;
+    float p = a13;
+    p = p * x2 + a11;
+    p = p * x2 + a9;
+    p = p * x2 + a7;
+    p = p * x2 + a5;
+    p = p * x2 + a3;
+    p = p * x2 + a1;
+    float q = b6;
+    q = q * x2 + b4;
+    q = q * x2 + b2;
+    q = q * x2 + b0;
+    v[i] = x * p / q;
+  }
+}
+
+int threads() noexcept {
+  static const int n = configured_threads();
+  return n;
+}
+
+void init_threads() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (openblas_set_num_threads) openblas_set_num_threads(threads());
+  });
+}
+
+}  // namespace rnn::cpu::fast

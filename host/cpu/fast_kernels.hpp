@@ -1,0 +1,40 @@
+// host/cpu/fast_kernels.hpp: the fast CPU backend's building blocks, shared
+// by its forward pass (fast.cpp), backward pass (fast_backward.cpp) and
+// training step (fast_train.cpp). Row-major throughout; sizes are int64_t
+// and the callers keep them within BLAS's 32-bit int.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "rnn/model.hpp"
+
+namespace rnn::cpu::fast {
+
+// Sets the BLAS's thread count to threads() (fast.hpp), once per process.
+void init_threads();
+
+// C[m, n] = op(A) op(B) + beta C, op = transpose where asked (SGEMM); k = 0
+// gives C = beta C.
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+          int64_t ldb, float beta, float* c, int64_t ldc);
+// C[m, n] = A[m, k] B[n, k]^T + beta C (a GEMV at m = 1).
+void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+             float* c, int64_t ldc);
+
+// True when the CPU has AVX2 and FMA (the small-batch kernel runs).
+bool have_avx2_fma();
+// Steps of at most this many rows use the packed small-batch kernel.
+constexpr int64_t kSmallRows = 8;
+// W [n, k] packed for the small-batch kernel: panels of 8 columns, panel p
+// holding W[8p + j, kk] at p * k * 8 + kk * 8 + j (columns past n zero).
+void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out);
+// One step: C[m, n] += A[m, k] W[n, k]^T; `packed` is W packed by
+// pack_panels (or null: BLAS).
+void step_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, const float* packed,
+               float* c, int64_t ldc);
+
+// The activation in place: tanh (tanh_inplace) or relu (NaN kept).
+void activate(float* v, int64_t n, Nonlinearity act);
+
+}  // namespace rnn::cpu::fast
