@@ -61,7 +61,7 @@ void recur(const Model& model, int64_t l, int64_t d, const Cache& cc, const floa
   const float* whh = model.cell(l, d).w_hh.data();
   // W_hh packed for the small-batch kernel, when some step has few rows.
   std::vector<float> packed;
-  if (have_avx2_fma() && cc.active[static_cast<size_t>(T - 1)] <= kSmallRows && cc.active[0] >= 2)
+  if (wants_packed(cc.active[static_cast<size_t>(T - 1)], cc.active[0]))
     pack_panels(whh, H, H, packed);
   const float* wp = packed.empty() ? nullptr : packed.data();
   for (int64_t s = 0; s < T; ++s) {

@@ -42,7 +42,7 @@ void steps_back(const Model& model, int64_t l, int64_t d, const Cache& cc, float
   std::vector<float> wt(static_cast<size_t>(H * H)), packed;  // carry = dz W_hh = dz (W_hh^T)^T
   for (int64_t i = 0; i < H; ++i)
     for (int64_t j = 0; j < H; ++j) wt[static_cast<size_t>(j * H + i)] = whh[i * H + j];
-  if (have_avx2_fma() && cc.active[static_cast<size_t>(T - 1)] <= kSmallRows && cc.active[0] >= 2)
+  if (wants_packed(cc.active[static_cast<size_t>(T - 1)], cc.active[0]))
     pack_panels(wt.data(), H, H, packed);
   const float* wp = packed.empty() ? nullptr : packed.data();
   const float* y = cc.outputs[static_cast<size_t>(l)].data();

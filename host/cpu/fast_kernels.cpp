@@ -66,77 +66,66 @@ __attribute__((target("avx2,fma"))) inline void add_row(float* c, int64_t n, __m
   for (int64_t j = 0; j < n; ++j) c[j] += tmp[j];
 }
 
-// Four rows by two panels (16 columns) from column n0: eight accumulators,
-// named so that they stay in registers.
-__attribute__((target("avx2,fma"))) void rows4_panels2(int64_t n0, int64_t N, int64_t K, const float* a,
-                                                      int64_t lda, const float* panels, float* c, int64_t ldc,
-                                                      int64_t panels_here) {
+// R rows by two panels (16 columns) from column n0: 2R accumulators (at
+// R = 6, twelve, with the two panel loads and a broadcast: 15 of the 16
+// vector registers). Every k step loads 16 values of W and R of A for 2R
+// FMAs.
+template <int R>
+__attribute__((target("avx2,fma"))) void rows_panels2(int64_t n0, int64_t N, int64_t K, const float* a, int64_t lda,
+                                                     const float* panels, float* c, int64_t ldc, int64_t panels_here) {
   const float* w0 = panels + (n0 / 8) * K * 8;
-  const float* w1 = w0 + K * 8;
-  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const float* w1 = panels_here > 1 ? w0 + K * 8 : w0;
+  __m256 acc0[R], acc1[R];  // every index a constant (loops unrolled), so they stay in registers
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
     const __m256 x0 = _mm256_loadu_ps(w0 + k * 8);
-    const __m256 x1 = panels_here > 1 ? _mm256_loadu_ps(w1 + k * 8) : x0;
-    __m256 b = _mm256_broadcast_ss(a0 + k);
-    c00 = _mm256_fmadd_ps(b, x0, c00);
-    c01 = _mm256_fmadd_ps(b, x1, c01);
-    b = _mm256_broadcast_ss(a1 + k);
-    c10 = _mm256_fmadd_ps(b, x0, c10);
-    c11 = _mm256_fmadd_ps(b, x1, c11);
-    b = _mm256_broadcast_ss(a2 + k);
-    c20 = _mm256_fmadd_ps(b, x0, c20);
-    c21 = _mm256_fmadd_ps(b, x1, c21);
-    b = _mm256_broadcast_ss(a3 + k);
-    c30 = _mm256_fmadd_ps(b, x0, c30);
-    c31 = _mm256_fmadd_ps(b, x1, c31);
-  }
-  const __m256 acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-  for (int m = 0; m < 4; ++m)
-    for (int64_t p = 0; p < panels_here; ++p) add_row(c + m * ldc + n0 + 8 * p, N - n0 - 8 * p, acc[m][p]);
-}
-
-// One row by four panels (32 columns): four independent accumulators.
-__attribute__((target("avx2,fma"))) void row1_panels4(int64_t n0, int64_t N, int64_t K, const float* a,
-                                                     const float* panels, float* c, int64_t panels_here) {
-  const float* w = panels + (n0 / 8) * K * 8;
-  const int64_t stride = K * 8;
-  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-  if (panels_here == 4) {
-    for (int64_t k = 0; k < K; ++k) {
-      const __m256 b = _mm256_broadcast_ss(a + k);
-      c0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + k * 8), c0);
-      c1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + stride + k * 8), c1);
-      c2 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + 2 * stride + k * 8), c2);
-      c3 = _mm256_fmadd_ps(b, _mm256_loadu_ps(w + 3 * stride + k * 8), c3);
-    }
-  } else {  // fewer panels left: one at a time, the k loop split in two chains
-    for (int64_t p = 0; p < panels_here; ++p) {
-      __m256 e0 = _mm256_setzero_ps(), e1 = e0;
-      int64_t k = 0;
-      for (; k + 1 < K; k += 2) {
-        e0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k), _mm256_loadu_ps(w + p * stride + k * 8), e0);
-        e1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k + 1), _mm256_loadu_ps(w + p * stride + (k + 1) * 8), e1);
-      }
-      if (k < K) e0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k), _mm256_loadu_ps(w + p * stride + k * 8), e0);
-      (p == 0 ? c0 : p == 1 ? c1 : c2) = _mm256_add_ps(e0, e1);
+    const __m256 x1 = _mm256_loadu_ps(w1 + k * 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 b = _mm256_broadcast_ss(a + r * lda + k);
+      acc0[r] = _mm256_fmadd_ps(b, x0, acc0[r]);
+      acc1[r] = _mm256_fmadd_ps(b, x1, acc1[r]);
     }
   }
-  const __m256 acc[4] = {c0, c1, c2, c3};
-  for (int64_t p = 0; p < panels_here; ++p) add_row(c + n0 + 8 * p, N - n0 - 8 * p, acc[p]);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    add_row(c + r * ldc + n0, N - n0, acc0[r]);
+    if (panels_here > 1) add_row(c + r * ldc + n0 + 8, N - n0 - 8, acc1[r]);
+  }
 }
 
-__attribute__((target("avx2,fma"))) void small_gemm_avx2(int64_t M, int64_t N, int64_t K, const float* a,
-                                                        int64_t lda, const float* panels, float* c, int64_t ldc) {
+__attribute__((target("avx2,fma"))) void rows_block(int64_t rows, int64_t n0, int64_t N, int64_t K, const float* a,
+                                                   int64_t lda, const float* panels, float* c, int64_t ldc,
+                                                   int64_t panels_here) {
+  switch (rows) {
+    case 1: return rows_panels2<1>(n0, N, K, a, lda, panels, c, ldc, panels_here);
+    case 2: return rows_panels2<2>(n0, N, K, a, lda, panels, c, ldc, panels_here);
+    case 3: return rows_panels2<3>(n0, N, K, a, lda, panels, c, ldc, panels_here);
+    case 4: return rows_panels2<4>(n0, N, K, a, lda, panels, c, ldc, panels_here);
+    case 5: return rows_panels2<5>(n0, N, K, a, lda, panels, c, ldc, panels_here);
+    default: return rows_panels2<6>(n0, N, K, a, lda, panels, c, ldc, panels_here);
+  }
+}
+
+// C[M, N] += A[M, K] W^T on W's panels: two panels at a time (16 KB at
+// K = 256, kept in L1) against every block of rows (6, or 3 to 5 at the
+// end: a lone row comes only at M = 1).
+__attribute__((target("avx2,fma"))) void packed_gemm_avx2(int64_t M, int64_t N, int64_t K, const float* a,
+                                                         int64_t lda, const float* panels, float* c, int64_t ldc) {
   const int64_t count = (N + 7) / 8;
-  int64_t m = 0;
-  for (; m + 4 <= M; m += 4)
-    for (int64_t p = 0; p < count; p += 2)
-      rows4_panels2(8 * p, N, K, a + m * lda, lda, panels, c + m * ldc, ldc, std::min<int64_t>(2, count - p));
-  for (; m < M; ++m)
-    for (int64_t p = 0; p < count; p += 4)
-      row1_panels4(8 * p, N, K, a + m * lda, panels, c + m * ldc, std::min<int64_t>(4, count - p));
+  for (int64_t p = 0; p < count; p += 2) {
+    const int64_t here = std::min<int64_t>(2, count - p);
+    int64_t m = 0;
+    while (m < M) {
+      const int64_t rest = M - m;
+      const int64_t rows = rest <= 6 ? rest : (rest == 7 || rest == 8) ? 4 : 6;
+      rows_block(rows, 8 * p, N, K, a + m * lda, lda, panels, c + m * ldc, ldc, here);
+      m += rows;
+    }
+  }
 }
+
 }  // namespace
 
 // C[m, n] (+)= A[m, k] B[n, k]^T, row-major with leading dimensions.
@@ -189,7 +178,7 @@ bool have_avx2_fma() {
 void step_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, const float* packed,
                float* c, int64_t ldc) {
   // One row: BLAS's GEMV streams W as well as this kernel does.
-  if (packed && m >= 2 && m <= kSmallRows) return small_gemm_avx2(m, n, k, a, lda, packed, c, ldc);
+  if (packed && m >= 2 && m <= kPackedRows) return packed_gemm_avx2(m, n, k, a, lda, packed, c, ldc);
   gemm_nt(m, n, k, a, lda, w, k, 1.0f, c, ldc);
 }
 
@@ -201,32 +190,61 @@ void activate(float* v, int64_t n, Nonlinearity act) {
   }
 }
 
-void tanh_inplace(float* v, int64_t n) noexcept {
-  // tanh(x) = x p(x^2) / q(x^2) on [-7.9, 7.9] (beyond, tanh is 1 in float).
-  constexpr float kClamp = 7.90531110763549805f;
-  constexpr float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f, a5 = 1.48572235717979e-05f,
-                  a7 = 5.12229709037114e-08f, a9 = -8.60467152213735e-11f, a11 = 2.00018790482477e-13f,
-                  a13 = -2.76076847742355e-16f;
-  constexpr float b0 = 4.89352518554385e-03f, b2 = 2.26843463243900e-03f, b4 = 1.18534705686654e-04f,
-                  b6 = 1.19825839466702e-06f;
-  for (int64_t i = 0; i < n; ++i) {  // branch-free, so that it vectorises
-    float x = v[i];
-    x = x > kClamp ? kClamp : x;
-    x = x < -kClamp ? -kClamp : x;
-    const float x2 = x * x;
-    float p = a13;
-    p = p * x2 + a11;
-    p = p * x2 + a9;
-    p = p * x2 + a7;
-    p = p * x2 + a5;
-    p = p * x2 + a3;
-    p = p * x2 + a1;
-    float q = b6;
-    q = q * x2 + b4;
-    q = q * x2 + b2;
-    q = q * x2 + b0;
-    v[i] = x * p / q;
+namespace {
+
+// tanh(x) = x p(x^2) / q(x^2) on [-7.9, 7.9] (beyond, tanh is 1 in float).
+constexpr float kClamp = 7.90531110763549805f;
+constexpr float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f, a5 = 1.48572235717979e-05f,
+                a7 = 5.12229709037114e-08f, a9 = -8.60467152213735e-11f, a11 = 2.00018790482477e-13f,
+                a13 = -2.76076847742355e-16f;
+constexpr float b0 = 4.89352518554385e-03f, b2 = 2.26843463243900e-03f, b4 = 1.18534705686654e-04f,
+                b6 = 1.19825839466702e-06f;
+
+inline float tanh_one(float x) {
+  x = x > kClamp ? kClamp : x;  // NaN stays NaN
+  x = x < -kClamp ? -kClamp : x;
+  const float x2 = x * x;
+  float p = a13;
+  p = p * x2 + a11;
+  p = p * x2 + a9;
+  p = p * x2 + a7;
+  p = p * x2 + a5;
+  p = p * x2 + a3;
+  p = p * x2 + a1;
+  float q = b6;
+  q = q * x2 + b4;
+  q = q * x2 + b2;
+  q = q * x2 + b0;
+  return x * p / q;
+}
+
+// Eight at a time; the same formula, its products fused.
+__attribute__((target("avx2,fma"))) int64_t tanh_avx2(float* v, int64_t n) {
+  const __m256 hi = _mm256_set1_ps(kClamp), lo = _mm256_set1_ps(-kClamp);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 x = _mm256_loadu_ps(v + i);
+    x = _mm256_max_ps(lo, _mm256_min_ps(hi, x));  // operands in this order keep NaN
+    const __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(a13), x2, _mm256_set1_ps(a11));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a9));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a7));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a5));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a3));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(a1));
+    __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(b6), x2, _mm256_set1_ps(b4));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(b2));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(b0));
+    _mm256_storeu_ps(v + i, _mm256_div_ps(_mm256_mul_ps(x, p), q));
   }
+  return i;
+}
+
+}  // namespace
+
+void tanh_inplace(float* v, int64_t n) noexcept {
+  const int64_t done = have_avx2_fma() ? tanh_avx2(v, n) : 0;
+  for (int64_t i = done; i < n; ++i) v[i] = tanh_one(v[i]);
 }
 
 int threads() noexcept {

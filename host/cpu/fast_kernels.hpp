@@ -22,10 +22,17 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const flo
 void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
              float* c, int64_t ldc);
 
-// True when the CPU has AVX2 and FMA (the small-batch kernel runs).
+// True when the CPU has AVX2 and FMA (the packed step kernel runs).
 bool have_avx2_fma();
-// Steps of at most this many rows use the packed small-batch kernel.
-constexpr int64_t kSmallRows = 8;
+// Steps of 2 to kPackedRows rows use the packed step kernel (W_hh packed
+// once per pass, where BLAS packs it again on every call); a single row is
+// a GEMV, more rows BLAS.
+constexpr int64_t kPackedRows = 64;
+// True when a pass whose steps run `fewest` to `most` rows has steps for
+// the packed kernel (so W_hh is worth packing).
+inline bool wants_packed(int64_t fewest, int64_t most) {
+  return have_avx2_fma() && most >= 2 && fewest <= kPackedRows;
+}
 // W [n, k] packed for the small-batch kernel: panels of 8 columns, panel p
 // holding W[8p + j, kk] at p * k * 8 + kk * 8 + j (columns past n zero).
 void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out);
