@@ -3,6 +3,8 @@
 #include <memory>
 #include <string>
 
+#include "api/inputs.hpp"
+#include "api/train_fast.hpp"
 #include "engine/backend.hpp"
 #include "rnn/error.hpp"
 #include "rnn/limits.hpp"
@@ -18,6 +20,7 @@ struct ChunkTrainer::Impl {
   Device device = Device::Cpu;
   Tensor h;  // the carried state on the CPU ([L*D, B, H]; empty: zeros)
   std::unique_ptr<detail::GpuChunkTrainer> gpu;  // set when training on the GPU
+  detail::FastTrainState fast;  // the fast CPU backend's buffers, kept for the whole run
 };
 
 namespace {
@@ -62,9 +65,15 @@ double ChunkTrainer::step(const Tensor& x, const std::vector<int64_t>& targets, 
   Impl& m = *impl_;
   if (m.gpu) return m.gpu->step(x, targets, fresh);
   if (fresh) m.h = Tensor();
-  ForwardOptions on;
-  on.device = m.device;  // Cpu (the fast backend) or Reference
-  TrainStepResult r = train_step(m.model, m.optimizer, x, m.h.empty() ? nullptr : &m.h, nullptr, targets, m.clip, on);
+  const Tensor* h0 = m.h.empty() ? nullptr : &m.h;
+  TrainStepResult r;
+  if (m.device == Device::Cpu && x.rank() == 3 && detail::fast_cpu_fits(m.model.config(), x.dim(0), x.dim(1))) {
+    r = detail::fast_train_step(m.model, m.optimizer, x, h0, nullptr, targets, m.clip, m.fast);
+  } else {
+    ForwardOptions on;
+    on.device = m.device;  // Cpu (the fast backend) or Reference
+    r = train_step(m.model, m.optimizer, x, h0, nullptr, targets, m.clip, on);
+  }
   m.h = std::move(r.h_n);
   return r.loss;
 }

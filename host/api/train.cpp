@@ -7,6 +7,7 @@
 
 #include "engine/backend.hpp"
 #include "engine/pass.hpp"
+#include "api/train_fast.hpp"
 #include "cpu/fast.hpp"
 #include "cpu/reference.hpp"
 #include "api/inputs.hpp"
@@ -78,12 +79,16 @@ LossResult softmax_cross_entropy(const Tensor& logits, const std::vector<int64_t
 // ---- optimizers ------------------------------------------------------------------
 
 namespace {
-void same_config(const Model& a, const Model& b, const char* what) {
+// True when a and b have the same parameters, by name and shape.
+bool same_shapes(const Model& a, const Model& b) {
   const ModelConfig &x = a.config(), &y = b.config();
-  if (x.input_size != y.input_size || x.hidden_size != y.hidden_size || x.num_layers != y.num_layers ||
-      x.bidirectional != y.bidirectional || x.bias != y.bias || x.output_size != y.output_size ||
-      (x.output_size > 0 && x.output_bias != y.output_bias))
-    throw Error("grads", std::string("do not have the ") + what + "'s configuration");
+  return x.input_size == y.input_size && x.hidden_size == y.hidden_size && x.num_layers == y.num_layers &&
+         x.bidirectional == y.bidirectional && x.bias == y.bias && x.output_size == y.output_size &&
+         (x.output_size == 0 || x.output_bias == y.output_bias);
+}
+
+void same_config(const Model& a, const Model& b, const char* what) {
+  if (!same_shapes(a, b)) throw Error("grads", std::string("do not have the ") + what + "'s configuration");
 }
 }  // namespace
 
@@ -258,29 +263,35 @@ LossAndGrads reference_loss_and_grads(const Model& model, const Tensor& x, const
   return r;
 }
 
-// The fast CPU backend's: forward kept in float, the head and loss by
-// SGEMM, backward; dx only when asked (a training step of a model fed by
-// nothing upstream has no use for it).
-LossAndGrads fast_loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
-                                 const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths, bool want_dx) {
-  const ModelConfig& c = model.config();
-  detail::check_cpu_pass_memory(c, x.dim(0), x.dim(1), /*backward=*/true, /*batch_first=*/false);
-  LossAndGrads r;
-  cpu::fast::Cache cache;
-  cpu::fast::forward(model, x, h0, lengths ? lengths->data() : nullptr, cache, r.h_n);
-  r.grads = Model(c);
-  cpu::fast::HeadLoss head = cpu::fast::head_loss(model, cache, targets, r.grads);
+// The fast CPU backend's: the forward pass kept in float, the head and
+// loss by SGEMM, the backward pass into `grads` (the model's config); dx
+// only when asked (a step of a model fed by nothing upstream has no use
+// for it). Inputs validated by the caller.
+void fast_pass(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>& targets,
+               const std::vector<int64_t>* lengths, Tensor* dx, detail::FastTrainState& s, LossAndGrads& r) {
+  detail::check_cpu_pass_memory(model.config(), x.dim(0), x.dim(1), /*backward=*/true, /*batch_first=*/false);
+  cpu::fast::forward(model, x, h0, lengths ? lengths->data() : nullptr, s.cache, r.h_n);
+  if (!same_shapes(s.grads, model))
+    s.grads = Model(model.config());
+  const cpu::fast::HeadLoss head = cpu::fast::head_loss(model, s.cache, targets, s.grads);
   r.loss = head.loss;
   r.count = head.count;
-  Model rnn_grads;
-  cpu::fast::backward(model, x, cache, std::move(head.dtop), nullptr, want_dx ? &r.dx : nullptr, r.dh0, rnn_grads);
-  take_rnn_grads(rnn_grads, r.grads);
+  cpu::fast::backward(model, x, s.cache, nullptr, dx, s.dh0, s.grads);
+}
+
+LossAndGrads fast_loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
+                                 const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
+  detail::FastTrainState s;
+  LossAndGrads r;
+  fast_pass(model, x, h0, targets, lengths, &r.dx, s, r);
+  r.grads = std::move(s.grads);
+  r.dh0 = std::move(s.dh0);
   return r;
 }
 
 LossAndGrads loss_and_grads_on(const Model& model, const Tensor& x, const Tensor* h0,
                                const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
-                               const ForwardOptions& options, bool want_dx) {
+                               const ForwardOptions& options) {
   if (options.batch_first) throw Error("options", "loss_and_grads takes time-major x [T, B, I]: batch_first must be false");
   ForwardOptions on = options;
   on.device = resolve_device(options.device);
@@ -288,7 +299,7 @@ LossAndGrads loss_and_grads_on(const Model& model, const Tensor& x, const Tensor
   if (on.device == Device::Reference) return reference_loss_and_grads(model, x, h0, targets, lengths);
   if (on.device == Device::Cpu) {
     if (detail::fast_cpu_fits(model.config(), x.dim(0), x.dim(1)))
-      return fast_loss_and_grads(model, x, h0, targets, lengths, want_dx);
+      return fast_loss_and_grads(model, x, h0, targets, lengths);
     return reference_loss_and_grads(model, x, h0, targets, lengths);
   }
   // One forward pass on the GPU, kept for its backward pass; the head, the
@@ -313,19 +324,25 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
                             const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
   ForwardOptions cpu;
   cpu.device = Device::Cpu;
-  return loss_and_grads_on(model, x, h0, targets, lengths, cpu, /*want_dx=*/true);
+  return loss_and_grads_on(model, x, h0, targets, lengths, cpu);
 }
 
 LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h0,
                             const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths,
                             const ForwardOptions& options) {
-  return loss_and_grads_on(model, x, h0, targets, lengths, options, /*want_dx=*/true);
+  return loss_and_grads_on(model, x, h0, targets, lengths, options);
 }
 
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip,
                            const ForwardOptions& options) {
-  LossAndGrads lg = loss_and_grads_on(model, x, h0, targets, lengths, options, /*want_dx=*/false);
+  const bool fast = !options.batch_first && x.rank() == 3 && resolve_device(options.device) == Device::Cpu &&
+                    detail::fast_cpu_fits(model.config(), x.dim(0), x.dim(1));
+  if (fast) {
+    detail::FastTrainState state;
+    return detail::fast_train_step(model, optimizer, x, h0, lengths, targets, clip, state);
+  }
+  LossAndGrads lg = loss_and_grads_on(model, x, h0, targets, lengths, options);
   TrainStepResult r;
   r.loss = lg.loss;
   r.count = lg.count;
@@ -334,6 +351,25 @@ TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, 
   r.h_n = std::move(lg.h_n);
   return r;
 }
+
+namespace detail {
+
+TrainStepResult fast_train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
+                                const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets, double clip,
+                                FastTrainState& state) {
+  check_training_inputs(model, x, h0, targets, lengths);
+  LossAndGrads lg;
+  fast_pass(model, x, h0, targets, lengths, nullptr, state, lg);
+  TrainStepResult r;
+  r.loss = lg.loss;
+  r.count = lg.count;
+  r.grad_norm = clip_grad_norm(state.grads, clip);
+  optimizer.step(model, state.grads);
+  r.h_n = std::move(lg.h_n);
+  return r;
+}
+
+}  // namespace detail
 
 TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, const Tensor* h0,
                            const std::vector<int64_t>& targets, double clip) {

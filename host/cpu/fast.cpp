@@ -32,10 +32,12 @@ void order_rows(const int64_t* lengths, int64_t T, int64_t B, Cache& cc) {
 
 // out [T, B, W] = in [W_ih_0; W_ih_1]^T + (b_ih + b_hh) at active rows, 0 at
 // padded rows: the input projection of every step and direction in one GEMM.
-void project(const Model& model, int64_t l, const float* in, int64_t in_w, const Cache& cc, float* out) {
+void project(const Model& model, int64_t l, const float* in, int64_t in_w, Cache& cc, float* out) {
   const ModelConfig& c = model.config();
   const int64_t H = c.hidden_size, D = c.num_directions(), W = D * H, T = cc.T, B = cc.B;
-  std::vector<float> w_ih(static_cast<size_t>(W * in_w)), bias(static_cast<size_t>(W));
+  std::vector<float>& w_ih = cc.w_stack;
+  w_ih.resize(static_cast<size_t>(W * in_w));
+  std::vector<float> bias(static_cast<size_t>(W));
   for (int64_t d = 0; d < D; ++d) {
     const CellWeights& cw = model.cell(l, d);
     std::copy_n(cw.w_ih.data(), H * in_w, w_ih.data() + d * H * in_w);
@@ -55,15 +57,14 @@ void project(const Model& model, int64_t l, const float* in, int64_t in_w, const
 // The recurrence of layer l, direction d over `out` (holding the
 // projection; the states replace it), from state0 [B, H] (row order) or
 // zeros; h_n gets each row's final state (caller's order).
-void recur(const Model& model, int64_t l, int64_t d, const Cache& cc, const float* state0, float* out, float* h_n) {
+void recur(const Model& model, int64_t l, int64_t d, Cache& cc, const float* state0, float* out, float* h_n) {
   const ModelConfig& c = model.config();
   const int64_t H = c.hidden_size, D = c.num_directions(), W = D * H, T = cc.T, B = cc.B;
   const float* whh = model.cell(l, d).w_hh.data();
   // W_hh packed for the small-batch kernel, when some step has few rows.
-  std::vector<float> packed;
-  if (wants_packed(cc.active[static_cast<size_t>(T - 1)], cc.active[0]))
-    pack_panels(whh, H, H, packed);
-  const float* wp = packed.empty() ? nullptr : packed.data();
+  const bool pack = wants_packed(cc.active[static_cast<size_t>(T - 1)], cc.active[0]);
+  if (pack) pack_panels(whh, H, H, cc.packed);
+  const float* wp = pack ? cc.packed.data() : nullptr;
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = d == 0 ? s : T - 1 - s;
     const int64_t n = cc.active[static_cast<size_t>(t)];
@@ -101,7 +102,10 @@ void layers(const Model& model, const Tensor& x, const Tensor* h0, Cache& cc, bo
         std::copy_n(x.data() + (t * B + cc.order[static_cast<size_t>(r)]) * in_w, in_w,
                     cc.input.data() + (t * B + r) * in_w);
     in = cc.input.data();
+  } else {
+    cc.input.clear();
   }
+  cc.state0.clear();
   if (h0) {
     cc.state0.resize(static_cast<size_t>(L * D * B * H));
     for (int64_t ld = 0; ld < L * D; ++ld)
@@ -110,7 +114,7 @@ void layers(const Model& model, const Tensor& x, const Tensor* h0, Cache& cc, bo
                     cc.state0.data() + (ld * B + r) * H);
   }
   std::vector<float> hn(static_cast<size_t>(L * D * B * H));
-  cc.outputs.assign(static_cast<size_t>(L), {});
+  cc.outputs.resize(static_cast<size_t>(L));  // a reused cache keeps its buffers
   for (int64_t l = 0; l < L; ++l) {
     float* out = top;
     if (keep || l + 1 < L) {
@@ -154,7 +158,6 @@ void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_
 
 void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_t* lengths, Cache& cache,
              Tensor& h_n) {
-  cache = Cache();
   order_rows(lengths, x.dim(0), x.dim(1), cache);
   layers(model, x, h0, cache, /*keep=*/true, nullptr, h_n);
 }

@@ -33,6 +33,12 @@ struct Cache {
   std::vector<float> input;     // layer 0's input [T, B, I] in row order, only when permuted
   std::vector<std::vector<float>> outputs;  // every layer's output [T, B, D*H] in row order, 0 when padded
   std::vector<float> state0;    // h0 [L*D, B, H] in row order; empty: zeros
+  // dL/dy of the top layer [T, B, D*H] in row order: head_loss() writes it,
+  // backward() consumes it.
+  std::vector<float> dtop;
+  // Working buffers, kept so that a Cache reused from step to step
+  // allocates nothing after the first.
+  std::vector<float> din, logits, carry, w_t, packed, w_stack, first;
 };
 
 // As cpu::forward (reference.hpp): x [T, B, I] time-major -> y [T, B, D*H],
@@ -41,21 +47,24 @@ void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_
 
 // The forward pass keeping every layer's output in `cache` (y is
 // cache.outputs.back(), in row order; output() gives it in the caller's).
+// A cache reused from a previous pass keeps its buffers' memory.
 void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_t* lengths, Cache& cache,
              Tensor& h_n);
 // The top layer's output [T, B, D*H] in the caller's order.
 Tensor output(const Cache& cache);
 
 // The backward pass of the forward pass that filled `cache` (same model and
-// x). dtop: dL/dy [T, B, D*H] in the cache's row order (consumed; padded
-// rows are ignored); dh_n [L*D, B, H] (caller's order) or null. Produces
-// dh0 [L*D, B, H], the RNN's gradients in `grads` (a Model of the config
-// without a head, allocated here) and, when dx is not null, dL/dx [T, B, I].
-void backward(const Model& model, const Tensor& x, const Cache& cache, std::vector<float> dtop, const Tensor* dh_n,
-              Tensor* dx, Tensor& dh0, Model& grads);
-// The same with dy [T, B, D*H] in the caller's order.
-void backward(const Model& model, const Tensor& x, const Cache& cache, const Tensor& dy, const Tensor* dh_n,
-              Tensor* dx, Tensor& dh0, Model& grads);
+// x), from cache.dtop (dL/dy in row order; consumed, padded rows ignored);
+// dh_n [L*D, B, H] (caller's order) or null. Produces dh0 [L*D, B, H], the
+// RNN's gradients in grads.cell(l, d) (grads is made a Model of the config
+// without a head unless its cells already have the model's shapes: then
+// they are overwritten, its head left alone) and, when dx is not null,
+// dL/dx [T, B, I].
+void backward(const Model& model, const Tensor& x, Cache& cache, const Tensor* dh_n, Tensor* dx, Tensor& dh0,
+              Model& grads);
+// The same from dy [T, B, D*H] in the caller's order.
+void backward(const Model& model, const Tensor& x, Cache& cache, const Tensor& dy, const Tensor* dh_n, Tensor* dx,
+              Tensor& dh0, Model& grads);
 
 // tanh in float over n values in place: a rational approximation (odd
 // degree-13 over even degree-6 polynomial, inputs clamped to +-7.9), within
@@ -73,14 +82,13 @@ namespace rnn::cpu::fast {
 // The head and softmax cross-entropy over a kept forward pass: logits =
 // top W^T + b for every row of the top layer's output, the mean NLL over
 // the rows whose target (time-major [T*B], the caller's order, -1 ignored)
-// is counted, the head's gradients into grads.head(), and dL/dy in the
-// cache's row order, for backward(). The loss is summed in double; a row's
-// softmax in float. Targets are validated by the caller.
+// is counted, the head's gradients into grads.head() (shaped like the
+// model's), and dL/dy into cache.dtop, for backward(). The loss is summed
+// in double; a row's softmax in float. Targets are validated by the caller.
 struct HeadLoss {
   double loss = 0.0;
   int64_t count = 0;
-  std::vector<float> dtop;  // [T, B, D*H], row order
 };
-HeadLoss head_loss(const Model& model, const Cache& cache, const std::vector<int64_t>& targets, Model& grads);
+HeadLoss head_loss(const Model& model, Cache& cache, const std::vector<int64_t>& targets, Model& grads);
 
 }  // namespace rnn::cpu::fast

@@ -35,16 +35,17 @@ void step_grad(float* g, float* carry, const float* h, int64_t n, Nonlinearity a
 
 // The steps of layer l, direction d: dz replaces dout's slice; carry [B, H]
 // (row order) enters holding dh_n and leaves holding dh0.
-void steps_back(const Model& model, int64_t l, int64_t d, const Cache& cc, float* dout, float* carry) {
+void steps_back(const Model& model, int64_t l, int64_t d, Cache& cc, float* dout, float* carry) {
   const ModelConfig& c = model.config();
   const int64_t H = c.hidden_size, W = c.num_directions() * H, T = cc.T, B = cc.B;
   const float* whh = model.cell(l, d).w_hh.data();
-  std::vector<float> wt(static_cast<size_t>(H * H)), packed;  // carry = dz W_hh = dz (W_hh^T)^T
+  std::vector<float>& wt = cc.w_t;  // carry = dz W_hh = dz (W_hh^T)^T
+  wt.resize(static_cast<size_t>(H * H));
   for (int64_t i = 0; i < H; ++i)
     for (int64_t j = 0; j < H; ++j) wt[static_cast<size_t>(j * H + i)] = whh[i * H + j];
-  if (wants_packed(cc.active[static_cast<size_t>(T - 1)], cc.active[0]))
-    pack_panels(wt.data(), H, H, packed);
-  const float* wp = packed.empty() ? nullptr : packed.data();
+  const bool pack = wants_packed(cc.active[static_cast<size_t>(T - 1)], cc.active[0]);
+  if (pack) pack_panels(wt.data(), H, H, cc.packed);
+  const float* wp = pack ? cc.packed.data() : nullptr;
   const float* y = cc.outputs[static_cast<size_t>(l)].data();
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = d == 0 ? T - 1 - s : s;
@@ -58,7 +59,7 @@ void steps_back(const Model& model, int64_t l, int64_t d, const Cache& cc, float
 }
 
 // dW_hh, dW_ih and the biases of layer l, direction d from dZ (dout's slice).
-void weight_grads(const Model& model, int64_t l, int64_t d, const Cache& cc, const float* dz, const float* in,
+void weight_grads(const Model& model, int64_t l, int64_t d, Cache& cc, const float* dz, const float* in,
                   int64_t in_w, CellWeights& g) {
   const ModelConfig& c = model.config();
   const int64_t H = c.hidden_size, W = c.num_directions() * H, T = cc.T, B = cc.B;
@@ -69,7 +70,8 @@ void weight_grads(const Model& model, int64_t l, int64_t d, const Cache& cc, con
   if (d == 0) gemm(true, false, H, H, (T - 1) * B, z + B * W, W, y, W, 0.0f, g.w_hh.data(), H);
   else gemm(true, false, H, H, (T - 1) * B, z, W, y + B * W, W, 0.0f, g.w_hh.data(), H);
   if (!cc.state0.empty()) {  // + dz at each row's first step ^T h0
-    std::vector<float> first(static_cast<size_t>(B * H));
+    std::vector<float>& first = cc.first;
+    first.resize(static_cast<size_t>(B * H));
     for (int64_t r = 0; r < B; ++r) {
       const int64_t t = d == 0 ? 0 : cc.len[static_cast<size_t>(r)] - 1;
       std::copy_n(z + (t * B + r) * W, H, first.data() + r * H);
@@ -88,16 +90,31 @@ void weight_grads(const Model& model, int64_t l, int64_t d, const Cache& cc, con
 
 }  // namespace
 
-void backward(const Model& model, const Tensor& x, const Cache& cc, std::vector<float> dtop, const Tensor* dh_n,
-              Tensor* dx, Tensor& dh0, Model& grads) {
+namespace {
+
+// True when grads' cells have the shapes of the model's: they can be
+// overwritten in place.
+bool cells_fit(const Model& grads, const ModelConfig& c) {
+  const ModelConfig& g = grads.config();
+  return g.input_size == c.input_size && g.hidden_size == c.hidden_size && g.num_layers == c.num_layers &&
+         g.bidirectional == c.bidirectional && g.bias == c.bias;
+}
+
+}  // namespace
+
+void backward(const Model& model, const Tensor& x, Cache& cc, const Tensor* dh_n, Tensor* dx, Tensor& dh0,
+              Model& grads) {
   init_threads();
   const ModelConfig& c = model.config();
   const int64_t T = cc.T, B = cc.B, H = c.hidden_size, D = c.num_directions(), L = c.num_layers, W = D * H;
-  ModelConfig gcfg = c;
-  gcfg.output_size = 0;  // the RNN's own parameters; a head's gradients are the loss's business
-  grads = Model(gcfg);
-  dh0 = Tensor({L * D, B, H});
-  std::vector<float> dout = std::move(dtop), din, carry(static_cast<size_t>(B * H)), w_ih;
+  if (!cells_fit(grads, c)) {
+    ModelConfig gcfg = c;
+    gcfg.output_size = 0;  // the RNN's own parameters; a head's gradients are the loss's business
+    grads = Model(gcfg);
+  }
+  if (dh0.shape() != std::vector<int64_t>{L * D, B, H}) dh0 = Tensor({L * D, B, H});
+  std::vector<float>&dout = cc.dtop, &din = cc.din, &carry = cc.carry, &w_ih = cc.w_stack;
+  carry.resize(static_cast<size_t>(B * H));
   for (int64_t l = L - 1; l >= 0; --l) {
     const int64_t in_w = l == 0 ? c.input_size : W;
     const float* in = l > 0 ? cc.outputs[static_cast<size_t>(l - 1)].data() : cc.permuted ? cc.input.data() : x.data();
@@ -130,14 +147,15 @@ void backward(const Model& model, const Tensor& x, const Cache& cc, std::vector<
   }
 }
 
-void backward(const Model& model, const Tensor& x, const Cache& cc, const Tensor& dy, const Tensor* dh_n, Tensor* dx,
+void backward(const Model& model, const Tensor& x, Cache& cc, const Tensor& dy, const Tensor* dh_n, Tensor* dx,
               Tensor& dh0, Model& grads) {
   const int64_t W = dy.dim(2);
-  std::vector<float> dtop(static_cast<size_t>(dy.numel()));
+  std::vector<float>& dtop = cc.dtop;
+  dtop.resize(static_cast<size_t>(dy.numel()));
   for (int64_t t = 0; t < cc.T; ++t)
     for (int64_t r = 0; r < cc.B; ++r)
       std::copy_n(dy.data() + (t * cc.B + cc.order[static_cast<size_t>(r)]) * W, W, dtop.data() + (t * cc.B + r) * W);
-  backward(model, x, cc, std::move(dtop), dh_n, dx, dh0, grads);
+  backward(model, x, cc, dh_n, dx, dh0, grads);
 }
 
 }  // namespace rnn::cpu::fast

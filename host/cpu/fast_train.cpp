@@ -10,7 +10,7 @@
 
 namespace rnn::cpu::fast {
 
-HeadLoss head_loss(const Model& model, const Cache& cc, const std::vector<int64_t>& targets, Model& grads) {
+HeadLoss head_loss(const Model& model, Cache& cc, const std::vector<int64_t>& targets, Model& grads) {
   init_threads();
   const ModelConfig& c = model.config();
   const int64_t W = c.num_directions() * c.hidden_size, O = c.output_size, N = cc.T * cc.B;
@@ -18,24 +18,26 @@ HeadLoss head_loss(const Model& model, const Cache& cc, const std::vector<int64_
   const Tensor& Wh = model.head().weight;
   const bool has_bias = c.output_bias && !model.head().bias.empty();
   HeadLoss r;
-  // Each row's target, in row order.
-  std::vector<int64_t> target(static_cast<size_t>(N));
-  for (int64_t t = 0; t < cc.T; ++t)
-    for (int64_t row = 0; row < cc.B; ++row)
-      target[static_cast<size_t>(t * cc.B + row)] =
-          targets[static_cast<size_t>(t * cc.B + cc.order[static_cast<size_t>(row)])];
-  r.count = std::count_if(target.begin(), target.end(), [](int64_t y) { return y >= 0; });
-  r.dtop.assign(static_cast<size_t>(N * W), 0.0f);
-  if (r.count == 0) return r;
+  // Row n (row order) is the caller's row at(n).
+  auto at = [&](int64_t n) { return (n / cc.B) * cc.B + cc.order[static_cast<size_t>(n % cc.B)]; };
+  for (int64_t n = 0; n < N; ++n) r.count += targets[static_cast<size_t>(at(n))] >= 0;
+  cc.dtop.resize(static_cast<size_t>(N * W));
+  if (r.count == 0) {
+    std::fill(cc.dtop.begin(), cc.dtop.end(), 0.0f);
+    std::fill_n(grads.head().weight.data(), grads.head().weight.numel(), 0.0f);
+    if (has_bias) std::fill_n(grads.head().bias.data(), grads.head().bias.numel(), 0.0f);
+    return r;
+  }
 
   // logits [N, O] = top Wh^T + b, then, row by row, dlogits = (softmax - onehot) / count.
-  std::vector<float> z(static_cast<size_t>(N * O));
+  std::vector<float>& z = cc.logits;
+  z.resize(static_cast<size_t>(N * O));
   gemm_nt(N, O, W, top.data(), W, Wh.data(), W, 0.0f, z.data(), O);
   const float inv = 1.0f / static_cast<float>(r.count);
   double loss = 0.0;
   for (int64_t n = 0; n < N; ++n) {
     float* g = z.data() + n * O;
-    const int64_t y = target[static_cast<size_t>(n)];
+    const int64_t y = targets[static_cast<size_t>(at(n))];
     if (y < 0) {
       std::fill_n(g, O, 0.0f);
       continue;
@@ -62,7 +64,7 @@ HeadLoss head_loss(const Model& model, const Cache& cc, const std::vector<int64_
       for (int64_t o = 0; o < O; ++o) db[static_cast<size_t>(o)] += z[static_cast<size_t>(n * O + o)];
     for (int64_t o = 0; o < O; ++o) grads.head().bias[o] = static_cast<float>(db[static_cast<size_t>(o)]);
   }
-  gemm(false, false, N, W, O, z.data(), O, Wh.data(), W, 0.0f, r.dtop.data(), W);
+  gemm(false, false, N, W, O, z.data(), O, Wh.data(), W, 0.0f, cc.dtop.data(), W);
   return r;
 }
 
