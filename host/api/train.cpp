@@ -109,29 +109,39 @@ void Optimizer::step(Model& model, const Model& grads) {
   auto m = first_.parameters();
   auto v = second_.parameters();
   const OptimizerOptions& o = options_;
+  // In float, as PyTorch's optimizers and the GPU's (kernels/optimizer.cu)
+  // compute it: the bias corrections folded into two constants.
   const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(steps_));
   const double bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(steps_));
+  const float lr = static_cast<float>(o.lr), momentum = static_cast<float>(o.momentum);
+  const float beta1 = static_cast<float>(o.beta1), beta2 = static_cast<float>(o.beta2);
+  const float one_minus_beta1 = static_cast<float>(1.0 - o.beta1), one_minus_beta2 = static_cast<float>(1.0 - o.beta2);
+  const float step_size = static_cast<float>(o.lr / bc1), inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+  const float eps = static_cast<float>(o.eps);
+  const bool first_step = steps_ == 1;
   for (size_t k = 0; k < params.size(); ++k) {
-    Tensor& w = *params[k].second;
-    const Tensor& gk = *g[k].second;
-    Tensor& mk = *m[k].second;
-    Tensor& vk = *v[k].second;
-    for (int64_t i = 0; i < w.numel(); ++i) {
-      const double gi = gk[i];
-      if (o.kind == OptimizerKind::Sgd) {
-        double step = gi;
-        if (o.momentum > 0.0) {
+    float* w = params[k].second->data();
+    const float* gk = g[k].second->data();
+    float* mk = m[k].second->data();
+    float* vk = v[k].second->data();
+    const int64_t n = params[k].second->numel();
+    if (o.kind == OptimizerKind::Sgd) {
+      for (int64_t i = 0; i < n; ++i) {
+        float step = gk[i];
+        if (momentum > 0.0f) {
           // PyTorch: the buffer starts as the first gradient, then v = momentum * v + g.
-          step = steps_ == 1 ? gi : o.momentum * mk[i] + gi;
-          mk[i] = static_cast<float>(step);
+          step = first_step ? gk[i] : momentum * mk[i] + gk[i];
+          mk[i] = step;
         }
-        w[i] = static_cast<float>(w[i] - o.lr * step);
-      } else {
-        const double mi = o.beta1 * mk[i] + (1.0 - o.beta1) * gi;
-        const double vi = o.beta2 * vk[i] + (1.0 - o.beta2) * gi * gi;
-        mk[i] = static_cast<float>(mi);
-        vk[i] = static_cast<float>(vi);
-        w[i] = static_cast<float>(w[i] - o.lr * (mi / bc1) / (std::sqrt(vi / bc2) + o.eps));
+        w[i] -= lr * step;
+      }
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        const float mi = beta1 * mk[i] + one_minus_beta1 * gk[i];
+        const float vi = beta2 * vk[i] + one_minus_beta2 * gk[i] * gk[i];
+        mk[i] = mi;
+        vk[i] = vi;
+        w[i] -= step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
       }
     }
   }

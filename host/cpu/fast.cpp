@@ -2,6 +2,7 @@
 #include "cpu/fast.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <numeric>
 #include <vector>
@@ -30,6 +31,24 @@ void order_rows(const int64_t* lengths, int64_t T, int64_t B, Cache& cc) {
     cc.active[static_cast<size_t>(t)] = std::count_if(cc.len.begin(), cc.len.end(), [t](int64_t l) { return l > t; });
 }
 
+// True when each of the n rows of x [n, width] holds at most one nonzero,
+// and it a 1; hot gets each row's index (-1: an all-zero row).
+bool one_hot_rows(const float* x, int64_t n, int64_t width, std::vector<int32_t>& hot) {
+  if (width > INT32_MAX) return false;
+  hot.resize(static_cast<size_t>(n));
+  for (int64_t row = 0; row < n; ++row) {
+    const float* v = x + row * width;
+    int32_t at = -1;
+    for (int64_t i = 0; i < width; ++i) {
+      if (v[i] == 0.0f) continue;
+      if (v[i] != 1.0f || at >= 0) return false;
+      at = static_cast<int32_t>(i);
+    }
+    hot[static_cast<size_t>(row)] = at;
+  }
+  return true;
+}
+
 // out [T, B, W] = in [W_ih_0; W_ih_1]^T + (b_ih + b_hh) at active rows, 0 at
 // padded rows: the input projection of every step and direction in one GEMM.
 void project(const Model& model, int64_t l, const float* in, int64_t in_w, Cache& cc, float* out) {
@@ -43,7 +62,21 @@ void project(const Model& model, int64_t l, const float* in, int64_t in_w, Cache
     std::copy_n(cw.w_ih.data(), H * in_w, w_ih.data() + d * H * in_w);
     for (int64_t k = 0; k < H; ++k) bias[static_cast<size_t>(d * H + k)] = c.bias ? cw.b_ih[k] + cw.b_hh[k] : 0.0f;
   }
-  gemm_nt(T * B, W, in_w, in, in_w, w_ih.data(), in_w, 0.0f, out, W);
+  if (l == 0) cc.one_hot = one_hot_rows(in, T * B, in_w, cc.hot);
+  if (l == 0 && cc.one_hot) {
+    // Row r's projection is column hot[r] of the stacked W_ih: W_ih^T's row.
+    std::vector<float>& wt = cc.w_t;
+    wt.resize(static_cast<size_t>(in_w * W));
+    for (int64_t j = 0; j < W; ++j)
+      for (int64_t i = 0; i < in_w; ++i) wt[static_cast<size_t>(i * W + j)] = w_ih[static_cast<size_t>(j * in_w + i)];
+    for (int64_t row = 0; row < T * B; ++row) {
+      const int32_t v = cc.hot[static_cast<size_t>(row)];
+      if (v >= 0) std::copy_n(wt.data() + v * W, W, out + row * W);
+      else std::fill_n(out + row * W, W, 0.0f);
+    }
+  } else {
+    gemm_nt(T * B, W, in_w, in, in_w, w_ih.data(), in_w, 0.0f, out, W);
+  }
   for (int64_t t = 0; t < T; ++t) {
     const int64_t n = cc.active[static_cast<size_t>(t)];
     float* row = out + t * B * W;

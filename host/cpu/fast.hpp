@@ -33,12 +33,17 @@ struct Cache {
   std::vector<float> input;     // layer 0's input [T, B, I] in row order, only when permuted
   std::vector<std::vector<float>> outputs;  // every layer's output [T, B, D*H] in row order, 0 when padded
   std::vector<float> state0;    // h0 [L*D, B, H] in row order; empty: zeros
+  // When every row of layer 0's input holds at most one nonzero, a 1 (a
+  // one-hot character, say), its index per row (-1: none): the input
+  // projection is then a copy of W_ih's columns and dW_ih a sum of dz rows.
+  bool one_hot = false;
+  std::vector<int32_t> hot;
   // dL/dy of the top layer [T, B, D*H] in row order: head_loss() writes it,
   // backward() consumes it.
   std::vector<float> dtop;
   // Working buffers, kept so that a Cache reused from step to step
   // allocates nothing after the first.
-  std::vector<float> din, logits, carry, w_t, packed, w_stack, first;
+  std::vector<float> din, logits, carry, w_t, packed, w_stack, first, hot_grad;
 };
 
 // As cpu::forward (reference.hpp): x [T, B, I] time-major -> y [T, B, D*H],

@@ -79,7 +79,21 @@ void weight_grads(const Model& model, int64_t l, int64_t d, Cache& cc, const flo
     const float* s0 = cc.state0.data() + (l * c.num_directions() + d) * B * H;
     gemm(true, false, H, H, B, first.data(), H, s0, H, 1.0f, g.w_hh.data(), H);
   }
-  gemm(true, false, H, in_w, T * B, z, W, in, in_w, 0.0f, g.w_ih.data(), in_w);
+  if (l == 0 && cc.one_hot) {  // dW_ih[:, v] = the sum of the dz rows whose input is one-hot at v
+    std::vector<float>& acc = cc.hot_grad;
+    acc.assign(static_cast<size_t>(in_w * H), 0.0f);
+    for (int64_t row = 0; row < T * B; ++row) {
+      const int32_t v = cc.hot[static_cast<size_t>(row)];
+      if (v < 0) continue;
+      float* to = acc.data() + v * H;
+      const float* from = z + row * W;
+      for (int64_t k = 0; k < H; ++k) to[k] += from[k];
+    }
+    for (int64_t k = 0; k < H; ++k)
+      for (int64_t i = 0; i < in_w; ++i) g.w_ih[k * in_w + i] = acc[static_cast<size_t>(i * H + k)];
+  } else {
+    gemm(true, false, H, in_w, T * B, z, W, in, in_w, 0.0f, g.w_ih.data(), in_w);
+  }
   if (c.bias) {
     std::vector<double> sum(static_cast<size_t>(H), 0.0);
     for (int64_t row = 0; row < T * B; ++row)
