@@ -39,6 +39,7 @@ struct Options {
   std::vector<Shape> shapes;
   int warmup = 3;
   int runs = 20;
+  int reference_runs = 3;  // --device cpu: timed runs of the reference beside the fast backend (0: none, unchecked)
   Device device = Device::Auto;
 };
 

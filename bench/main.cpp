@@ -38,7 +38,7 @@ struct BenchArgs {
   bool quick = false, bidirectional = false, varlen = false, append = false;
   std::string shapes, batch, hidden, device = "auto", json, csv;
   int64_t input = 0, steps = 0, layers = 1;
-  int warmup = 3, runs = 20;
+  int warmup = 3, runs = 20, reference_runs = 3;
 };
 
 // "1,8,64" -> {1, 8, 64}; every entry >= 1.
@@ -66,9 +66,11 @@ int cmd_bench(const BenchArgs& a) {
   rnn::bench::Options o;
   o.device = rnn::parse_device(a.device, "--device");
   if (a.warmup < 0) throw rnn::Error("--warmup", "must be 0 or more");
+  if (a.reference_runs < 0) throw rnn::Error("--reference-runs", "must be 0 or more");
   if (a.runs < 1) throw rnn::Error("--runs", "must be at least 1");
   if (a.input < 0 || a.steps < 0 || a.layers < 1) throw rnn::Error("--input/--steps/--layers", "must be positive");
   o.warmup = a.warmup;
+  o.reference_runs = a.reference_runs;
   o.runs = a.runs;
   const bool gpu = rnn::resolve_device(o.device) == rnn::Device::Cuda;
   const bool custom = !a.batch.empty() || !a.hidden.empty() || a.input || a.steps || a.layers != 1 ||
@@ -139,6 +141,9 @@ int main(int argc, char** argv) {
   app.add_flag("--bidirectional", a.bidirectional, "two directions");
   app.add_flag("--varlen", a.varlen, "per-sequence lengths drawn in [T/2, T]");
   app.add_option("--warmup", a.warmup, "untimed runs first (default 3)");
+  app.add_option("--reference-runs", a.reference_runs,
+                 "--device cpu: timed runs of the CPU reference beside the fast backend, whose check is against it "
+                 "(default 3; 0: the fast backend alone, unchecked)");
   app.add_option("--runs", a.runs, "timed runs; the median is reported (default 20)");
   app.add_option(
       "--device", a.device,

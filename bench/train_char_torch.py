@@ -3,7 +3,7 @@
 in PyTorch, to time against it on the same machine and threads.
 
 The same data and schedule as rnn train-char: the text decoded as UTF-8, the
-vocabulary its characters in order of first appearance, the last 10% held out
+vocabulary its characters in code point order, the last 10% held out
 (texts of 2000 characters or more), the training part cut into B contiguous
 streams walked seq_len characters at a time with the hidden state carried
 (truncated BPTT) and reset at the start of each pass; one-hot inputs, an
@@ -12,6 +12,10 @@ character, gradients clipped to a global norm, Adam (or SGD with momentum
 0.9). Prints the training throughput (tokens/s over the updates, set-up and
 validation excluded) and the validation bits per character at the end,
 evaluated as rnn train-char does (chunks of 512, state carried from zero).
+By default the model starts from the very weights rnn train-char starts
+from with the same --seed (rnn::Model::random: std::mt19937_64, uniform in
++-1/sqrt(H), reproduced here), so the two runs differ only in how they
+compute; --init torch uses PyTorch's own initialisation instead.
 
     taskset -c 0 bench/train_char_torch.py --text GPL-3 --hidden 256 --seq-len 64 \
         --batch 32 --steps 300 --threads 1
@@ -24,11 +28,53 @@ import torch
 
 
 def vocabulary(text):
-    seen = {}
-    for c in text:
-        if c not in seen:
-            seen[c] = len(seen)
-    return seen
+    """rnn::Vocab's: the text's characters in code point order."""
+    return {c: i for i, c in enumerate(sorted(set(text)))}
+
+
+class Mt19937_64:
+    """std::mt19937_64 as the C++ standard defines it (seeded with one value)."""
+
+    def __init__(self, seed):
+        self.mt = [seed & 0xFFFFFFFFFFFFFFFF]
+        for i in range(1, 312):
+            prev = self.mt[-1]
+            self.mt.append((6364136223846793005 * (prev ^ (prev >> 62)) + i) & 0xFFFFFFFFFFFFFFFF)
+        self.index = 312
+
+    def __call__(self):
+        mt = self.mt
+        if self.index >= 312:
+            for i in range(312):
+                x = (mt[i] & 0xFFFFFFFF80000000) | (mt[(i + 1) % 312] & 0x7FFFFFFF)
+                mt[i] = mt[(i + 156) % 312] ^ (x >> 1) ^ (0xB5026F5AA96619E9 if x & 1 else 0)
+            self.index = 0
+        x = mt[self.index]
+        self.index += 1
+        x ^= (x >> 29) & 0x5555555555555555
+        x ^= (x << 17) & 0x71D67FFFEDA60000
+        x ^= (x << 37) & 0xFFF7EEE000000000
+        x ^= x >> 43
+        return x & 0xFFFFFFFFFFFFFFFF
+
+
+def init_like_rnn(rnn, fc, seed):
+    """The weights rnn::Model::random(config, seed) makes: per layer w_ih,
+    w_hh, b_ih, b_hh, then the head's weight and bias, each uniform in
+    [-bound, bound) from the top 53 bits of a std::mt19937_64 draw."""
+    gen = Mt19937_64(seed)
+
+    def fill(t, bound):
+        vals = [(2.0 * ((gen() >> 11) * 2.0 ** -53) - 1.0) * bound for _ in range(t.numel())]
+        with torch.no_grad():
+            t.copy_(torch.tensor(vals, dtype=torch.float64).reshape(t.shape).float())
+
+    k = 1.0 / math.sqrt(rnn.hidden_size)
+    for layer in range(rnn.num_layers):
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            fill(getattr(rnn, f"{name}_l{layer}"), k)
+    fill(fc.weight, k)
+    fill(fc.bias, k)
 
 
 def bits_per_char(rnn, fc, ids, V):
@@ -58,6 +104,8 @@ def main():
     ap.add_argument("--clip", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--init", choices=["rnn", "torch"], default="rnn",
+                    help="rnn (default): rnn train-char's initial weights for --seed; torch: PyTorch's")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -79,6 +127,8 @@ def main():
 
     rnn = torch.nn.RNN(V, a.hidden, a.layers)
     fc = torch.nn.Linear(a.hidden, V)
+    if a.init == "rnn":
+        init_like_rnn(rnn, fc, a.seed)
     params = list(rnn.parameters()) + list(fc.parameters())
     opt = (torch.optim.Adam(params, lr=a.lr) if a.optimizer == "adam"
            else torch.optim.SGD(params, lr=a.lr, momentum=0.9))

@@ -19,7 +19,8 @@ namespace {
 
 // dz = (g + carry) * act'(h) over n values, carry zeroed (the next step's
 // GEMM accumulates into it).
-void step_grad(float* g, float* carry, const float* h, int64_t n, Nonlinearity act) {
+RNN_FAST_LOOP void step_grad(float* __restrict g, float* __restrict carry, const float* __restrict h, int64_t n,
+                             Nonlinearity act) {
   if (act == Nonlinearity::Tanh) {
     for (int64_t k = 0; k < n; ++k) {
       g[k] = (g[k] + carry[k]) * (1.0f - h[k] * h[k]);
@@ -31,6 +32,11 @@ void step_grad(float* g, float* carry, const float* h, int64_t n, Nonlinearity a
       carry[k] = 0.0f;
     }
   }
+}
+
+// to[0..n) += from[0..n)
+RNN_FAST_LOOP void add_to(float* __restrict to, const float* __restrict from, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) to[k] += from[k];
 }
 
 // The steps of layer l, direction d: dz replaces dout's slice; carry [B, H]
@@ -84,21 +90,17 @@ void weight_grads(const Model& model, int64_t l, int64_t d, Cache& cc, const flo
     acc.assign(static_cast<size_t>(in_w * H), 0.0f);
     for (int64_t row = 0; row < T * B; ++row) {
       const int32_t v = cc.hot[static_cast<size_t>(row)];
-      if (v < 0) continue;
-      float* to = acc.data() + v * H;
-      const float* from = z + row * W;
-      for (int64_t k = 0; k < H; ++k) to[k] += from[k];
+      if (v >= 0) add_to(acc.data() + v * H, z + row * W, H);
     }
     for (int64_t k = 0; k < H; ++k)
       for (int64_t i = 0; i < in_w; ++i) g.w_ih[k * in_w + i] = acc[static_cast<size_t>(i * H + k)];
   } else {
     gemm(true, false, H, in_w, T * B, z, W, in, in_w, 0.0f, g.w_ih.data(), in_w);
   }
-  if (c.bias) {
-    std::vector<double> sum(static_cast<size_t>(H), 0.0);
-    for (int64_t row = 0; row < T * B; ++row)
-      for (int64_t k = 0; k < H; ++k) sum[static_cast<size_t>(k)] += z[row * W + k];
-    for (int64_t k = 0; k < H; ++k) g.b_ih[k] = g.b_hh[k] = static_cast<float>(sum[static_cast<size_t>(k)]);
+  if (c.bias) {  // the column sums of dZ, in float as the GEMMs sum
+    std::fill_n(g.b_ih.data(), H, 0.0f);
+    for (int64_t row = 0; row < T * B; ++row) add_to(g.b_ih.data(), z + row * W, H);
+    std::copy_n(g.b_ih.data(), H, g.b_hh.data());
   }
 }
 

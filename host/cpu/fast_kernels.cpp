@@ -66,62 +66,82 @@ __attribute__((target("avx2,fma"))) inline void add_row(float* c, int64_t n, __m
   for (int64_t j = 0; j < n; ++j) c[j] += tmp[j];
 }
 
-// R rows by two panels (16 columns) from column n0: 2R accumulators (at
-// R = 6, twelve, with the two panel loads and a broadcast: 15 of the 16
-// vector registers). Every k step loads 16 values of W and R of A for 2R
-// FMAs.
-template <int R>
-__attribute__((target("avx2,fma"))) void rows_panels2(int64_t n0, int64_t N, int64_t K, const float* a, int64_t lda,
-                                                     const float* panels, float* c, int64_t ldc, int64_t panels_here) {
-  const float* w0 = panels + (n0 / 8) * K * 8;
-  const float* w1 = panels_here > 1 ? w0 + K * 8 : w0;
-  __m256 acc0[R], acc1[R];  // every index a constant (loops unrolled), so they stay in registers
+// R rows by P panels (8P columns) from panel p0, of which `here` <= P are
+// real (the others alias the last and are not stored): R*P accumulators,
+// P panel loads and a broadcast in registers (at most the 16 there are).
+// Every k step loads 8P values of W and R of A for R*P FMAs; R*P >= 8
+// independent chains keep both FMA pipes busy.
+template <int R, int P>
+__attribute__((target("avx2,fma"))) void rows_panels(int64_t p0, int64_t here, int64_t N, int64_t K, const float* a,
+                                                    int64_t lda, const float* panels, float* c, int64_t ldc) {
+  const float* w[P];
+#pragma GCC unroll 4
+  for (int q = 0; q < P; ++q) w[q] = panels + (p0 + std::min<int64_t>(q, here - 1)) * K * 8;
+  __m256 acc[R][P];  // every index a constant (loops unrolled), so they stay in registers
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < P; ++q) acc[r][q] = _mm256_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
-    const __m256 x0 = _mm256_loadu_ps(w0 + k * 8);
-    const __m256 x1 = _mm256_loadu_ps(w1 + k * 8);
+    __m256 x[P];
+#pragma GCC unroll 4
+    for (int q = 0; q < P; ++q) x[q] = _mm256_loadu_ps(w[q] + k * 8);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 b = _mm256_broadcast_ss(a + r * lda + k);
-      acc0[r] = _mm256_fmadd_ps(b, x0, acc0[r]);
-      acc1[r] = _mm256_fmadd_ps(b, x1, acc1[r]);
+#pragma GCC unroll 4
+      for (int q = 0; q < P; ++q) acc[r][q] = _mm256_fmadd_ps(b, x[q], acc[r][q]);
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    add_row(c + r * ldc + n0, N - n0, acc0[r]);
-    if (panels_here > 1) add_row(c + r * ldc + n0 + 8, N - n0 - 8, acc1[r]);
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < P; ++q)
+      if (q < here) add_row(c + r * ldc + (p0 + q) * 8, N - (p0 + q) * 8, acc[r][q]);
+}
+
+// The next block of rows, `rest` rows being left: its rows and panels.
+// Six rows by two panels where many are left; otherwise blocks of at most
+// four rows, wider, so that no block has fewer than 8 chains (a lone row
+// happens only at M = 1, which is a GEMV).
+struct Block {
+  int rows, panels;
+};
+constexpr Block next_block(int64_t rest) {
+  return rest >= 9 || rest == 6 ? Block{6, 2}
+         : rest == 5            ? Block{5, 2}
+         : rest >= 4            ? Block{4, 3}
+         : rest == 3            ? Block{3, 3}
+         : rest == 2            ? Block{2, 4}
+                                : Block{1, 4};
+}
+
+__attribute__((target("avx2,fma"))) void run_block(Block blk, int64_t p0, int64_t here, int64_t N, int64_t K,
+                                                  const float* a, int64_t lda, const float* panels, float* c,
+                                                  int64_t ldc) {
+  switch (blk.rows) {
+    case 6: return rows_panels<6, 2>(p0, here, N, K, a, lda, panels, c, ldc);
+    case 5: return rows_panels<5, 2>(p0, here, N, K, a, lda, panels, c, ldc);
+    case 4: return rows_panels<4, 3>(p0, here, N, K, a, lda, panels, c, ldc);
+    case 3: return rows_panels<3, 3>(p0, here, N, K, a, lda, panels, c, ldc);
+    case 2: return rows_panels<2, 4>(p0, here, N, K, a, lda, panels, c, ldc);
+    default: return rows_panels<1, 4>(p0, here, N, K, a, lda, panels, c, ldc);
   }
 }
 
-__attribute__((target("avx2,fma"))) void rows_block(int64_t rows, int64_t n0, int64_t N, int64_t K, const float* a,
-                                                   int64_t lda, const float* panels, float* c, int64_t ldc,
-                                                   int64_t panels_here) {
-  switch (rows) {
-    case 1: return rows_panels2<1>(n0, N, K, a, lda, panels, c, ldc, panels_here);
-    case 2: return rows_panels2<2>(n0, N, K, a, lda, panels, c, ldc, panels_here);
-    case 3: return rows_panels2<3>(n0, N, K, a, lda, panels, c, ldc, panels_here);
-    case 4: return rows_panels2<4>(n0, N, K, a, lda, panels, c, ldc, panels_here);
-    case 5: return rows_panels2<5>(n0, N, K, a, lda, panels, c, ldc, panels_here);
-    default: return rows_panels2<6>(n0, N, K, a, lda, panels, c, ldc, panels_here);
-  }
-}
-
-// C[M, N] += A[M, K] W^T on W's panels: two panels at a time (16 KB at
-// K = 256, kept in L1) against every block of rows (6, or 3 to 5 at the
-// end: a lone row comes only at M = 1).
+// C[M, N] += A[M, K] W^T on W's panels, twelve panels (96 columns: a
+// multiple of every block's width) at a time against every block of rows.
 __attribute__((target("avx2,fma"))) void packed_gemm_avx2(int64_t M, int64_t N, int64_t K, const float* a,
                                                          int64_t lda, const float* panels, float* c, int64_t ldc) {
+  constexpr int64_t kGroup = 12;
   const int64_t count = (N + 7) / 8;
-  for (int64_t p = 0; p < count; p += 2) {
-    const int64_t here = std::min<int64_t>(2, count - p);
-    int64_t m = 0;
-    while (m < M) {
-      const int64_t rest = M - m;
-      const int64_t rows = rest <= 6 ? rest : (rest == 7 || rest == 8) ? 4 : 6;
-      rows_block(rows, 8 * p, N, K, a + m * lda, lda, panels, c + m * ldc, ldc, here);
-      m += rows;
+  for (int64_t g = 0; g < count; g += kGroup) {
+    const int64_t end = std::min(count, g + kGroup);
+    for (int64_t m = 0; m < M;) {
+      const Block blk = next_block(M - m);
+      for (int64_t p = g; p < end; p += blk.panels)
+        run_block(blk, p, std::min<int64_t>(blk.panels, end - p), N, K, a + m * lda, lda, panels, c + m * ldc, ldc);
+      m += blk.rows;
     }
   }
 }

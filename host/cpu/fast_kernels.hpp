@@ -9,6 +9,14 @@
 
 #include "rnn/model.hpp"
 
+// Element-wise loops compiled twice, for AVX2 and for the baseline, the
+// copy chosen at load time by the CPU (never -march=native).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RNN_FAST_LOOP __attribute__((target_clones("avx2", "default")))
+#else
+#define RNN_FAST_LOOP
+#endif
+
 namespace rnn::cpu::fast {
 
 // Sets the BLAS's thread count to threads() (fast.hpp), once per process.
