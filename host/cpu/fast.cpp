@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpu/fast_kernels.hpp"
+#include "cpu/team.hpp"
 
 namespace rnn::cpu::fast {
 
@@ -98,20 +99,29 @@ void recur(const Model& model, int64_t l, int64_t d, Cache& cc, const float* sta
   const bool pack = wants_packed(cc.active[static_cast<size_t>(T - 1)], cc.active[0]);
   if (pack) pack_panels(whh, H, H, cc.packed);
   const float* wp = pack ? cc.packed.data() : nullptr;
-  for (int64_t s = 0; s < T; ++s) {
-    const int64_t t = d == 0 ? s : T - 1 - s;
-    const int64_t n = cc.active[static_cast<size_t>(t)];
-    if (n == 0) continue;
-    float* o = out + t * B * W + d * H;  // rows of stride W, holding the projection
-    // Rows carried from the previous step (forward: t-1; reverse: t+1,
-    // where the longer sequences were already running), the others
-    // starting from h0.
-    const int64_t carried = s == 0 ? 0 : (d == 0 ? n : cc.active[static_cast<size_t>(t + 1)]);
-    const float* prev = out + (d == 0 ? t - 1 : t + 1) * B * W + d * H;
-    if (carried > 0) step_gemm(carried, H, H, prev, W, whh, wp, o, W);
-    if (state0 && carried < n) step_gemm(n - carried, H, H, state0 + carried * H, H, whh, wp, o + carried * W, W);
-    for (int64_t r = 0; r < n; ++r) activate(o + r * W, H, c.nonlinearity);
-  }
+  // The team splits each step by columns (whole panels); a barrier ends
+  // the step, whose every column the next one reads.
+  run_team(parallel_step(cc.active[0], H, H), [&](int tid, int nt, Barrier& barrier) {
+    int64_t c0 = 0, c1 = 0;
+    step_columns(H, tid, nt, c0, c1);
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t t = d == 0 ? s : T - 1 - s;
+      const int64_t n = cc.active[static_cast<size_t>(t)];
+      if (n == 0) continue;
+      float* o = out + t * B * W + d * H;  // rows of stride W, holding the projection
+      // Rows carried from the previous step (forward: t-1; reverse: t+1,
+      // where the longer sequences were already running), the others
+      // starting from h0.
+      const int64_t carried = s == 0 ? 0 : (d == 0 ? n : cc.active[static_cast<size_t>(t + 1)]);
+      const float* prev = out + (d == 0 ? t - 1 : t + 1) * B * W + d * H;
+      step_gemm_columns(carried, H, H, prev, W, whh, wp, o, W, c0, c1);
+      if (state0)
+        step_gemm_columns(n - carried, H, H, state0 + carried * H, H, whh, wp, o + carried * W, W, c0, c1);
+      if (c1 > c0)
+        for (int64_t r = 0; r < n; ++r) activate(o + r * W + c0, c1 - c0, c.nonlinearity);
+      barrier.wait();
+    }
+  });
   // h_n: forward at each sequence's last step, reverse at step 0.
   for (int64_t r = 0; r < B; ++r) {
     const int64_t t = d == 0 ? cc.len[static_cast<size_t>(r)] - 1 : 0;

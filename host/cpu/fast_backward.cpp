@@ -12,6 +12,7 @@
 
 #include "cpu/fast.hpp"
 #include "cpu/fast_kernels.hpp"
+#include "cpu/team.hpp"
 
 namespace rnn::cpu::fast {
 
@@ -53,15 +54,23 @@ void steps_back(const Model& model, int64_t l, int64_t d, Cache& cc, float* dout
   if (pack) pack_panels(wt.data(), H, H, cc.packed);
   const float* wp = pack ? cc.packed.data() : nullptr;
   const float* y = cc.outputs[static_cast<size_t>(l)].data();
-  for (int64_t s = 0; s < T; ++s) {
-    const int64_t t = d == 0 ? T - 1 - s : s;
-    const int64_t n = cc.active[static_cast<size_t>(t)];
-    float* g = dout + t * B * W + d * H;
-    const float* h = y + t * B * W + d * H;
-    for (int64_t r = 0; r < n; ++r) step_grad(g + r * W, carry + r * H, h + r * W, H, c.nonlinearity);
-    for (int64_t r = n; r < B; ++r) std::fill_n(g + r * W, H, 0.0f);  // padded: no gradient
-    if (n > 0) step_gemm(n, H, H, g, W, wt.data(), wp, carry, H);
-  }
+  // The team splits each step by columns (whole panels): a thread's dz
+  // columns need only its own carry columns, and after a barrier its carry
+  // columns take every dz column.
+  run_team(parallel_step(cc.active[0], H, H), [&](int tid, int nt, Barrier& barrier) {
+    int64_t c0 = 0, c1 = 0;
+    step_columns(H, tid, nt, c0, c1);
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t t = d == 0 ? T - 1 - s : s;
+      const int64_t n = cc.active[static_cast<size_t>(t)];
+      float* g = dout + t * B * W + d * H;
+      const float* h = y + t * B * W + d * H;
+      for (int64_t r = 0; r < n; ++r) step_grad(g + r * W + c0, carry + r * H + c0, h + r * W + c0, c1 - c0, c.nonlinearity);
+      for (int64_t r = n; r < B; ++r) std::fill(g + r * W + c0, g + r * W + c1, 0.0f);  // padded: no gradient
+      barrier.wait();
+      step_gemm_columns(n, H, H, g, W, wt.data(), wp, carry, H, c0, c1);
+    }
+  });
 }
 
 // dW_hh, dW_ih and the biases of layer l, direction d from dZ (dout's slice).

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cpu/fast.hpp"
+#include "cpu/team.hpp"
 
 // The CBLAS entry points used here (OpenBLAS exports them; its cblas.h sits
 // in a variant-specific folder, so they are declared rather than included).
@@ -129,14 +130,15 @@ __attribute__((target("avx2,fma"))) void run_block(Block blk, int64_t p0, int64_
   }
 }
 
-// C[M, N] += A[M, K] W^T on W's panels, twelve panels (96 columns: a
-// multiple of every block's width) at a time against every block of rows.
+// C[M, N] += A[M, K] W^T on W's panels first..last-1, twelve panels (96
+// columns: a multiple of every block's width) at a time against every
+// block of rows.
 __attribute__((target("avx2,fma"))) void packed_gemm_avx2(int64_t M, int64_t N, int64_t K, const float* a,
-                                                         int64_t lda, const float* panels, float* c, int64_t ldc) {
+                                                         int64_t lda, const float* panels, float* c, int64_t ldc,
+                                                         int64_t first, int64_t last) {
   constexpr int64_t kGroup = 12;
-  const int64_t count = (N + 7) / 8;
-  for (int64_t g = 0; g < count; g += kGroup) {
-    const int64_t end = std::min(count, g + kGroup);
+  for (int64_t g = first; g < last; g += kGroup) {
+    const int64_t end = std::min(last, g + kGroup);
     for (int64_t m = 0; m < M;) {
       const Block blk = next_block(M - m);
       for (int64_t p = g; p < end; p += blk.panels)
@@ -148,31 +150,51 @@ __attribute__((target("avx2,fma"))) void packed_gemm_avx2(int64_t M, int64_t N, 
 
 }  // namespace
 
-// C[m, n] (+)= A[m, k] B[n, k]^T, row-major with leading dimensions.
-void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
-             float* c, int64_t ldc) {
-  if (m == 1) {  // a GEMV: c = B a
-    cblas_sgemv(kRowMajor, kNoTrans, static_cast<int>(n), static_cast<int>(k), 1.0f, b, static_cast<int>(ldb), a, 1,
-                beta, c, 1);
-    return;
-  }
-  cblas_sgemm(kRowMajor, kNoTrans, kTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
-              static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
-}
+namespace {
 
+// Below this many multiply-adds a product runs on one thread.
+constexpr int64_t kParallelWork = int64_t{1} << 21;
 
-// C[m, n] = op(A) op(B) + beta C, row-major.
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-          int64_t ldb, float beta, float* c, int64_t ldc) {
+void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) {  // C = beta C (BLAS may leave C alone)
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
+  if (m == 1 && !trans_a && trans_b) {  // a GEMV: c = B a
+    cblas_sgemv(kRowMajor, kNoTrans, static_cast<int>(n), static_cast<int>(k), 1.0f, b, static_cast<int>(ldb), a, 1,
+                beta, c, 1);
+    return;
+  }
   cblas_sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, static_cast<int>(m),
               static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
               c, static_cast<int>(ldc));
+}
+
+}  // namespace
+
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+          int64_t ldb, float beta, float* c, int64_t ldc) {
+  // Split across the team along C's longer side: rows of C are rows of
+  // op(A), columns of C columns of op(B); each value's sum is unchanged.
+  const bool rows = m >= n;
+  run_team(m * n * k >= kParallelWork, [&](int t, int nt, Barrier&) {
+    int64_t lo = 0, hi = 0;
+    if (rows) {
+      share(m, t, nt, lo, hi);
+      blas_gemm(trans_a, trans_b, hi - lo, n, k, a + (trans_a ? lo : lo * lda), lda, b, ldb, beta, c + lo * ldc, ldc);
+    } else {
+      share(n, t, nt, lo, hi);
+      blas_gemm(trans_a, trans_b, m, hi - lo, k, a, lda, b + (trans_b ? lo * ldb : lo), ldb, beta, c + lo, ldc);
+    }
+  });
+}
+
+void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+             float* c, int64_t ldc) {
+  gemm(false, true, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
 // ---- small-batch steps: C[M, N] += A[M, K] W^T, M <= 8 --------------------
@@ -197,9 +219,22 @@ bool have_avx2_fma() {
 
 void step_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, const float* packed,
                float* c, int64_t ldc) {
+  step_gemm_columns(m, n, k, a, lda, w, packed, c, ldc, 0, n);
+}
+
+void step_gemm_columns(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w,
+                       const float* packed, float* c, int64_t ldc, int64_t n0, int64_t n1) {
+  if (n1 <= n0 || m == 0) return;
   // One row: BLAS's GEMV streams W as well as this kernel does.
-  if (packed && m >= 2 && m <= kPackedRows) return packed_gemm_avx2(m, n, k, a, lda, packed, c, ldc);
-  gemm_nt(m, n, k, a, lda, w, k, 1.0f, c, ldc);
+  if (packed && m >= 2 && m <= kPackedRows) return packed_gemm_avx2(m, n, k, a, lda, packed, c, ldc, n0 / 8, (n1 + 7) / 8);
+  blas_gemm(false, true, m, n1 - n0, k, a, lda, w + n0 * k, k, 1.0f, c + n0, ldc);
+}
+
+void step_columns(int64_t n, int t, int nt, int64_t& n0, int64_t& n1) {
+  const int64_t panels = (n + 7) / 8;
+  share(panels, t, nt, n0, n1);
+  n0 *= 8;
+  n1 = std::min(n, n1 * 8);
 }
 
 void activate(float* v, int64_t n, Nonlinearity act) {
@@ -275,7 +310,7 @@ int threads() noexcept {
 void init_threads() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (openblas_set_num_threads) openblas_set_num_threads(threads());
+    if (openblas_set_num_threads) openblas_set_num_threads(1);  // the team's threads are the only ones
   });
 }
 

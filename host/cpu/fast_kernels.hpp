@@ -19,11 +19,13 @@
 
 namespace rnn::cpu::fast {
 
-// Sets the BLAS's thread count to threads() (fast.hpp), once per process.
+// Sets the BLAS to one thread, once per process: the team (team.hpp)
+// splits the work, so no thread of the BLAS competes with it.
 void init_threads();
 
 // C[m, n] = op(A) op(B) + beta C, op = transpose where asked (SGEMM); k = 0
-// gives C = beta C.
+// gives C = beta C. Large products are split across the team by rows or
+// columns of C (each value computed as on one thread).
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
           int64_t ldb, float beta, float* c, int64_t ldc);
 // C[m, n] = A[m, k] B[n, k]^T + beta C (a GEMV at m = 1).
@@ -48,6 +50,15 @@ void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out);
 // pack_panels (or null: BLAS).
 void step_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, const float* packed,
                float* c, int64_t ldc);
+// The same for C's columns n0..n1-1 only (n0 a multiple of 8), on this
+// thread: a team's thread computes its share of a step.
+void step_gemm_columns(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w,
+                       const float* packed, float* c, int64_t ldc, int64_t n0, int64_t n1);
+// Thread t of nt's share [n0, n1) of a step's n columns: whole panels of 8.
+void step_columns(int64_t n, int t, int nt, int64_t& n0, int64_t& n1);
+// True when a step of m x n x k multiply-adds is worth splitting across
+// the team (a barrier a step costs about a microsecond).
+inline bool parallel_step(int64_t m, int64_t n, int64_t k) { return m * n * k >= (int64_t{1} << 17); }
 
 // The activation in place: tanh (tanh_inplace) or relu (NaN kept).
 void activate(float* v, int64_t n, Nonlinearity act);
