@@ -358,6 +358,58 @@ TEST_F(Cli, TrainCharIsDeterministic) {
   EXPECT_EQ(slurp(dir.file("a.safetensors")), slurp(dir.file("b.safetensors")));
 }
 
+// The fast CPU backend's results are the same bytes run after run at a
+// given thread count (a forward and backward pass large enough for the
+// team to split both the steps and the GEMMs: H = 160, B = 9 with lengths,
+// two layers, both directions; and a few training updates), and agree
+// across thread counts within float rounding (the BLAS may sum a slice of
+// a GEMM in another order than the whole).
+TEST_F(Cli, FastCpuResultsAreDeterministicAtEachThreadCount) {
+  rnn::ModelConfig cfg;
+  cfg.input_size = 40;
+  cfg.hidden_size = 160;
+  cfg.num_layers = 2;
+  cfg.bidirectional = true;
+  const std::string model = dir.file("m.safetensors");
+  rnn::save_model(rnn::Model::random(cfg, 5), model);
+  const std::string x = write_npy("x.npy", testbed::random_tensor({30, 9, 40}, 6));
+  const std::string dy = write_npy("dy.npy", testbed::random_tensor({30, 9, 320}, 7));
+  const std::string len = write_ints("len.npy", {9}, {30, 12, 30, 1, 29, 7, 30, 18, 3});
+  auto run = [&](const std::string& threads, const std::string& tag) {
+    const std::string env = "env RNN_NUM_THREADS=" + threads + " ";
+    const Outcome b = rnn_shell({"backward", "--model", model, "--input", x, "--lengths", len, "--grad-output", dy,
+                                 "--grad-input", dir.file("dx" + tag + ".npy"), "--grad-h0", dir.file("dh0" + tag + ".npy"),
+                                 "--grad-weights", dir.file("g" + tag + ".safetensors"), "--device", "cpu"},
+                                "", "", env);
+    ASSERT_EQ(b.code, 0) << b.err;
+    const Outcome tr = rnn_shell({"train-char", "--string", std::string(600, 'a') + "bcabdeabcfg", "--hidden", "160",
+                                  "--batch", "8", "--seq-len", "20", "--steps", "3", "--device", "cpu", "--out",
+                                  dir.file("lm" + tag + ".safetensors")},
+                                 "", "", env);
+    ASSERT_EQ(tr.code, 0) << tr.err;
+  };
+  run("2", "a");
+  run("2", "b");
+  run("1", "c");
+  for (const std::string f : {"dx%.npy", "dh0%.npy", "g%.safetensors", "lm%.safetensors"}) {
+    std::string a = f, b = f;
+    a.replace(a.find('%'), 1, "a");
+    b.replace(b.find('%'), 1, "b");
+    EXPECT_EQ(slurp(dir.file(a)), slurp(dir.file(b))) << a << " differs between two runs on 2 threads";
+  }
+  for (const char* f : {"dx", "dh0"}) {
+    const rnn::Tensor two = rnn::read_npy(dir.file(std::string(f) + "a.npy"));
+    const rnn::Tensor one = rnn::read_npy(dir.file(std::string(f) + "c.npy"));
+    ASSERT_EQ(two.shape(), one.shape());
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < one.numel(); ++i) {
+      num += (static_cast<double>(two[i]) - one[i]) * (static_cast<double>(two[i]) - one[i]);
+      den += static_cast<double>(one[i]) * one[i];
+    }
+    EXPECT_LT(std::sqrt(num / den), 1e-6) << f << ": 2 threads against 1";
+  }
+}
+
 TEST_F(Cli, TrainCharArgumentErrors) {
   expect_error(rnn({"train-char", "--steps", "3"}), "--text/--string", "exactly one");
   // Each bad size named alone; no training of nothing.
