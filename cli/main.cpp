@@ -27,6 +27,7 @@
 // full, then written to temporary names and renamed).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -142,6 +143,21 @@ void add_task_flags(CLI::App* cmd, tasks::TrainArgs& a, const TaskFlagTexts& t) 
   cmd->add_option("--save-every", a.save_every, "also save the model every N updates (default 0: at the end only)");
 }
 
+constexpr const char* kDeviceHelp =
+    "auto (default: a GPU when one is usable, else cpu), cpu (the fast CPU backend), cuda, or reference (the "
+    "double-precision CPU oracle)";
+
+constexpr const char* kSeq2seqDeviceHelp =
+    "auto (default: a GPU when one is usable, else cpu), cpu (the fast CPU backend), cuda, or reference (the "
+    "double-precision CPU oracle): where the RNNs train (decoding runs on the CPU)";
+
+// --threads N: the fast CPU backend's threads (RNN_NUM_THREADS), set once
+// the command line is parsed, before the command computes anything.
+void add_threads_flag(CLI::App* cmd, int& threads) {
+  cmd->add_option("--threads", threads,
+                  "threads of the fast CPU backend (default: RNN_NUM_THREADS, else the cores this process may use)");
+}
+
 // --rnn-prefix, --head-prefix, --embedding-prefix (rnn::LoadOptions).
 void add_load_flags(CLI::App* cmd, rnn::LoadOptions& a) {
   cmd->add_option("--rnn-prefix", a.rnn_prefix,
@@ -173,7 +189,7 @@ int main(int argc, char** argv, Mode mode) {
   run_cmd->add_option("--h0", run.h0, "initial state .npy: [L*D, B, H] (default zeros)");
   run_cmd->add_option("--lengths", run.lengths, "sequence lengths .npy: [B] of <i4 or <i8, each in [1, T]");
   run_cmd->add_flag("--batch-first", run.batch_first, "x and y are [B, T, ...]");
-  run_cmd->add_option("--device", run.device, "auto (default), cpu or cuda");
+  run_cmd->add_option("--device", run.device, kDeviceHelp);
   run_cmd->add_option("--kernel", run.kernel, "CUDA recurrence kernel: auto (default), stepwise or persistent");
   run_cmd->add_option("--output", run.output,
                       "write the model's output .npy: with a head the logits [T, B, O], else y [T, B, D*H] "
@@ -191,7 +207,7 @@ int main(int argc, char** argv, Mode mode) {
   bwd_cmd->add_option("--h0", bwd.in.h0, "initial state .npy: [L*D, B, H] (default zeros)");
   bwd_cmd->add_option("--lengths", bwd.in.lengths, "sequence lengths .npy: [B], each in [1, T]");
   bwd_cmd->add_flag("--batch-first", bwd.in.batch_first, "x, y, dy and dx are [B, T, ...]");
-  bwd_cmd->add_option("--device", bwd.in.device, "auto (default), cpu or cuda");
+  bwd_cmd->add_option("--device", bwd.in.device, kDeviceHelp);
   bwd_cmd->add_option("--grad-output", bwd.grad_output,
                       "dL/d(output) .npy: with a head dL/dlogits [T, B, O], else dL/dy, y's shape (ignored at padded "
                       "positions)")
@@ -222,7 +238,7 @@ int main(int argc, char** argv, Mode mode) {
   tc_cmd->add_option("--optimizer", tc.optimizer, "adam (default) or sgd (momentum 0.9)");
   tc_cmd->add_option("--clip", tc.clip, "clip the gradients' global norm to this (default 5; 0: no clipping)");
   tc_cmd->add_option("--seed", tc.seed, "initialisation seed (default 1); same seed, same model, bit for bit");
-  tc_cmd->add_option("--device", tc.device, "auto (default), cpu or cuda");
+  tc_cmd->add_option("--device", tc.device, kDeviceHelp);
   tc_cmd->add_option("--save-every", tc.save_every, "also save the model every N updates (default 0: at the end only)");
   tc_cmd->add_option("--eval-every", tc.eval_every,
                      "print the validation bits per character every N updates (default 0: at the end only)");
@@ -235,18 +251,18 @@ int main(int argc, char** argv, Mode mode) {
   sa_cmd->add_option("--length", sa.length, "characters to generate (default 200)");
   sa_cmd->add_option("--temperature", sa.temperature, "softmax temperature (default 1; 0: greedy)");
   sa_cmd->add_option("--seed", sa.seed, "sampling seed (default 1)");
-  sa_cmd->add_option("--device", sa.device, "auto (default), cpu or cuda");
+  sa_cmd->add_option("--device", sa.device, kDeviceHelp);
 
   classify_cmd::TrainArgs tcl;
   CLI::App* tcl_cmd = app.add_subcommand("train-classify", "Train a sequence classifier on label<TAB>text lines");
   add_task_flags(tcl_cmd, tcl, {"training examples, one label<TAB>text per line (- reads stdin)", "test examples, same format",
                                 "write the model .safetensors", "", "examples", "read each text in both directions",
-                                "auto (default), cpu or cuda"});
+                                kDeviceHelp});
 
   std::string cl_model, cl_device = "auto", cl_unknown = "error";
   CLI::App* cl_cmd = app.add_subcommand("classify", "Print a label for each line of stdin");
   cl_cmd->add_option("--model", cl_model, "a model from rnn train-classify")->required();
-  cl_cmd->add_option("--device", cl_device, "auto (default), cpu or cuda");
+  cl_cmd->add_option("--device", cl_device, kDeviceHelp);
   cl_cmd->add_option("--unknown", cl_unknown,
                      "a character outside the model's vocabulary: error (default, naming it) or skip (dropped)");
 
@@ -254,12 +270,12 @@ int main(int argc, char** argv, Mode mode) {
   CLI::App* ttg_cmd = app.add_subcommand("train-tag", "Train a per-character tagger on text<TAB>tags lines");
   add_task_flags(ttg_cmd, ttg, {"training lines: text<TAB>tags, one tag character per text character (- reads stdin)",
                                 "test lines, same format", "write the model .safetensors", "", "lines",
-                                "read each line in both directions", "auto (default), cpu or cuda"});
+                                "read each line in both directions", kDeviceHelp});
 
   std::string tg_model, tg_device = "auto", tg_unknown = "error";
   CLI::App* tg_cmd = app.add_subcommand("tag", "Print the tags of each line of stdin");
   tg_cmd->add_option("--model", tg_model, "a model from rnn train-tag")->required();
-  tg_cmd->add_option("--device", tg_device, "auto (default), cpu or cuda");
+  tg_cmd->add_option("--device", tg_device, kDeviceHelp);
   tg_cmd->add_option("--unknown", tg_unknown,
                      "a character outside the model's vocabulary: error (default, naming it) or skip (read as the "
                      "unknown symbol; one tag per character still)");
@@ -268,7 +284,7 @@ int main(int argc, char** argv, Mode mode) {
   CLI::App* ts_cmd = app.add_subcommand("train-seq2seq", "Train an encoder-decoder on source<TAB>target lines");
   add_task_flags(ts_cmd, ts, {"training pairs, one source<TAB>target per line (- reads stdin)", "test pairs, same format",
                               "write the model .safetensors (encoder.*, decoder.*, fc.*)", " of both RNNs", "pairs",
-                              "", "auto (default), cpu or cuda: where the RNNs train (decoding runs on the CPU)"});
+                              "", kSeq2seqDeviceHelp});
   ts_cmd->add_option("--max-length", ts.max_length, "longest output when decoding (default 100)");
   ts_cmd->add_flag("--reverse-source", ts.reverse_source,
                    "read each source backwards (its first symbols end up nearest the decoder)");
@@ -293,6 +309,10 @@ int main(int argc, char** argv, Mode mode) {
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
   info_cmd->add_option("--model", info_model, "model .safetensors")->required();
   add_load_flags(info_cmd, info_names);
+
+  int threads = 0;  // 0: not given
+  for (CLI::App* cmd : {run_cmd, bwd_cmd, tc_cmd, sa_cmd, tcl_cmd, cl_cmd, ttg_cmd, tg_cmd, ts_cmd, tr_cmd})
+    add_threads_flag(cmd, threads);
 
   // `rnn bench` runs the benchmark program rnn-bench (bench/, which links
   // cuDNN where found), installed beside rnn, with the arguments as given.
@@ -319,6 +339,11 @@ int main(int argc, char** argv, Mode mode) {
     return usage_error(e);
   }
   if (mode == Mode::ParseOnly) return 0;
+  for (CLI::App* cmd : app.get_subcommands())
+    if (cmd->get_option_no_throw("--threads") && cmd->count("--threads") > 0) {
+      if (threads < 1) return fail("--threads", "must be at least 1", kExitUsage);
+      setenv("RNN_NUM_THREADS", std::to_string(threads).c_str(), 1);
+    }
 
   try {
     if (run_cmd->parsed()) return run_cmd::run(run);

@@ -416,6 +416,8 @@ TEST_F(Cli, TrainCharArgumentErrors) {
   expect_error(rnn({"train-char", "--string", "abc", "--steps", "0"}), "--steps", "must be at least 1 (got 0)");
   expect_error(rnn({"train-char", "--string", "abc", "--seq-len", "-2"}), "--seq-len", "must be at least 1");
   expect_error(rnn({"train-char", "--string", "abc", "--layers", "0"}), "--layers", "must be at least 1");
+  expect_error(rnn({"train-char", "--string", "abc", "--threads", "0"}), "--threads", "must be at least 1");
+  expect_error(rnn(run_args({}, {"--threads", "-1"})), "--threads", "must be at least 1");
   expect_error(rnn({"train-char", "--string", "abc", "--keep", "best"}), "--keep", "needs validation");
   expect_error(rnn({"train-char", "--string", "abc", "--eval-every", "5"}), "--eval-every", "held-out part");
   expect_error(rnn({"train-tag", "--train", fixture("x.npy"), "--test", fixture("x.npy"), "--batch", "0"}), "--batch",
