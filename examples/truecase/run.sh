@@ -13,4 +13,4 @@ fi
 [ -x build/rnn ] || bash scripts/build.sh
 /usr/bin/python3 -s examples/truecase/make_data.py out/truecase
 build/rnn train-tag --train out/truecase/train.tsv --test out/truecase/test.tsv --out out/truecase/model.safetensors \
-  --hidden 64 --bidirectional --batch 32 --steps 1500 --lr 0.005 "$@"
+  --hidden 128 --bidirectional --batch 32 --steps 6000 --lr 0.005 "$@"
