@@ -79,6 +79,26 @@ LossResult softmax_cross_entropy(const Tensor& logits, const std::vector<int64_t
 // ---- optimizers ------------------------------------------------------------------
 
 namespace {
+struct AdamConstants {
+  float beta1, beta2, one_minus_beta1, one_minus_beta2, step_size, inv_sqrt_bc2, eps;
+};
+
+// One Adam update of n parameters, compiled for AVX2 beside the baseline;
+// sqrt of a value known not negative needs no errno, so it vectorises.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default"), optimize("no-math-errno")))
+#endif
+void adam_update(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n,
+                 AdamConstants c) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float mi = c.beta1 * m[i] + c.one_minus_beta1 * g[i];
+    const float vi = c.beta2 * v[i] + c.one_minus_beta2 * g[i] * g[i];
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= c.step_size * mi / (std::sqrt(vi) * c.inv_sqrt_bc2 + c.eps);
+  }
+}
+
 // True when a and b have the same parameters, by name and shape.
 bool same_shapes(const Model& a, const Model& b) {
   const ModelConfig &x = a.config(), &y = b.config();
@@ -136,13 +156,8 @@ void Optimizer::step(Model& model, const Model& grads) {
         w[i] -= lr * step;
       }
     } else {
-      for (int64_t i = 0; i < n; ++i) {
-        const float mi = beta1 * mk[i] + one_minus_beta1 * gk[i];
-        const float vi = beta2 * vk[i] + one_minus_beta2 * gk[i] * gk[i];
-        mk[i] = mi;
-        vk[i] = vi;
-        w[i] -= step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
-      }
+      adam_update(w, gk, mk, vk, n, AdamConstants{beta1, beta2, one_minus_beta1, one_minus_beta2, step_size,
+                                                  inv_sqrt_bc2, eps});
     }
   }
 }

@@ -65,25 +65,28 @@ void project(const Model& model, int64_t l, const float* in, int64_t in_w, Cache
   }
   if (l == 0) cc.one_hot = one_hot_rows(in, T * B, in_w, cc.hot);
   if (l == 0 && cc.one_hot) {
-    // Row r's projection is column hot[r] of the stacked W_ih: W_ih^T's row.
+    // Row r's projection is column hot[r] of the stacked W_ih (a row of
+    // W_ih^T) plus the bias, or the bias alone for an all-zero row.
     std::vector<float>& wt = cc.w_t;
-    wt.resize(static_cast<size_t>(in_w * W));
-    for (int64_t j = 0; j < W; ++j)
-      for (int64_t i = 0; i < in_w; ++i) wt[static_cast<size_t>(i * W + j)] = w_ih[static_cast<size_t>(j * in_w + i)];
+    wt.resize(static_cast<size_t>((in_w + 1) * W));
+    for (int64_t j = 0; j < W; ++j) {
+      for (int64_t i = 0; i < in_w; ++i)
+        wt[static_cast<size_t>(i * W + j)] = w_ih[static_cast<size_t>(j * in_w + i)] + bias[static_cast<size_t>(j)];
+      wt[static_cast<size_t>(in_w * W + j)] = bias[static_cast<size_t>(j)];
+    }
     for (int64_t row = 0; row < T * B; ++row) {
       const int32_t v = cc.hot[static_cast<size_t>(row)];
-      if (v >= 0) std::copy_n(wt.data() + v * W, W, out + row * W);
-      else std::fill_n(out + row * W, W, 0.0f);
+      std::copy_n(wt.data() + (v >= 0 ? v : in_w) * W, W, out + row * W);
     }
   } else {
     gemm_nt(T * B, W, in_w, in, in_w, w_ih.data(), in_w, 0.0f, out, W);
   }
+  const bool add_bias = c.bias && !(l == 0 && cc.one_hot);
   for (int64_t t = 0; t < T; ++t) {
     const int64_t n = cc.active[static_cast<size_t>(t)];
     float* row = out + t * B * W;
-    if (c.bias)
-      for (int64_t r = 0; r < n; ++r)
-        for (int64_t k = 0; k < W; ++k) row[r * W + k] += bias[static_cast<size_t>(k)];
+    if (add_bias)
+      for (int64_t r = 0; r < n; ++r) add_to(row + r * W, bias.data(), W);
     std::fill(row + n * W, row + B * W, 0.0f);  // padded: 0, as PyTorch returns
   }
 }

@@ -35,24 +35,25 @@ RNN_FAST_LOOP void step_grad(float* __restrict g, float* __restrict carry, const
   }
 }
 
-// to[0..n) += from[0..n)
-RNN_FAST_LOOP void add_to(float* __restrict to, const float* __restrict from, int64_t n) {
-  for (int64_t k = 0; k < n; ++k) to[k] += from[k];
-}
-
 // The steps of layer l, direction d: dz replaces dout's slice; carry [B, H]
 // (row order) enters holding dh_n and leaves holding dh0.
 void steps_back(const Model& model, int64_t l, int64_t d, Cache& cc, float* dout, float* carry) {
   const ModelConfig& c = model.config();
   const int64_t H = c.hidden_size, W = c.num_directions() * H, T = cc.T, B = cc.B;
   const float* whh = model.cell(l, d).w_hh.data();
-  std::vector<float>& wt = cc.w_t;  // carry = dz W_hh = dz (W_hh^T)^T
-  wt.resize(static_cast<size_t>(H * H));
-  for (int64_t i = 0; i < H; ++i)
-    for (int64_t j = 0; j < H; ++j) wt[static_cast<size_t>(j * H + i)] = whh[i * H + j];
-  const bool pack = wants_packed(cc.active[static_cast<size_t>(T - 1)], cc.active[0]);
-  if (pack) pack_panels(wt.data(), H, H, cc.packed);
+  // carry = dz W_hh = dz (W_hh^T)^T: the step kernel on W_hh^T, packed
+  // straight from W_hh; its plain copy only where some step goes to BLAS
+  // (one row, or more than the packed kernel takes).
+  const int64_t fewest = cc.active[static_cast<size_t>(T - 1)], most = cc.active[0];
+  const bool pack = wants_packed(fewest, most);
+  if (pack) pack_panels_transposed(whh, H, H, cc.packed);
   const float* wp = pack ? cc.packed.data() : nullptr;
+  std::vector<float>& wt = cc.w_t;
+  if (!pack || fewest < 2 || most > kPackedRows) {
+    wt.resize(static_cast<size_t>(H * H));
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t j = 0; j < H; ++j) wt[static_cast<size_t>(j * H + i)] = whh[i * H + j];
+  }
   const float* y = cc.outputs[static_cast<size_t>(l)].data();
   // The team splits each step by columns (whole panels): a thread's dz
   // columns need only its own carry columns, and after a barrier its carry

@@ -212,6 +212,16 @@ void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out) 
     for (int64_t kk = 0; kk < k; ++kk) out[static_cast<size_t>((i / 8) * k * 8 + kk * 8 + i % 8)] = w[i * k + kk];
 }
 
+void pack_panels_transposed(const float* w, int64_t k, int64_t n, std::vector<float>& out) {
+  const int64_t panels = (n + 7) / 8;
+  out.assign(static_cast<size_t>(panels * k * 8), 0.0f);
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t width = std::min<int64_t>(8, n - 8 * p);
+    for (int64_t kk = 0; kk < k; ++kk)
+      std::copy_n(w + kk * n + 8 * p, width, out.data() + (p * k + kk) * 8);
+  }
+}
+
 bool have_avx2_fma() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
@@ -235,6 +245,10 @@ void step_columns(int64_t n, int t, int nt, int64_t& n0, int64_t& n1) {
   share(panels, t, nt, n0, n1);
   n0 *= 8;
   n1 = std::min(n, n1 * 8);
+}
+
+RNN_FAST_LOOP void add_to(float* __restrict to, const float* __restrict from, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) to[k] += from[k];
 }
 
 void activate(float* v, int64_t n, Nonlinearity act) {

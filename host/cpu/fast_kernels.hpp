@@ -46,6 +46,9 @@ inline bool wants_packed(int64_t fewest, int64_t most) {
 // W [n, k] packed for the small-batch kernel: panels of 8 columns, panel p
 // holding W[8p + j, kk] at p * k * 8 + kk * 8 + j (columns past n zero).
 void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out);
+// The same for W = w^T, w being [k, n] row-major: a panel's rows are
+// contiguous runs of w, so no transposed copy is made.
+void pack_panels_transposed(const float* w, int64_t k, int64_t n, std::vector<float>& out);
 // One step: C[m, n] += A[m, k] W[n, k]^T; `packed` is W packed by
 // pack_panels (or null: BLAS).
 void step_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, const float* packed,
@@ -59,6 +62,9 @@ void step_columns(int64_t n, int t, int nt, int64_t& n0, int64_t& n1);
 // True when a step of m x n x k multiply-adds is worth splitting across
 // the team (a barrier a step costs about a microsecond).
 inline bool parallel_step(int64_t m, int64_t n, int64_t k) { return m * n * k >= (int64_t{1} << 17); }
+
+// to[0..n) += from[0..n) (the buffers do not overlap).
+void add_to(float* __restrict to, const float* __restrict from, int64_t n);
 
 // The activation in place: tanh (tanh_inplace) or relu (NaN kept).
 void activate(float* v, int64_t n, Nonlinearity act);
