@@ -97,7 +97,7 @@ int cmd_bench(const BenchArgs& a) {
         o.shapes.push_back(s);
       }
   } else if (a.quick || !gpu) {
-    if (!a.quick) std::fprintf(stderr, "rnn bench: no GPU in use: running the quick grid on the CPU reference\n");
+    if (!a.quick) std::fprintf(stderr, "rnn bench: no GPU in use: running the quick grid on the CPU (the fast backend beside the reference)\n");
     o.shapes = rnn::bench::quick_grid(gpu);
   } else {
     o.shapes = rnn::bench::default_grid();
@@ -127,7 +127,8 @@ int cmd_bench(const BenchArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("Time our kernels against cuDNN (or the CPU reference without a GPU)", "rnn bench");
+  CLI::App app("Time our kernels against cuDNN (or, without a GPU, the fast CPU backend against the reference)",
+               "rnn bench");
   BenchArgs a;
     app.add_option("--shapes", a.shapes,
                          "a named grid: default (B 1..256 x H 256..2048 and more), target (B 1,8,64,256 x H "

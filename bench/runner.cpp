@@ -285,7 +285,7 @@ void print_table(const Report& report, std::ostream& out) {
         << fixed(report.device.bandwidth_gbs, 0) << " GB/s, grid barrier " << fixed(report.device.barrier_us, 2)
         << " us)";
   else
-    out << " (CPU reference: not GPU figures)";
+    out << " (" << rnn::cpu_threads() << " thread(s) for the fast CPU backend; CPU figures, not GPU ones)";
   out << "\n";
   out << std::left << std::setw(40) << "shape" << std::setw(26) << "engine" << std::right << std::setw(10) << "ms"
       << std::setw(10) << "us/step" << std::setw(9) << "TFLOP/s" << std::setw(9) << "/cuDNN" << std::setw(10)

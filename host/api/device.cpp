@@ -3,6 +3,8 @@
 
 #include "engine/backend.hpp"
 #include "rnn/device.hpp"
+
+#include "cpu/fast.hpp"
 #include "rnn/error.hpp"
 
 #pragma weak rnn_cuda_backend_v1
@@ -76,6 +78,8 @@ Kernel parse_kernel(const std::string& s, const std::string& subject) {
   if (s == "persistent") return Kernel::Persistent;
   throw Error(subject, "unknown kernel '" + s + "' (expected auto, stepwise or persistent)");
 }
+
+int cpu_threads() noexcept { return cpu::fast::threads(); }
 
 Device resolve_device(Device requested) {
   if (requested == Device::Cpu || requested == Device::Reference) return requested;

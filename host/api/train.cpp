@@ -364,8 +364,16 @@ TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, 
   const bool fast = !options.batch_first && x.rank() == 3 && resolve_device(options.device) == Device::Cpu &&
                     detail::fast_cpu_fits(model.config(), x.dim(0), x.dim(1));
   if (fast) {
-    detail::FastTrainState state;
-    return detail::fast_train_step(model, optimizer, x, h0, lengths, targets, clip, state);
+    // The thread's buffers kept from step to step (a training loop calls
+    // this once a step), unless they grew past 64 MiB.
+    thread_local detail::FastTrainState kept;
+    struct Release {
+      detail::FastTrainState& s;
+      ~Release() {
+        if (cpu::fast::capacity_bytes(s.cache) > (size_t{64} << 20)) s = detail::FastTrainState();
+      }
+    } release{kept};
+    return detail::fast_train_step(model, optimizer, x, h0, lengths, targets, clip, kept);
   }
   LossAndGrads lg = loss_and_grads_on(model, x, h0, targets, lengths, options);
   TrainStepResult r;
@@ -406,96 +414,6 @@ TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, 
   ForwardOptions cpu;
   cpu.device = Device::Cpu;
   return train_step(model, optimizer, x, h0, lengths, targets, clip, cpu);
-}
-
-// ---- step API -----------------------------------------------------------------------
-
-Stepper::Stepper(const Model& model, int64_t batch, Device device) : model_(&model), batch_(batch) {
-  try {
-    model.validate();
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
-  if (model.config().bidirectional)
-    throw Error("model", "is bidirectional: its reverse direction needs the whole sequence, it cannot be stepped");
-  if (batch < 1) throw Error("batch", "must be at least 1");
-  // The host step API steps on the CPU (Auto included); the GPU's is
-  // rnn::cuda::Stepper on device pointers, or rnn::generate.
-  if (device == Device::Cuda)
-    throw Error("device", "cuda: rnn::Stepper steps on the CPU; on the GPU use rnn::cuda::Stepper (rnn/cuda.hpp) "
-                          "or rnn::generate (rnn/sample.hpp)");
-  reset(nullptr);
-}
-
-void Stepper::reset(const Tensor* h0) {
-  const ModelConfig& c = model_->config();
-  const std::vector<int64_t> shape = {c.num_layers, batch_, c.hidden_size};
-  if (h0 && h0->shape() != shape)
-    throw Error("h0", "has shape " + shape_string(h0->shape()) + ", expected [L, B, H] = " + shape_string(shape));
-  h_.assign(static_cast<size_t>(c.num_layers * batch_ * c.hidden_size), 0.0);
-  if (h0)
-    for (int64_t i = 0; i < h0->numel(); ++i) h_[static_cast<size_t>(i)] = (*h0)[i];
-  top_ = Tensor({batch_, c.hidden_size});
-  for (int64_t i = 0; i < top_.numel(); ++i)
-    top_[i] = static_cast<float>(h_[static_cast<size_t>((c.num_layers - 1) * batch_ * c.hidden_size + i)]);
-}
-
-// One step of every layer, in double as the reference forward computes it,
-// so that stepping reproduces rnn::forward bit for bit.
-void Stepper::advance(const std::vector<double>& input, int64_t width) {
-  const ModelConfig& c = model_->config();
-  const int64_t H = c.hidden_size;
-  std::vector<double> in = input, next(static_cast<size_t>(batch_ * H));
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    const CellWeights& w = model_->cell(l, 0);
-    const int64_t K = l == 0 ? width : H;
-    double* h = &h_[static_cast<size_t>(l * batch_ * H)];
-    for (int64_t b = 0; b < batch_; ++b) {
-      const double* x = &in[static_cast<size_t>(b * K)];
-      for (int64_t i = 0; i < H; ++i) {
-        double acc = c.bias ? static_cast<double>(w.b_ih[i]) + static_cast<double>(w.b_hh[i]) : 0.0;
-        for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(w.w_ih[i * K + k]) * x[k];
-        for (int64_t j = 0; j < H; ++j) acc += static_cast<double>(w.w_hh[i * H + j]) * h[b * H + j];
-        next[static_cast<size_t>(b * H + i)] =
-            c.nonlinearity == Nonlinearity::Tanh ? std::tanh(acc) : ((acc > 0.0 || std::isnan(acc)) ? acc : 0.0);
-      }
-    }
-    std::copy(next.begin(), next.end(), h);
-    in = next;
-  }
-  for (int64_t i = 0; i < top_.numel(); ++i) top_[i] = static_cast<float>(in[static_cast<size_t>(i)]);
-}
-
-const Tensor& Stepper::step(const Tensor& x_t) {
-  const int64_t I = model_->config().input_size;
-  if (x_t.shape() != std::vector<int64_t>{batch_, I})
-    throw Error("x", "has shape " + shape_string(x_t.shape()) + ", expected [B, I] = [" + std::to_string(batch_) +
-                         ", " + std::to_string(I) + "]");
-  advance(std::vector<double>(x_t.values().begin(), x_t.values().end()), I);
-  return top_;
-}
-
-const Tensor& Stepper::step_one_hot(const std::vector<int64_t>& index) {
-  const int64_t I = model_->config().input_size;
-  if (static_cast<int64_t>(index.size()) != batch_)
-    throw Error("index", "holds " + std::to_string(index.size()) + " entries for a batch of " + std::to_string(batch_));
-  std::vector<double> x(static_cast<size_t>(batch_ * I), 0.0);
-  for (int64_t b = 0; b < batch_; ++b) {
-    if (index[b] < 0 || index[b] >= I)
-      throw Error("index", "entry " + std::to_string(index[b]) + " is outside [0, " + std::to_string(I) + ")");
-    x[static_cast<size_t>(b * I + index[b])] = 1.0;
-  }
-  advance(x, I);
-  return top_;
-}
-
-Tensor Stepper::logits() const { return apply_head(*model_, top_); }
-
-Tensor Stepper::state() const {
-  const ModelConfig& c = model_->config();
-  Tensor s({c.num_layers, batch_, c.hidden_size});
-  for (int64_t i = 0; i < s.numel(); ++i) s[i] = static_cast<float>(h_[static_cast<size_t>(i)]);
-  return s;
 }
 
 }  // namespace rnn

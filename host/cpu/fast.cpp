@@ -132,6 +132,11 @@ void recur(const Model& model, int64_t l, int64_t d, Cache& cc, const float* sta
   }
 }
 
+// The working buffers of a thread's forward passes, kept from pass to pass
+// (a first touch of fresh pages costs as much as a small pass computes),
+// up to kKeptBytes; above, a pass's buffers are freed when it ends.
+constexpr size_t kKeptBytes = size_t{64} << 20;
+
 // Every layer: cc's row order set, its buffers filled when `keep`; without
 // `keep`, the top layer writes `top` ([T, B, W], row order) and the others
 // are dropped as soon as read.
@@ -170,11 +175,11 @@ void layers(const Model& model, const Tensor& x, const Tensor* h0, Cache& cc, bo
     project(model, l, in, in_w, cc, out);
     for (int64_t d = 0; d < D; ++d)
       recur(model, l, d, cc, h0 ? cc.state0.data() + (l * D + d) * B * H : nullptr, out, hn.data() + (l * D + d) * B * H);
-    if (!keep && l > 0) cc.outputs[static_cast<size_t>(l - 1)] = {};  // read by this layer, no longer needed
+    if (!keep && l > 0 && capacity_bytes(cc) > kKeptBytes)
+      cc.outputs[static_cast<size_t>(l - 1)] = {};  // read by this layer, no longer needed
     in = out;
     in_w = W;
   }
-  if (!keep) cc.input = {};
   h_n = Tensor({L * D, B, H}, std::move(hn));
 }
 
@@ -187,17 +192,34 @@ void unpermute(const Cache& cc, const float* rows, int64_t W, Tensor& y) {
 
 }  // namespace
 
+size_t capacity_bytes(const Cache& cc) {
+  size_t n = cc.input.capacity() + cc.state0.capacity() + cc.dtop.capacity() + cc.din.capacity() +
+             cc.logits.capacity() + cc.carry.capacity() + cc.w_t.capacity() + cc.packed.capacity() +
+             cc.w_stack.capacity() + cc.first.capacity() + cc.hot_grad.capacity() + cc.hot.capacity();
+  for (const auto& o : cc.outputs) n += o.capacity();
+  return n * sizeof(float);
+}
+
+
 void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_t* lengths, Tensor& y, Tensor& h_n) {
   const ModelConfig& c = model.config();
   const int64_t W = c.num_directions() * c.hidden_size;
-  Cache cc;
+  thread_local Cache kept;
+  Cache& cc = kept;
+  struct Release {  // however the pass ends
+    Cache& cc;
+    ~Release() {
+      if (capacity_bytes(cc) > kKeptBytes) cc = Cache();
+    }
+  } release{cc};
   order_rows(lengths, x.dim(0), x.dim(1), cc);
   y = Tensor({cc.T, cc.B, W});
   if (!cc.permuted) {  // the top layer straight into y
     layers(model, x, h0, cc, /*keep=*/false, y.data(), h_n);
     return;
   }
-  std::vector<float> top(static_cast<size_t>(cc.T * cc.B * W));
+  std::vector<float>& top = cc.din;  // a working buffer the forward pass leaves alone
+  top.resize(static_cast<size_t>(cc.T * cc.B * W));
   layers(model, x, h0, cc, /*keep=*/false, top.data(), h_n);
   unpermute(cc, top.data(), W, y);
 }

@@ -14,6 +14,7 @@
 // (host/cpu/reference.hpp) at a relative error below 1e-5.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -57,6 +58,10 @@ void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_
              Tensor& h_n);
 // The top layer's output [T, B, D*H] in the caller's order.
 Tensor output(const Cache& cache);
+
+// The bytes a cache's buffers hold (their capacity): a cache kept from pass
+// to pass is dropped when this grows past what is worth keeping.
+size_t capacity_bytes(const Cache& cache);
 
 // The backward pass of the forward pass that filled `cache` (same model and
 // x), from cache.dtop (dL/dy in row order; consumed, padded rows ignored);

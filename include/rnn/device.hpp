@@ -7,7 +7,7 @@ namespace rnn {
 
 enum class Device {
   Auto,       // a GPU when one is usable, else the CPU
-  Cpu,        // the fast CPU backend (float32, BLAS; the forward pass so far, the rest on the reference)
+  Cpu,        // the fast CPU backend (float32, BLAS and its own step kernel; threads: cpu_threads())
   Cuda,       // the CUDA backend
   Reference,  // the CPU reference backend (double accumulation): the oracle every other is checked against
 };
@@ -29,6 +29,14 @@ Kernel parse_kernel(const std::string& s, const std::string& subject = "kernel")
 const char* device_name(Device d) noexcept;
 // Parses "auto", "cpu", "cuda" or "reference"; throws rnn::Error(subject, ...) otherwise.
 Device parse_device(const std::string& s, const std::string& subject = "device");
+
+// The threads of the fast CPU backend (Device::Cpu): RNN_NUM_THREADS when
+// set to a positive number, else the cores this process may use (its
+// affinity mask, capped by a cgroup v2 CPU quota). Read once, on the first
+// call or the first pass; set the variable before either. Results are the
+// same bits run after run at a given count, and agree within float rounding
+// across counts.
+int cpu_threads() noexcept;
 
 // True when this build has the CUDA backend compiled in.
 bool cuda_compiled() noexcept;

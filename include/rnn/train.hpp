@@ -161,18 +161,31 @@ LossAndGrads loss_and_grads(const Model& model, const Tensor& x, const Tensor* h
 
 // ---- the step API ------------------------------------------------------------------
 
+namespace detail {
+struct StepWeights;
+}
+
 // Runs a unidirectional model one time step at a time, for streaming and
-// generation: the state lives in the Stepper between calls. Stepping
-// through a sequence gives exactly rnn::forward's outputs.
+// generation: the state lives in the Stepper between calls. On
+// Device::Reference, stepping through a sequence gives exactly the
+// reference's rnn::forward outputs (double arithmetic); on Device::Cpu (the
+// default), the fast backend's kernels in the forward pass's order: its
+// outputs within float rounding (often bit for bit: a one-hot input takes
+// the same copy and the same step kernel; the BLAS may sum one step's rows
+// in another order than all steps' at once).
 class Stepper {
  public:
   // batch >= 1; throws rnn::Error("model", ...) for a bidirectional model.
   // Keeps a reference to `model`, which must outlive the Stepper. It steps on
-  // the CPU: Device::Auto means the CPU here, and Device::Cuda is refused
-  // (rnn::Error "device"): on the GPU use rnn::cuda::Stepper (device
-  // pointers, rnn/cuda.hpp) or rnn::generate (rnn/sample.hpp).
+  // the CPU: Device::Auto means Device::Cpu here, and Device::Cuda is
+  // refused (rnn::Error "device"): on the GPU use rnn::cuda::Stepper
+  // (device pointers, rnn/cuda.hpp) or rnn::generate (rnn/sample.hpp). On
+  // Device::Cpu the weights are prepared (packed) when the Stepper is made
+  // and on every reset(): a model changed in between is stepped with the
+  // weights it had then.
   explicit Stepper(const Model& model, int64_t batch = 1, Device device = Device::Cpu);
-  // Starts again from h0 [L, B, H] (null: zeros).
+  // Starts again from h0 [L, B, H] (null: zeros), with the model's weights
+  // as they are now.
   void reset(const Tensor* h0 = nullptr);
   // Consumes x_t [B, I]; returns the top layer's new state [B, H]. The
   // reference is to the Stepper's own tensor: the next step(),
@@ -189,10 +202,14 @@ class Stepper {
 
  private:
   void advance(const std::vector<double>& input, int64_t width);
+  void advance_fast(const float* x, const std::vector<int64_t>* hot);
   const Model* model_;
   int64_t batch_;
-  std::vector<double> h_;  // [L, B, H]
-  Tensor top_;             // [B, H]
+  Device device_ = Device::Cpu;                          // Cpu (the fast backend) or Reference
+  std::vector<double> h_;                                // Reference: [L, B, H]
+  std::vector<float> hf_;                                // Cpu: [L, B, H]
+  std::shared_ptr<const detail::StepWeights> weights_;  // Cpu: prepared by reset()
+  Tensor top_;                                           // [B, H]
 };
 
 }  // namespace rnn

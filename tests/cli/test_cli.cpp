@@ -327,8 +327,11 @@ TEST_F(Cli, BenchQuickOnTheCpuWritesLabelledRows) {
   const Outcome r = rnn({"bench", "--device", "cpu", "--batch", "1,2", "--hidden", "8", "--steps", "4", "--runs", "1",
                          "--json", dir.file("b.json"), "--csv", dir.file("b.csv")});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("CPU reference: not GPU figures"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CPU figures, not GPU ones"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("B=2 H=8 I=8 T=4 L=1 D=1"), std::string::npos) << r.out;
+  // The fast backend's row, checked against the reference's, and the reference's.
+  EXPECT_NE(r.out.find(" cpu "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" cpu reference "), std::string::npos) << r.out;
   EXPECT_TRUE(std::filesystem::exists(dir.file("b.json")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("b.csv")));
 }

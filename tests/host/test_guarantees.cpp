@@ -220,7 +220,7 @@ TEST(Threads, OneStepperPerThreadOnASharedModel) {
   std::vector<std::thread> pool;
   for (int k = 0; k < 4; ++k)
     pool.emplace_back([&, k] {
-      rnn::Stepper s(m);
+      rnn::Stepper s(m, 1, rnn::Device::Reference);
       bool same = true;
       for (int64_t t = 0; t < 12; ++t) {
         rnn::Tensor xt({1, 4});
