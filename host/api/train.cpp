@@ -365,12 +365,12 @@ TrainStepResult train_step(Model& model, Optimizer& optimizer, const Tensor& x, 
                     detail::fast_cpu_fits(model.config(), x.dim(0), x.dim(1));
   if (fast) {
     // The thread's buffers kept from step to step (a training loop calls
-    // this once a step), unless they grew past 64 MiB.
+    // this once a step), unless they grew past cpu::fast::kKeptBytes.
     thread_local detail::FastTrainState kept;
     struct Release {
       detail::FastTrainState& s;
       ~Release() {
-        if (cpu::fast::capacity_bytes(s.cache) > (size_t{64} << 20)) s = detail::FastTrainState();
+        if (cpu::fast::capacity_bytes(s.cache) > cpu::fast::kKeptBytes) s = detail::FastTrainState();
       }
     } release{kept};
     return detail::fast_train_step(model, optimizer, x, h0, lengths, targets, clip, kept);

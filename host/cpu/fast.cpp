@@ -132,10 +132,9 @@ void recur(const Model& model, int64_t l, int64_t d, Cache& cc, const float* sta
   }
 }
 
-// The working buffers of a thread's forward passes, kept from pass to pass
+// A thread's forward passes keep their working buffers from pass to pass
 // (a first touch of fresh pages costs as much as a small pass computes),
-// up to kKeptBytes; above, a pass's buffers are freed when it ends.
-constexpr size_t kKeptBytes = size_t{64} << 20;
+// up to kKeptBytes (fast.hpp); above, a pass's buffers are freed when it ends.
 
 // Every layer: cc's row order set, its buffers filled when `keep`; without
 // `keep`, the top layer writes `top` ([T, B, W], row order) and the others

@@ -62,6 +62,8 @@ Tensor output(const Cache& cache);
 // The bytes a cache's buffers hold (their capacity): a cache kept from pass
 // to pass is dropped when this grows past what is worth keeping.
 size_t capacity_bytes(const Cache& cache);
+// What a cache kept from pass to pass may hold; above, it is dropped.
+constexpr size_t kKeptBytes = size_t{64} << 20;
 
 // The backward pass of the forward pass that filled `cache` (same model and
 // x), from cache.dtop (dL/dy in row order; consumed, padded rows ignored);

@@ -12,86 +12,84 @@ namespace rnn::detail {
 
 namespace {
 
-// The checks both CPU passes make before their backward pass.
-void check_backward_args(bool done, const Tensor& dy, const Tensor* dh_n, const std::vector<int64_t>& y_shape,
-                         const std::vector<int64_t>& state_shape) {
-  if (done) throw Error("args", "the backward pass of this forward pass has already run");
-  if (dy.shape() != y_shape)
-    throw Error("dy", "has shape " + shape_string(dy.shape()) + ", expected y's shape " + shape_string(y_shape));
-  if (dh_n && dh_n->shape() != state_shape)
-    throw Error("dh_n", "has shape " + shape_string(dh_n->shape()) + ", expected [L*D, B, H] = " +
-                            shape_string(state_shape));
-}
-
-class CpuPass final : public Pass {
+// A CPU pass in the caller's layout: x made time-major once, y and dx
+// turned back; the backend's forward pass (in the derived constructor,
+// which then calls forward_done) and backward pass work time-major.
+class HostPass : public Pass {
  public:
-  CpuPass(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
-          bool batch_first)
-      : model_(model), h0_(h0), len_(lengths ? lengths->data() : nullptr), batch_first_(batch_first) {
-    if (batch_first) xt_ = swap01(x);
-    x_ = batch_first ? &xt_ : &x;
-    cpu::forward(model, *x_, h0, len_, y_, h_n_, &cache_);
-    if (batch_first) y_ = swap01(y_);
-    y_shape_ = y_.shape();
-    state_shape_ = h_n_.shape();
-  }
   Tensor& y() override { return y_; }
   Tensor& h_n() override { return h_n_; }
   void backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) override {
-    check_backward_args(done_, dy, dh_n, y_shape_, state_shape_);
+    if (done_) throw Error("args", "the backward pass of this forward pass has already run");
+    if (dy.shape() != y_shape_)
+      throw Error("dy", "has shape " + shape_string(dy.shape()) + ", expected y's shape " + shape_string(y_shape_));
+    if (dh_n && dh_n->shape() != state_shape_)
+      throw Error("dh_n", "has shape " + shape_string(dh_n->shape()) + ", expected [L*D, B, H] = " +
+                              shape_string(state_shape_));
     done_ = true;
-    if (batch_first_) {
-      cpu::backward(model_, *x_, h0_, len_, cache_, swap01(dy), dh_n, dx, dh0, grads);
-      dx = swap01(dx);
-    } else {
-      cpu::backward(model_, *x_, h0_, len_, cache_, dy, dh_n, dx, dh0, grads);
-    }
+    backward_time_major(batch_first_ ? swap01(dy) : dy, dh_n, dx, dh0, grads);
+    if (batch_first_) dx = swap01(dx);
   }
 
- private:
+ protected:
+  HostPass(const Model& model, const Tensor& x, bool batch_first) : model_(model), batch_first_(batch_first) {
+    if (batch_first) xt_ = swap01(x);
+    x_ = batch_first ? &xt_ : &x;
+  }
+  // y_ (time-major) and h_n_ are set: y_ to the caller's layout, shapes kept.
+  void forward_done() {
+    if (batch_first_) y_ = swap01(y_);
+    y_shape_ = y_.shape();
+    state_shape_ = h_n_.shape();
+  }
+  virtual void backward_time_major(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) = 0;
+
   const Model& model_;
   const Tensor* x_ = nullptr;  // time-major: the caller's x, or xt_
-  Tensor xt_;
-  const Tensor* h0_;
-  const int64_t* len_;
-  bool batch_first_;
-  cpu::ForwardCache cache_;
   Tensor y_, h_n_;
+
+ private:
+  Tensor xt_;
+  bool batch_first_;
   std::vector<int64_t> y_shape_, state_shape_;  // kept: y_ and h_n_ may be moved from
   bool done_ = false;
 };
 
-class FastPass final : public Pass {
+// The reference's: its forward pass with the layer outputs kept in double.
+class ReferencePass final : public HostPass {
  public:
-  FastPass(const Model& model, const Tensor& x, const std::vector<int64_t>* lengths, const Tensor* h0,
-           bool batch_first)
-      : model_(model), batch_first_(batch_first) {
-    if (batch_first) xt_ = swap01(x);
-    x_ = batch_first ? &xt_ : &x;
-    cpu::fast::forward(model, *x_, h0, lengths ? lengths->data() : nullptr, cache_, h_n_);
-    y_ = cpu::fast::output(cache_);
-    if (batch_first) y_ = swap01(y_);
-    y_shape_ = y_.shape();
-    state_shape_ = h_n_.shape();
-  }
-  Tensor& y() override { return y_; }
-  Tensor& h_n() override { return h_n_; }
-  void backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) override {
-    check_backward_args(done_, dy, dh_n, y_shape_, state_shape_);
-    done_ = true;
-    cpu::fast::backward(model_, *x_, cache_, batch_first_ ? swap01(dy) : dy, dh_n, &dx, dh0, grads);
-    if (batch_first_) dx = swap01(dx);
+  ReferencePass(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                bool batch_first)
+      : HostPass(model, x, batch_first), h0_(h0), len_(lengths ? lengths->data() : nullptr) {
+    cpu::forward(model, *x_, h0, len_, y_, h_n_, &cache_);
+    forward_done();
   }
 
  private:
-  const Model& model_;
-  const Tensor* x_ = nullptr;  // time-major: the caller's x, or xt_
-  Tensor xt_;
-  bool batch_first_;
+  void backward_time_major(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) override {
+    cpu::backward(model_, *x_, h0_, len_, cache_, dy, dh_n, dx, dh0, grads);
+  }
+  const Tensor* h0_;
+  const int64_t* len_;
+  cpu::ForwardCache cache_;
+};
+
+// The fast backend's: its forward pass kept in float.
+class FastPass final : public HostPass {
+ public:
+  FastPass(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+           bool batch_first)
+      : HostPass(model, x, batch_first) {
+    cpu::fast::forward(model, *x_, h0, lengths ? lengths->data() : nullptr, cache_, h_n_);
+    y_ = cpu::fast::output(cache_);
+    forward_done();
+  }
+
+ private:
+  void backward_time_major(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) override {
+    cpu::fast::backward(model_, *x_, cache_, dy, dh_n, &dx, dh0, grads);
+  }
   cpu::fast::Cache cache_;
-  Tensor y_, h_n_;
-  std::vector<int64_t> y_shape_, state_shape_;
-  bool done_ = false;
 };
 
 }  // namespace
@@ -105,8 +103,8 @@ std::unique_ptr<Pass> forward_for_backward(const Model& model, const Tensor& x, 
   const int64_t T = options.batch_first ? x.dim(1) : x.dim(0), B = options.batch_first ? x.dim(0) : x.dim(1);
   check_cpu_pass_memory(model.config(), T, B, /*backward=*/true, options.batch_first);
   if (device == Device::Cpu && fast_cpu_fits(model.config(), T, B))
-    return std::make_unique<FastPass>(model, x, lengths, h0, options.batch_first);
-  return std::make_unique<CpuPass>(model, x, h0, lengths, options.batch_first);
+    return std::make_unique<FastPass>(model, x, h0, lengths, options.batch_first);
+  return std::make_unique<ReferencePass>(model, x, h0, lengths, options.batch_first);
 }
 
 }  // namespace rnn::detail
