@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
 #include <filesystem>
@@ -21,6 +22,14 @@
 #include "rnn/rnn.hpp"
 
 namespace testbed {
+
+// A fresh seed for a randomised test (std::random_device), or the one in
+// RNN_TEST_SEED, to replay a failure the test printed.
+inline uint64_t fresh_seed() {
+  if (const char* s = std::getenv("RNN_TEST_SEED"); s && *s) return std::strtoull(s, nullptr, 10);
+  std::random_device fresh;
+  return (static_cast<uint64_t>(fresh()) << 32) ^ fresh();
+}
 
 // Uniform in [-scale, scale], with no element exactly 0.
 inline rnn::Tensor random_tensor(const std::vector<int64_t>& shape, uint64_t seed, float scale = 1.0f) {

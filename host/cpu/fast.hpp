@@ -83,9 +83,12 @@ void backward(const Model& model, const Tensor& x, Cache& cache, const Tensor& d
 // a few float ulps of std::tanh, written so the compiler vectorises it.
 void tanh_inplace(float* v, int64_t n) noexcept;
 
-// The threads the BLAS uses (RNN_NUM_THREADS, else the cores this process
-// may run on); set on the first pass.
+// The threads of the backend's team (RNN_NUM_THREADS, else the cores this
+// process may run on, unless set_threads() chose); fixed by the first pass.
 int threads() noexcept;
+// Chooses the thread count before the first pass; afterwards true only when
+// n is the count already in use. False for n < 1.
+bool set_threads(int n) noexcept;
 
 }  // namespace rnn::cpu::fast
 

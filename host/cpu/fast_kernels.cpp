@@ -1,5 +1,6 @@
 // host/cpu/fast_kernels.cpp: the fast CPU backend's building blocks
 // (fast_kernels.hpp): BLAS calls, the small-batch step kernel, tanh, threads.
+#include <atomic>
 #include "cpu/fast_kernels.hpp"
 
 #include <immintrin.h>
@@ -316,14 +317,32 @@ void tanh_inplace(float* v, int64_t n) noexcept {
   for (int64_t i = done; i < n; ++i) v[i] = tanh_one(v[i]);
 }
 
+namespace {
+std::atomic<int> chosen_threads{0};     // 0: not yet read
+std::atomic<bool> threads_fixed{false};  // a pass has run: the team is made
+}  // namespace
+
 int threads() noexcept {
-  static const int n = configured_threads();
+  int n = chosen_threads.load(std::memory_order_acquire);
+  if (n == 0) {
+    int expected = 0;
+    chosen_threads.compare_exchange_strong(expected, configured_threads(), std::memory_order_acq_rel);
+    n = chosen_threads.load(std::memory_order_acquire);
+  }
   return n;
+}
+
+bool set_threads(int n) noexcept {
+  if (n < 1) return false;
+  if (threads_fixed.load(std::memory_order_acquire)) return threads() == n;
+  chosen_threads.store(n, std::memory_order_release);
+  return true;
 }
 
 void init_threads() {
   static std::once_flag once;
   std::call_once(once, [] {
+    threads_fixed.store(true, std::memory_order_release);
     if (openblas_set_num_threads) openblas_set_num_threads(1);  // the team's threads are the only ones
   });
 }

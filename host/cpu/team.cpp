@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cpu/fast.hpp"
+#include "cpu/fast_kernels.hpp"
 
 namespace rnn::cpu::fast {
 
@@ -93,6 +94,7 @@ class Team {
 };
 
 Team* team() {
+  init_threads();  // fixes the count before the team is made of it
   static Team* t = threads() > 1 ? new Team(threads()) : nullptr;  // lives as long as the process
   return t;
 }

@@ -1,0 +1,322 @@
+// host/capi/c_api.cpp: the C interface (include/rnn/c_api.h) over the host
+// API: rnn::forward for inference, detail::forward_for_backward (the
+// library's one route to gradients) for passes kept for their backward
+// pass. Every entry point catches what the library throws and leaves the
+// message for rnn_last_error().
+#include "rnn/c_api.h"
+
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "cpu/fast.hpp"
+#include "engine/pass.hpp"
+#include "rnn/error.hpp"
+#include "rnn/limits.hpp"
+#include "rnn/rnn.hpp"
+
+namespace {
+
+thread_local std::string last_error;
+
+template <class F>
+int guard(F&& f) noexcept {
+  try {
+    f();
+    last_error.clear();
+    return 0;
+  } catch (const std::bad_alloc&) {
+    last_error = "out of memory";
+  } catch (const std::exception& e) {
+    last_error = e.what();
+  } catch (...) {
+    last_error = "unknown error";
+  }
+  return -1;
+}
+
+void need(const void* p, const char* what) {
+  if (!p) throw rnn::Error(what, "is a null pointer");
+}
+
+rnn::ModelConfig model_config(const rnn_config* c) {
+  need(c, "config");
+  rnn::ModelConfig m;
+  m.input_size = c->input_size;
+  m.hidden_size = c->hidden_size;
+  m.num_layers = c->num_layers;
+  m.bidirectional = c->bidirectional != 0;
+  m.bias = c->bias != 0;
+  m.nonlinearity = c->relu ? rnn::Nonlinearity::Relu : rnn::Nonlinearity::Tanh;
+  m.output_size = c->output_size;
+  m.output_bias = c->output_bias != 0;
+  m.validate();
+  rnn::check_host_bytes(rnn::checked_mul(m.parameter_count(), sizeof(float), "config"), "config",
+                        [] { return std::string("the model's weights"); });
+  return m;
+}
+
+rnn::Device device_of(int32_t d) {
+  switch (d) {
+    case RNN_DEVICE_AUTO: return rnn::Device::Auto;
+    case RNN_DEVICE_CPU: return rnn::Device::Cpu;
+    case RNN_DEVICE_CUDA: return rnn::Device::Cuda;
+    case RNN_DEVICE_REFERENCE: return rnn::Device::Reference;
+    default: throw rnn::Error("device", "unknown device code " + std::to_string(d));
+  }
+}
+
+float* copy_out(const rnn::Tensor& t, float* to) {
+  if (to && t.numel() > 0) std::memcpy(to, t.data(), static_cast<size_t>(t.numel()) * sizeof(float));
+  return to;
+}
+
+// A forward pass's inputs, copied: x in its layout, h0, lengths.
+struct Inputs {
+  rnn::Tensor x, h0;
+  bool has_h0 = false;
+  std::vector<int64_t> lengths;
+  bool has_lengths = false;
+  rnn::ForwardOptions options;
+
+  Inputs(const rnn::ModelConfig& cfg, const rnn_inputs* in) {
+    need(in, "inputs");
+    need(in->x, "x");
+    if (in->seq_len < 1) throw rnn::Error("x", "the sequence length must be at least 1, got " + std::to_string(in->seq_len));
+    if (in->batch < 1) throw rnn::Error("x", "the batch must be at least 1, got " + std::to_string(in->batch));
+    const int64_t T = in->seq_len, B = in->batch;
+    std::vector<int64_t> shape = in->batch_first ? std::vector<int64_t>{B, T, cfg.input_size}
+                                                 : std::vector<int64_t>{T, B, cfg.input_size};
+    rnn::check_host_bytes(rnn::checked_mul(static_cast<uint64_t>(rnn::checked_numel(shape, "x")), sizeof(float), "x"),
+                          "x", [] { return std::string("a copy of x"); });
+    x = rnn::Tensor(shape);
+    std::memcpy(x.data(), in->x, static_cast<size_t>(x.numel()) * sizeof(float));
+    if (in->h0) {
+      h0 = rnn::Tensor({cfg.num_layers * cfg.num_directions(), B, cfg.hidden_size});
+      std::memcpy(h0.data(), in->h0, static_cast<size_t>(h0.numel()) * sizeof(float));
+      has_h0 = true;
+    }
+    if (in->lengths) {
+      lengths.assign(in->lengths, in->lengths + B);
+      has_lengths = true;
+    }
+    options.batch_first = in->batch_first != 0;
+    options.device = device_of(in->device);
+  }
+  const rnn::Tensor* h0_ptr() const { return has_h0 ? &h0 : nullptr; }
+  const std::vector<int64_t>* lengths_ptr() const { return has_lengths ? &lengths : nullptr; }
+};
+
+rnn::Model model_of(const rnn::ModelConfig& cfg, const float* const* params) {
+  if (cfg.output_size != 0) throw rnn::Error("config", "a pass over given weights takes no head (output_size 0)");
+  need(params, "params");
+  rnn::Model m(cfg);
+  auto ps = m.parameters();
+  for (size_t i = 0; i < ps.size(); ++i) {
+    if (!params[i]) throw rnn::Error("params", "parameter " + ps[i].first + " is a null pointer");
+    std::memcpy(ps[i].second->data(), params[i], static_cast<size_t>(ps[i].second->numel()) * sizeof(float));
+  }
+  return m;
+}
+
+}  // namespace
+
+struct rnn_model {
+  rnn::Model model;
+  std::vector<std::string> names;  // rnn_model_tensor's, made on first use
+};
+
+// A kept pass: its own copies of the weights and inputs (the Pass refers to
+// them), so the caller may change or free theirs.
+struct rnn_pass {
+  rnn::Model model;
+  std::unique_ptr<Inputs> inputs;
+  std::unique_ptr<rnn::detail::Pass> pass;
+  bool used = false;
+};
+
+extern "C" {
+
+int rnn_c_api_version(void) { return RNN_C_API_VERSION; }
+
+const char* rnn_version(void) {
+  static const std::string v = std::to_string(RNN_VERSION_MAJOR) + "." + std::to_string(RNN_VERSION_MINOR) + "." +
+                               std::to_string(RNN_VERSION_PATCH);
+  return v.c_str();
+}
+
+const char* rnn_last_error(void) { return last_error.c_str(); }
+
+int rnn_num_threads(void) { return rnn::cpu_threads(); }
+
+int rnn_set_num_threads(int n) {
+  return guard([&] {
+    if (n < 1) throw rnn::Error("threads", "must be at least 1, got " + std::to_string(n));
+    if (!rnn::cpu::fast::set_threads(n))
+      throw rnn::Error("threads", "the CPU backend already runs " + std::to_string(rnn::cpu_threads()) +
+                                      " threads: the count is fixed by the first pass (set it before, or set "
+                                      "RNN_NUM_THREADS before the program starts)");
+  });
+}
+
+int rnn_cuda_device_count(void) { return rnn::cuda_device_count(); }
+
+int rnn_model_new(const rnn_config* config, uint64_t seed, int32_t random, rnn_model** out) {
+  return guard([&] {
+    need(out, "out");
+    const rnn::ModelConfig cfg = model_config(config);
+    auto m = std::make_unique<rnn_model>();
+    m->model = random ? rnn::Model::random(cfg, seed) : rnn::Model(cfg);
+    *out = m.release();
+  });
+}
+
+int rnn_model_load(const char* path, rnn_model** out) {
+  return guard([&] {
+    need(path, "path");
+    need(out, "out");
+    auto m = std::make_unique<rnn_model>();
+    m->model = rnn::load_model(path);
+    *out = m.release();
+  });
+}
+
+int rnn_model_save(const rnn_model* model, const char* path, const char* prefix) {
+  return guard([&] {
+    need(model, "model");
+    need(path, "path");
+    rnn::SaveOptions o;
+    if (prefix) o.prefix = prefix;
+    rnn::save_model(model->model, path, o);
+  });
+}
+
+void rnn_model_free(rnn_model* model) { delete model; }
+
+int rnn_model_config(const rnn_model* model, rnn_config* out) {
+  return guard([&] {
+    need(model, "model");
+    need(out, "out");
+    const rnn::ModelConfig& c = model->model.config();
+    out->input_size = c.input_size;
+    out->hidden_size = c.hidden_size;
+    out->num_layers = c.num_layers;
+    out->bidirectional = c.bidirectional;
+    out->bias = c.bias;
+    out->relu = c.nonlinearity == rnn::Nonlinearity::Relu;
+    out->output_size = c.output_size;
+    out->output_bias = c.output_size > 0 && c.output_bias;
+  });
+}
+
+int rnn_model_num_tensors(const rnn_model* model) {
+  return model ? static_cast<int>(model->model.parameters().size()) : 0;
+}
+
+int rnn_model_tensor(rnn_model* model, int index, const char** name, int* rank, int64_t shape[2], float** data) {
+  return guard([&] {
+    need(model, "model");
+    auto ps = model->model.parameters();
+    if (index < 0 || static_cast<size_t>(index) >= ps.size())
+      throw rnn::Error("index", std::to_string(index) + " is not in [0, " + std::to_string(ps.size()) + ")");
+    if (model->names.size() != ps.size()) {
+      model->names.clear();
+      for (const auto& p : ps) model->names.push_back(p.first);
+    }
+    const std::string& held = model->names[static_cast<size_t>(index)];
+    const rnn::Tensor& t = *ps[static_cast<size_t>(index)].second;
+    if (name) *name = held.c_str();
+    if (rank) *rank = static_cast<int>(t.rank());
+    if (shape) {
+      shape[0] = t.rank() > 0 ? t.shape()[0] : 0;
+      shape[1] = t.rank() > 1 ? t.shape()[1] : 0;
+    }
+    if (data) *data = ps[static_cast<size_t>(index)].second->data();
+  });
+}
+
+const char* rnn_model_vocab(const rnn_model* model) { return model ? model->model.vocab.c_str() : ""; }
+
+int rnn_model_forward(const rnn_model* model, const rnn_inputs* in, float* y, float* h_n) {
+  return guard([&] {
+    need(model, "model");
+    need(y, "y");
+    need(h_n, "h_n");
+    const Inputs inputs(model->model.config(), in);
+    const rnn::ForwardResult r =
+        rnn::forward(model->model, inputs.x, inputs.h0_ptr(), inputs.lengths_ptr(), inputs.options);
+    copy_out(r.y, y);
+    copy_out(r.h_n, h_n);
+  });
+}
+
+int rnn_model_apply_head(const rnn_model* model, const float* y, int64_t rows, float* logits) {
+  return guard([&] {
+    need(model, "model");
+    need(y, "y");
+    need(logits, "logits");
+    if (rows < 1) throw rnn::Error("y", "needs at least one row, got " + std::to_string(rows));
+    const rnn::ModelConfig& c = model->model.config();
+    rnn::Tensor t({rows, c.num_directions() * c.hidden_size});
+    std::memcpy(t.data(), y, static_cast<size_t>(t.numel()) * sizeof(float));
+    copy_out(rnn::apply_head(model->model, t), logits);
+  });
+}
+
+int rnn_pass_forward(const rnn_config* config, const float* const* params, const rnn_inputs* in, float* y,
+                     float* h_n, rnn_pass** pass) {
+  return guard([&] {
+    need(y, "y");
+    need(h_n, "h_n");
+    const rnn::ModelConfig cfg = model_config(config);
+    if (!pass) {
+      const rnn::Model m = model_of(cfg, params);
+      const Inputs inputs(cfg, in);
+      const rnn::ForwardResult r = rnn::forward(m, inputs.x, inputs.h0_ptr(), inputs.lengths_ptr(), inputs.options);
+      copy_out(r.y, y);
+      copy_out(r.h_n, h_n);
+      return;
+    }
+    auto p = std::make_unique<rnn_pass>();
+    p->model = model_of(cfg, params);
+    p->inputs = std::make_unique<Inputs>(cfg, in);
+    const Inputs& i = *p->inputs;
+    p->pass = rnn::detail::forward_for_backward(p->model, i.x, i.h0_ptr(), i.lengths_ptr(), i.options);
+    copy_out(p->pass->y(), y);
+    copy_out(p->pass->h_n(), h_n);
+    *pass = p.release();
+  });
+}
+
+int rnn_pass_backward(rnn_pass* pass, const float* dy, const float* dh_n, float* dx, float* dh0,
+                      float* const* grads) {
+  return guard([&] {
+    need(pass, "pass");
+    need(grads, "grads");
+    if (pass->used) throw rnn::Error("pass", "its backward pass has already run (once per forward pass)");
+    rnn::Tensor dy_t(pass->pass->y().shape());
+    if (dy) std::memcpy(dy_t.data(), dy, static_cast<size_t>(dy_t.numel()) * sizeof(float));
+    rnn::Tensor dh_n_t;
+    if (dh_n) {
+      dh_n_t = rnn::Tensor(pass->pass->h_n().shape());
+      std::memcpy(dh_n_t.data(), dh_n, static_cast<size_t>(dh_n_t.numel()) * sizeof(float));
+    }
+    rnn::Tensor dx_t, dh0_t;
+    rnn::Model g;
+    pass->used = true;
+    pass->pass->backward(dy_t, dh_n ? &dh_n_t : nullptr, dx_t, dh0_t, g);
+    copy_out(dx_t, dx);
+    copy_out(dh0_t, dh0);
+    auto gs = g.parameters();
+    for (size_t k = 0; k < gs.size(); ++k) {
+      if (!grads[k]) throw rnn::Error("grads", "gradient " + gs[k].first + " is a null pointer");
+      copy_out(*gs[k].second, grads[k]);
+    }
+  });
+}
+
+void rnn_pass_free(rnn_pass* pass) { delete pass; }
+
+}  // extern "C"
