@@ -140,7 +140,7 @@ void recur(const Model& model, int64_t l, int64_t d, Cache& cc, const float* sta
 // `keep`, the top layer writes `top` ([T, B, W], row order) and the others
 // are dropped as soon as read.
 void layers(const Model& model, const Tensor& x, const Tensor* h0, Cache& cc, bool keep, float* top, Tensor& h_n) {
-  init_threads();
+  const BlasOneThread one_blas_thread;
   const ModelConfig& c = model.config();
   const int64_t T = cc.T, B = cc.B, H = c.hidden_size, D = c.num_directions(), L = c.num_layers, W = D * H;
   int64_t in_w = c.input_size;

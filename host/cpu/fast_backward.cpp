@@ -130,7 +130,7 @@ bool cells_fit(const Model& grads, const ModelConfig& c) {
 
 void backward(const Model& model, const Tensor& x, Cache& cc, const Tensor* dh_n, Tensor* dx, Tensor& dh0,
               Model& grads) {
-  init_threads();
+  const BlasOneThread one_blas_thread;
   const ModelConfig& c = model.config();
   const int64_t T = cc.T, B = cc.B, H = c.hidden_size, D = c.num_directions(), L = c.num_layers, W = D * H;
   if (!cells_fit(grads, c)) {

@@ -26,6 +26,7 @@ void cblas_sgemv(int order, int trans, int m, int n, float alpha, const float* a
                  float beta, float* y, int incy);
 // OpenBLAS's thread control; weak, so another BLAS links too.
 void openblas_set_num_threads(int n) __attribute__((weak));
+int openblas_get_num_threads(void) __attribute__((weak));
 }
 
 namespace rnn::cpu::fast {
@@ -339,12 +340,24 @@ bool set_threads(int n) noexcept {
   return true;
 }
 
-void init_threads() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    threads_fixed.store(true, std::memory_order_release);
-    if (openblas_set_num_threads) openblas_set_num_threads(1);  // the team's threads are the only ones
-  });
+void init_threads() { threads_fixed.store(true, std::memory_order_release); }
+
+namespace {
+thread_local int blas_guard_depth = 0;
+thread_local int blas_saved_threads = 0;
+}  // namespace
+
+BlasOneThread::BlasOneThread() {
+  init_threads();
+  if (blas_guard_depth++ == 0 && openblas_set_num_threads && openblas_get_num_threads) {
+    blas_saved_threads = openblas_get_num_threads();
+    if (blas_saved_threads != 1) openblas_set_num_threads(1);  // the team's threads are the only ones
+  }
+}
+
+BlasOneThread::~BlasOneThread() {
+  if (--blas_guard_depth == 0 && openblas_set_num_threads && blas_saved_threads > 1)
+    openblas_set_num_threads(blas_saved_threads);  // as the program had it (PyTorch's, in a Python process)
 }
 
 }  // namespace rnn::cpu::fast

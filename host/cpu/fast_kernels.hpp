@@ -19,9 +19,20 @@
 
 namespace rnn::cpu::fast {
 
-// Sets the BLAS to one thread, once per process: the team (team.hpp)
-// splits the work, so no thread of the BLAS competes with it.
+// Fixes the team's thread count (threads(): set_threads() fails after).
 void init_threads();
+
+// For the life of a pass: the BLAS at one thread (the team, team.hpp,
+// splits the work, so no BLAS thread competes with it), its count restored
+// afterwards so that a program sharing the BLAS (PyTorch, in a Python
+// process) keeps its own. Nests; fixes the team's count (init_threads()).
+class BlasOneThread {
+ public:
+  BlasOneThread();
+  ~BlasOneThread();
+  BlasOneThread(const BlasOneThread&) = delete;
+  BlasOneThread& operator=(const BlasOneThread&) = delete;
+};
 
 // C[m, n] = op(A) op(B) + beta C, op = transpose where asked (SGEMM); k = 0
 // gives C = beta C. Large products are split across the team by rows or

@@ -75,7 +75,7 @@ float exp_shifted(float* g, int64_t n, float* max) {
 }  // namespace
 
 HeadLoss head_loss(const Model& model, Cache& cc, const std::vector<int64_t>& targets, Model& grads) {
-  init_threads();
+  const BlasOneThread one_blas_thread;
   const ModelConfig& c = model.config();
   const int64_t W = c.num_directions() * c.hidden_size, O = c.output_size, N = cc.T * cc.B;
   const std::vector<float>& top = cc.outputs.back();
