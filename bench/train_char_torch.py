@@ -17,6 +17,12 @@ from with the same --seed (rnn::Model::random: std::mt19937_64, uniform in
 +-1/sqrt(H), reproduced here), so the two runs differ only in how they
 compute; --init torch uses PyTorch's own initialisation instead.
 
+--module rnn runs the same loop with rnn.torch.RNN (the Python package:
+installed, or found through PYTHONPATH=python and RNN_LIBRARY) in place of
+torch.nn.RNN, everything else PyTorch's: bench/compare_torch_loop.py times
+the two against each other and compares their loss curves (--losses prints
+every step's loss).
+
     taskset -c 0 bench/train_char_torch.py --text GPL-3 --hidden 256 --seq-len 64 \
         --batch 32 --steps 300 --threads 1
 """
@@ -104,6 +110,9 @@ def main():
     ap.add_argument("--clip", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--module", choices=["torch", "rnn"], default="torch",
+                    help="the recurrent layer: torch.nn.RNN (default) or rnn.torch.RNN")
+    ap.add_argument("--losses", action="store_true", help="print every step's loss (losses=...)")
     ap.add_argument("--init", choices=["rnn", "torch"], default="rnn",
                     help="rnn (default): rnn train-char's initial weights for --seed; torch: PyTorch's")
     a = ap.parse_args()
@@ -125,7 +134,11 @@ def main():
     streams_in = torch.stack([data[b * S:b * S + S] for b in range(B)], 1)       # [S, B]
     streams_out = torch.stack([data[b * S + 1:b * S + S + 1] for b in range(B)], 1)
 
-    rnn = torch.nn.RNN(V, a.hidden, a.layers)
+    if a.module == "rnn":
+        import rnn.torch as rnn_torch
+        rnn = rnn_torch.RNN(V, a.hidden, a.layers)
+    else:
+        rnn = torch.nn.RNN(V, a.hidden, a.layers)
     fc = torch.nn.Linear(a.hidden, V)
     if a.init == "rnn":
         init_like_rnn(rnn, fc, a.seed)
@@ -133,7 +146,7 @@ def main():
     opt = (torch.optim.Adam(params, lr=a.lr) if a.optimizer == "adam"
            else torch.optim.SGD(params, lr=a.lr, momentum=0.9))
 
-    h, pos, loss_sum = None, 0, 0.0
+    h, pos, losses = None, 0, []
     start = time.perf_counter()
     for step in range(1, a.steps + 1):
         if pos >= S:
@@ -150,14 +163,16 @@ def main():
         opt.step()
         h = h_n.detach()
         pos += T
-        loss_sum += loss.item()
+        losses.append(loss.item())
     seconds = time.perf_counter() - start
     tokens = a.steps * seq * B
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s): {a.steps} steps of {seq} x {B}, "
-          f"H={a.hidden} L={a.layers}, vocabulary {V}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {type(rnn).__module__}.RNN: "
+          f"{a.steps} steps of {seq} x {B}, H={a.hidden} L={a.layers}, vocabulary {V}")
     print(f"seconds={seconds:.3f}")
     print(f"tokens_per_s={tokens / seconds:.0f}")
     print(f"last_loss={loss.item():.4f}")
+    if a.losses:
+        print("losses=" + ",".join(f"{v:.7g}" for v in losses))
     if val_ids:
         print(f"val_bpc={bits_per_char(rnn, fc, val_ids, V):.4f}")
 

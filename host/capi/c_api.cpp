@@ -306,6 +306,7 @@ int rnn_pass_backward(rnn_pass* pass, const float* dy, const float* dh_n, float*
     rnn::Tensor dx_t, dh0_t;
     rnn::Model g;
     pass->used = true;
+    pass->pass->set_dx_wanted(dx != nullptr);
     pass->pass->backward(dy_t, dh_n ? &dh_n_t : nullptr, dx_t, dh0_t, g);
     copy_out(dx_t, dx);
     copy_out(dh0_t, dh0);

@@ -54,8 +54,12 @@ constexpr int64_t kPackedRows = 64;
 inline bool wants_packed(int64_t fewest, int64_t most) {
   return have_avx2_fma() && most >= 2 && fewest <= kPackedRows;
 }
-// W [n, k] packed for the small-batch kernel: panels of 8 columns, panel p
-// holding W[8p + j, kk] at p * k * 8 + kk * 8 + j (columns past n zero).
+// The packed kernel's panel width PW: 16 where the CPU has AVX-512F (the
+// AVX-512 kernel), else 8 (AVX2); RNN_CPU_ISA=avx2 in the environment keeps
+// 8 and AVX2 (the two give the same bits).
+int panel_width();
+// W [n, k] packed for the small-batch kernel: panels of PW columns, panel p
+// holding W[PW p + j, kk] at p * k * PW + kk * PW + j (columns past n zero).
 void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out);
 // The same for W = w^T, w being [k, n] row-major: a panel's rows are
 // contiguous runs of w, so no transposed copy is made.
@@ -64,11 +68,11 @@ void pack_panels_transposed(const float* w, int64_t k, int64_t n, std::vector<fl
 // pack_panels (or null: BLAS).
 void step_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, const float* packed,
                float* c, int64_t ldc);
-// The same for C's columns n0..n1-1 only (n0 a multiple of 8), on this
+// The same for C's columns n0..n1-1 only (n0 a multiple of PW), on this
 // thread: a team's thread computes its share of a step.
 void step_gemm_columns(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w,
                        const float* packed, float* c, int64_t ldc, int64_t n0, int64_t n1);
-// Thread t of nt's share [n0, n1) of a step's n columns: whole panels of 8.
+// Thread t of nt's share [n0, n1) of a step's n columns: whole panels of PW.
 void step_columns(int64_t n, int t, int nt, int64_t& n0, int64_t& n1);
 // True when a step of m x n x k multiply-adds is worth splitting across
 // the team (a barrier a step costs about a microsecond).

@@ -34,6 +34,12 @@ class Pass {
   // dy like y, dh_n like h_n (or null: zeros); grads gets the RNN's config
   // without a head. Throws rnn::Error("args", ...) when called twice.
   virtual void backward(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) = 0;
+  // The caller needs no dx (an input that takes no gradient): a backend may
+  // then leave dx empty and skip its product.
+  void set_dx_wanted(bool wanted) noexcept { dx_wanted_ = wanted; }
+
+ protected:
+  bool dx_wanted_ = true;
 };
 
 // rnn::ChunkTrainer's GPU half: a cuda::Trainer and the device buffers of x

@@ -3,6 +3,10 @@
 // reference's (double, its cache, the reference BPTT).
 #include "engine/pass.hpp"
 
+#include <memory>
+#include <mutex>
+#include <vector>
+
 #include "cpu/fast.hpp"
 #include "cpu/reference.hpp"
 #include "api/inputs.hpp"
@@ -28,7 +32,7 @@ class HostPass : public Pass {
                               shape_string(state_shape_));
     done_ = true;
     backward_time_major(batch_first_ ? swap01(dy) : dy, dh_n, dx, dh0, grads);
-    if (batch_first_) dx = swap01(dx);
+    if (batch_first_ && !dx.empty()) dx = swap01(dx);
   }
 
  protected:
@@ -74,22 +78,57 @@ class ReferencePass final : public HostPass {
   cpu::ForwardCache cache_;
 };
 
+// Caches of finished fast passes, kept for the next pass (a program that
+// trains runs one after another): a fresh cache's pages cost as much to
+// touch as a small pass. At most two, each within cpu::fast::kKeptBytes.
+class CachePool {
+ public:
+  std::unique_ptr<cpu::fast::Cache> take() {
+    {
+      const std::lock_guard<std::mutex> lock(m_);
+      if (!free_.empty()) {
+        auto c = std::move(free_.back());
+        free_.pop_back();
+        return c;
+      }
+    }
+    return std::make_unique<cpu::fast::Cache>();
+  }
+  void give(std::unique_ptr<cpu::fast::Cache> c) noexcept {
+    if (!c || cpu::fast::capacity_bytes(*c) > cpu::fast::kKeptBytes) return;
+    const std::lock_guard<std::mutex> lock(m_);
+    if (free_.size() < 2) free_.push_back(std::move(c));
+  }
+
+ private:
+  std::mutex m_;
+  std::vector<std::unique_ptr<cpu::fast::Cache>> free_;
+};
+
+CachePool& cache_pool() {
+  static CachePool* pool = new CachePool;  // lives as long as the process (passes may end at exit)
+  return *pool;
+}
+
 // The fast backend's: its forward pass kept in float.
 class FastPass final : public HostPass {
  public:
   FastPass(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
            bool batch_first)
-      : HostPass(model, x, batch_first) {
-    cpu::fast::forward(model, *x_, h0, lengths ? lengths->data() : nullptr, cache_, h_n_);
-    y_ = cpu::fast::output(cache_);
+      : HostPass(model, x, batch_first), cache_(cache_pool().take()) {
+    cpu::fast::forward(model, *x_, h0, lengths ? lengths->data() : nullptr, *cache_, h_n_);
+    y_ = cpu::fast::output(*cache_);
     forward_done();
   }
+  ~FastPass() override { cache_pool().give(std::move(cache_)); }
+  FastPass(const FastPass&) = delete;
+  FastPass& operator=(const FastPass&) = delete;
 
  private:
   void backward_time_major(const Tensor& dy, const Tensor* dh_n, Tensor& dx, Tensor& dh0, Model& grads) override {
-    cpu::fast::backward(model_, *x_, cache_, dy, dh_n, &dx, dh0, grads);
+    cpu::fast::backward(model_, *x_, *cache_, dy, dh_n, dx_wanted_ ? &dx : nullptr, dh0, grads);
   }
-  cpu::fast::Cache cache_;
+  std::unique_ptr<cpu::fast::Cache> cache_;
 };
 
 }  // namespace
