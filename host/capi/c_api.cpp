@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -68,6 +69,45 @@ rnn::Device device_of(int32_t d) {
   }
 }
 
+// Buffers of finished calls kept for the next (a program that trains makes
+// the same copies step after step; fresh pages cost as much to touch as the
+// copy): at most four, none above 64 MiB.
+class Spare {
+ public:
+  std::vector<float> take() {
+    const std::lock_guard<std::mutex> lock(m_);
+    if (free_.empty()) return {};
+    std::vector<float> v = std::move(free_.back());
+    free_.pop_back();
+    return v;
+  }
+  void give(std::vector<float>&& v) noexcept {
+    if (v.capacity() == 0 || v.capacity() * sizeof(float) > (size_t{64} << 20)) return;
+    const std::lock_guard<std::mutex> lock(m_);
+    if (free_.size() < 4) free_.push_back(std::move(v));
+  }
+
+ private:
+  std::mutex m_;
+  std::vector<std::vector<float>> free_;
+};
+
+Spare& spare() {
+  static Spare* s = new Spare;  // lives as long as the process
+  return *s;
+}
+
+// A tensor holding a copy of the values at `from` (no zero-fill first), in
+// a spare buffer where there is one; give_back() returns it.
+rnn::Tensor copy_in(std::vector<int64_t> shape, const float* from) {
+  const int64_t n = rnn::checked_numel(shape);
+  std::vector<float> v = spare().take();
+  v.assign(from, from + n);
+  return rnn::Tensor(std::move(shape), std::move(v));
+}
+
+void give_back(rnn::Tensor& t) noexcept { spare().give(std::move(t.values())); }
+
 float* copy_out(const rnn::Tensor& t, float* to) {
   if (to && t.numel() > 0) std::memcpy(to, t.data(), static_cast<size_t>(t.numel()) * sizeof(float));
   return to;
@@ -91,11 +131,9 @@ struct Inputs {
                                                  : std::vector<int64_t>{T, B, cfg.input_size};
     rnn::check_host_bytes(rnn::checked_mul(static_cast<uint64_t>(rnn::checked_numel(shape, "x")), sizeof(float), "x"),
                           "x", [] { return std::string("a copy of x"); });
-    x = rnn::Tensor(shape);
-    std::memcpy(x.data(), in->x, static_cast<size_t>(x.numel()) * sizeof(float));
+    x = copy_in(shape, in->x);
     if (in->h0) {
-      h0 = rnn::Tensor({cfg.num_layers * cfg.num_directions(), B, cfg.hidden_size});
-      std::memcpy(h0.data(), in->h0, static_cast<size_t>(h0.numel()) * sizeof(float));
+      h0 = copy_in({cfg.num_layers * cfg.num_directions(), B, cfg.hidden_size}, in->h0);
       has_h0 = true;
     }
     if (in->lengths) {
@@ -105,6 +143,12 @@ struct Inputs {
     options.batch_first = in->batch_first != 0;
     options.device = device_of(in->device);
   }
+  ~Inputs() {
+    give_back(x);
+    give_back(h0);
+  }
+  Inputs(const Inputs&) = delete;
+  Inputs& operator=(const Inputs&) = delete;
   const rnn::Tensor* h0_ptr() const { return has_h0 ? &h0 : nullptr; }
   const std::vector<int64_t>* lengths_ptr() const { return has_lengths ? &lengths : nullptr; }
 };
@@ -296,18 +340,15 @@ int rnn_pass_backward(rnn_pass* pass, const float* dy, const float* dh_n, float*
     need(pass, "pass");
     need(grads, "grads");
     if (pass->used) throw rnn::Error("pass", "its backward pass has already run (once per forward pass)");
-    rnn::Tensor dy_t(pass->pass->y().shape());
-    if (dy) std::memcpy(dy_t.data(), dy, static_cast<size_t>(dy_t.numel()) * sizeof(float));
+    rnn::Tensor dy_t = dy ? copy_in(pass->pass->y().shape(), dy) : rnn::Tensor(pass->pass->y().shape());
     rnn::Tensor dh_n_t;
-    if (dh_n) {
-      dh_n_t = rnn::Tensor(pass->pass->h_n().shape());
-      std::memcpy(dh_n_t.data(), dh_n, static_cast<size_t>(dh_n_t.numel()) * sizeof(float));
-    }
+    if (dh_n) dh_n_t = copy_in(pass->pass->h_n().shape(), dh_n);
     rnn::Tensor dx_t, dh0_t;
     rnn::Model g;
     pass->used = true;
     pass->pass->set_dx_wanted(dx != nullptr);
     pass->pass->backward(dy_t, dh_n ? &dh_n_t : nullptr, dx_t, dh0_t, g);
+    give_back(dy_t);
     copy_out(dx_t, dx);
     copy_out(dh0_t, dh0);
     auto gs = g.parameters();

@@ -194,7 +194,8 @@ void unpermute(const Cache& cc, const float* rows, int64_t W, Tensor& y) {
 size_t capacity_bytes(const Cache& cc) {
   size_t n = cc.input.capacity() + cc.state0.capacity() + cc.dtop.capacity() + cc.din.capacity() +
              cc.logits.capacity() + cc.carry.capacity() + cc.w_t.capacity() + cc.packed.capacity() +
-             cc.w_stack.capacity() + cc.first.capacity() + cc.hot_grad.capacity() + cc.hot.capacity();
+             cc.w_stack.capacity() + cc.first.capacity() + cc.hot_grad.capacity() + cc.hot.capacity() +
+             cc.spare_output.capacity();
   for (const auto& o : cc.outputs) n += o.capacity();
   return n * sizeof(float);
 }
@@ -229,10 +230,11 @@ void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_
   layers(model, x, h0, cache, /*keep=*/true, nullptr, h_n);
 }
 
-Tensor output(const Cache& cache) {
+Tensor output(const Cache& cache, std::vector<float> storage) {
   const std::vector<float>& top = cache.outputs.back();
   const int64_t W = static_cast<int64_t>(top.size()) / (cache.T * cache.B);
-  Tensor y({cache.T, cache.B, W});
+  storage.resize(top.size());  // every value is written below
+  Tensor y({cache.T, cache.B, W}, std::move(storage));
   unpermute(cache, top.data(), W, y);
   return y;
 }

@@ -45,6 +45,9 @@ struct Cache {
   // Working buffers, kept so that a Cache reused from step to step
   // allocates nothing after the first.
   std::vector<float> din, logits, carry, w_t, packed, w_stack, first, hot_grad;
+  // The memory of the last pass's output() (host/engine/pass.cpp's FastPass
+  // hands it back), for the next.
+  std::vector<float> spare_output;
 };
 
 // As cpu::forward (reference.hpp): x [T, B, I] time-major -> y [T, B, D*H],
@@ -56,8 +59,9 @@ void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_
 // A cache reused from a previous pass keeps its buffers' memory.
 void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_t* lengths, Cache& cache,
              Tensor& h_n);
-// The top layer's output [T, B, D*H] in the caller's order.
-Tensor output(const Cache& cache);
+// The top layer's output [T, B, D*H] in the caller's order, in `storage`'s
+// memory when it is given (a buffer kept from an earlier pass, say).
+Tensor output(const Cache& cache, std::vector<float> storage = {});
 
 // The bytes a cache's buffers hold (their capacity): a cache kept from pass
 // to pass is dropped when this grows past what is worth keeping.

@@ -117,10 +117,13 @@ class FastPass final : public HostPass {
            bool batch_first)
       : HostPass(model, x, batch_first), cache_(cache_pool().take()) {
     cpu::fast::forward(model, *x_, h0, lengths ? lengths->data() : nullptr, *cache_, h_n_);
-    y_ = cpu::fast::output(*cache_);
+    y_ = cpu::fast::output(*cache_, std::move(cache_->spare_output));
     forward_done();
   }
-  ~FastPass() override { cache_pool().give(std::move(cache_)); }
+  ~FastPass() override {
+    cache_->spare_output = std::move(y_.values());  // empty when a caller took y
+    cache_pool().give(std::move(cache_));
+  }
   FastPass(const FastPass&) = delete;
   FastPass& operator=(const FastPass&) = delete;
 
