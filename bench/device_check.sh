@@ -19,6 +19,9 @@
 #               after every shape
 #   parity      every parity case of tests/data/parity through `rnn run
 #               --device cuda`, with each kernel, against PyTorch (1e-5)
+#   python      the Python package's pytest suite (python/tests) with this
+#               build's librnn_c: rnn.torch.RNN on CUDA tensors against
+#               torch.nn.RNN, torch.compile(fullgraph=True) where PyTorch >= 2.4
 #   train       the "hello" model trained and sampled greedily on the GPU, and
 #               the GPL-3 run with the README's settings (val_bpc recorded)
 #   tasks       the README's task examples, 150 updates each, on the GPU
@@ -79,7 +82,7 @@ py=python3
 [ -x /usr/bin/python3 ] && ! python3 -c "import torch" 2>/dev/null && py="/usr/bin/python3 -s"
 
 # ---- bookkeeping ---------------------------------------------------------------
-sections=(build preflight gpu-tests bench parity train tasks memcheck racecheck initcheck synccheck torch
+sections=(build preflight gpu-tests bench parity python train tasks memcheck racecheck initcheck synccheck torch
           bench-more cpu-tests)
 declare -A status detail
 for s in "${sections[@]}"; do status[$s]="not run"; detail[$s]=""; done
@@ -221,7 +224,7 @@ if begin build 60; then
     command -v ninja >/dev/null 2>&1 && opts+=(-G Ninja)
     [ -n "$cudnn" ] && opts+=(-DCUDNN_ROOT="$cudnn")
     if run_logged "$(cap 240)" cmake -S . -B "$bd" "${opts[@]}" &&
-       run_logged "$(cap 240)" cmake --build "$bd" -j"$jobs" --target rnn_cli rnn_bench_cli rnn_preflight rnn_gpu_tests; then
+       run_logged "$(cap 240)" cmake --build "$bd" -j"$jobs" --target rnn_cli rnn_bench_cli rnn_preflight rnn_gpu_tests rnn_c; then
       status[build]=pass
     else
       status[build]=fail
@@ -347,6 +350,26 @@ if gpu_begin parity 20; then
   note "parity on cuda: ${status[parity]} ($pp passed, $pf failed)"
 fi
 write_results parity
+
+# ---- the Python package on CUDA tensors ----------------------------------------
+# python/tests (rnn.torch.RNN against torch.nn.RNN forward and backward,
+# PackedSequence, DDP, the NumPy API, torch.compile where PyTorch >= 2.4)
+# with this build's librnn_c; the parity tests take CUDA tensors as well
+# wherever PyTorch and the engine both see the GPU.
+if gpu_begin python 30; then
+  case "$bd" in /*) clib="$bd/librnn_c.so" ;; *) clib="$root/$bd/librnn_c.so" ;; esac
+  if [ ! -f "$clib" ]; then
+    status[python]="fail: no librnn_c.so in $bd"
+  elif run_logged "$(cap 150)" env PYTHONPATH="$root/python" RNN_LIBRARY="$clib" \
+         $py -m pytest -q -p no:cacheprovider -rs python/tests; then
+    status[python]=pass
+  else
+    status[python]=fail
+  fi
+  detail[python]="\"pytest\": $(jstr "$(grep -E '(passed|failed|error)' "$log" | tail -1)")"
+  note "python: ${status[python]}"
+fi
+write_results python
 
 # ---- training and sampling on the GPU -----------------------------------------
 if gpu_begin train 30; then

@@ -29,6 +29,7 @@ import ctypes as _ct
 import math
 import os
 import warnings
+from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -176,8 +177,8 @@ def _register_custom_ops():
         return None
 
     @torch.library.custom_op("rnn::forward", mutates_args=())
-    def forward_op(x: torch.Tensor, hx: torch.Tensor, lengths: torch.Tensor, params: list[torch.Tensor],
-                   sizes: list[int], batch_first: bool, has_hx: bool, has_lengths: bool) -> tuple[torch.Tensor,
+    def forward_op(x: torch.Tensor, hx: torch.Tensor, lengths: torch.Tensor, params: List[torch.Tensor],
+                   sizes: List[int], batch_first: bool, has_hx: bool, has_lengths: bool) -> Tuple[torch.Tensor,
                                                                                                torch.Tensor]:
         y, h_n, _ = _forward(tuple(sizes), batch_first, x, hx if has_hx else None, lengths if has_lengths else None,
                              params, False)
@@ -192,9 +193,9 @@ def _register_custom_ops():
         return y, x.new_empty((L * D, B, H))
 
     @torch.library.custom_op("rnn::backward", mutates_args=())
-    def backward_op(x: torch.Tensor, hx: torch.Tensor, lengths: torch.Tensor, params: list[torch.Tensor],
-                    dy: torch.Tensor, dh_n: torch.Tensor, sizes: list[int], batch_first: bool, has_hx: bool,
-                    has_lengths: bool) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    def backward_op(x: torch.Tensor, hx: torch.Tensor, lengths: torch.Tensor, params: List[torch.Tensor],
+                    dy: torch.Tensor, dh_n: torch.Tensor, sizes: List[int], batch_first: bool, has_hx: bool,
+                    has_lengths: bool) -> Tuple[torch.Tensor, torch.Tensor, List[torch.Tensor]]:
         _, _, p = _forward(tuple(sizes), batch_first, x, hx if has_hx else None, lengths if has_lengths else None,
                            params, True)
         dx, dh0, grads = _backward(p, x, hx if has_hx else None, params, dy, dh_n, True, has_hx)
@@ -221,6 +222,16 @@ def _register_custom_ops():
     return _custom_ops
 
 
+# Registered when the module is imported, so that a traced graph finds them;
+# a failure is kept and reported when a graph is compiled (eager mode needs
+# no operator).
+_custom_ops_error = None
+try:
+    _register_custom_ops()
+except Exception as e:  # noqa: BLE001
+    _custom_ops, _custom_ops_error = False, e
+
+
 def _compiling():
     c = getattr(torch, "compiler", None)
     if c is not None and hasattr(c, "is_compiling"):
@@ -234,8 +245,9 @@ def _engine(sizes, batch_first, x, hx, lengths, params):
     if _compiling():
         ops = _register_custom_ops()
         if ops is None:
+            why = f": registering rnn::forward failed: {_custom_ops_error}" if _custom_ops_error else ""
             raise RnnError("torch.compile: rnn.torch.RNN needs PyTorch >= 2.4 (torch.library.custom_op) to be "
-                           "compiled")
+                           f"compiled{why}")
         I, H, L, bidir, _, _ = sizes
         D = 2 if bidir else 1
         B = x.shape[0] if batch_first else x.shape[1]

@@ -71,7 +71,7 @@ def free_port():
 def test_two_processes_match_one_on_the_whole_batch(tmp_path):
     out = str(tmp_path / "grads.pt")
     mp.spawn(worker, args=(2, free_port(), out), nprocs=2, join=True)
-    ddp = torch.load(out)
+    ddp = torch.load(out, weights_only=True)
     torch.manual_seed(0)
     net = Net()
     x, lengths, target = data()
