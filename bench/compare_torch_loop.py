@@ -38,6 +38,14 @@ def run(python, env, a, module):
     return r
 
 
+def blas_core(python, env):
+    """The kernel family OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides it)."""
+    code = ("import ctypes; l = ctypes.CDLL('libopenblas.so.0'); l.openblas_get_corename.restype = ctypes.c_char_p; "
+            "print(l.openblas_get_corename().decode())")
+    r = subprocess.run([python, "-s", "-c", code], env=env, capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--text", required=True)
@@ -62,6 +70,7 @@ def main():
             python = "/usr/bin/python3"
             env["PYTHONPATH"] = os.path.join(ROOT, "python")
             env["RNN_LIBRARY"] = os.path.join(ROOT, "build", "librnn_c.so")
+    core = blas_core(python, env)
     runs = {"torch": [], "rnn": []}
     for _ in range(a.rounds):
         for module in ("torch", "rnn"):
@@ -72,6 +81,7 @@ def main():
     first = max(abs(x - y) / abs(y) for x, y in zip(lr[:10], lt[:10]))
     result = {
         "recipe": vars(a),
+        "openblas_core": core,
         "torch_header": runs["torch"][0]["header"],
         "rnn_header": runs["rnn"][0]["header"],
         "tokens_per_s": {m: [r["tokens_per_s"] for r in rs] for m, rs in runs.items()},
@@ -82,7 +92,8 @@ def main():
         "loss_curve_max_rel_diff": drift,
         "last_loss": {m: rs[0]["last_loss"] for m, rs in runs.items()},
     }
-    print(f"{result['torch_header']}\n{result['rnn_header']}")
+    print(f"{result['torch_header']}\n{result['rnn_header']}\nOpenBLAS kernels: {core}, threads {a.threads}, "
+          f"cpus {a.cpus or 'any'}")
     print(f"tokens/s (median of {a.rounds}): nn.RNN {med['torch']:.0f}, rnn.torch.RNN {med['rnn']:.0f}: "
           f"{med['rnn'] / med['torch']:.2f}x")
     print(f"val bpc: nn.RNN {result['val_bpc']['torch']:.4f}, rnn.torch.RNN {result['val_bpc']['rnn']:.4f}")

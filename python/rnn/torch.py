@@ -293,6 +293,8 @@ class RNN(nn.Module):
         self.batch_first = batch_first
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
+        self.proj_size = 0  # nn.RNNBase's attributes, read by code written for nn.RNN
+        self.mode = "RNN_RELU" if nonlinearity == "relu" else "RNN_TANH"
         kw = {"device": device, "dtype": torch.float32}
         D = 2 if bidirectional else 1
         self._flat_weights_names = []

@@ -187,3 +187,16 @@ def test_training_loop_moves_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_whole_module_pickles_and_keeps_nn_rnn_attributes(tmp_path):
+    m = rt.RNN(3, 5, num_layers=2, nonlinearity="relu")
+    assert (m.proj_size, m.mode) == (0, "RNN_RELU")
+    assert [len(w) for w in m.all_weights] == [4, 4]
+    torch.save(m, tmp_path / "m.pt")
+    try:
+        back = torch.load(tmp_path / "m.pt", weights_only=False)
+    except TypeError:  # torch < 1.13 has no weights_only
+        back = torch.load(tmp_path / "m.pt")
+    x = torch.randn(4, 2, 3)
+    assert torch.equal(back(x)[0], m(x)[0])
