@@ -12,52 +12,22 @@
 #include <string>
 #include <vector>
 
+#include "capi/c_api_internal.hpp"
 #include "cpu/fast.hpp"
 #include "engine/pass.hpp"
 #include "rnn/error.hpp"
 #include "rnn/limits.hpp"
 #include "rnn/rnn.hpp"
 
+namespace rnn::capi {
+thread_local std::string last_error;
+}  // namespace rnn::capi
+
 namespace {
 
-thread_local std::string last_error;
-
-template <class F>
-int guard(F&& f) noexcept {
-  try {
-    f();
-    last_error.clear();
-    return 0;
-  } catch (const std::bad_alloc&) {
-    last_error = "out of memory";
-  } catch (const std::exception& e) {
-    last_error = e.what();
-  } catch (...) {
-    last_error = "unknown error";
-  }
-  return -1;
-}
-
-void need(const void* p, const char* what) {
-  if (!p) throw rnn::Error(what, "is a null pointer");
-}
-
-rnn::ModelConfig model_config(const rnn_config* c) {
-  need(c, "config");
-  rnn::ModelConfig m;
-  m.input_size = c->input_size;
-  m.hidden_size = c->hidden_size;
-  m.num_layers = c->num_layers;
-  m.bidirectional = c->bidirectional != 0;
-  m.bias = c->bias != 0;
-  m.nonlinearity = c->relu ? rnn::Nonlinearity::Relu : rnn::Nonlinearity::Tanh;
-  m.output_size = c->output_size;
-  m.output_bias = c->output_bias != 0;
-  m.validate();
-  rnn::check_host_bytes(rnn::checked_mul(m.parameter_count(), sizeof(float), "config"), "config",
-                        [] { return std::string("the model's weights"); });
-  return m;
-}
+using rnn::capi::guard;
+using rnn::capi::model_config;
+using rnn::capi::need;
 
 rnn::Device device_of(int32_t d) {
   switch (d) {
@@ -191,7 +161,7 @@ const char* rnn_version(void) {
   return v.c_str();
 }
 
-const char* rnn_last_error(void) { return last_error.c_str(); }
+const char* rnn_last_error(void) { return rnn::capi::last_error.c_str(); }
 
 int rnn_num_threads(void) { return rnn::cpu_threads(); }
 
@@ -360,5 +330,27 @@ int rnn_pass_backward(rnn_pass* pass, const float* dy, const float* dh_n, float*
 }
 
 void rnn_pass_free(rnn_pass* pass) { delete pass; }
+
+#ifndef RNN_C_API_CUDA
+// A build without the CUDA backend: its CUDA plans fail, saying why.
+namespace {
+int no_cuda() {
+  return guard([] { throw rnn::Error("cuda", "this build of the engine has no CUDA backend (built without nvcc)"); });
+}
+}  // namespace
+
+int rnn_cuda_plan_new(const rnn_config*, int64_t, int64_t, int32_t, rnn_cuda_plan** out) {
+  if (out) *out = nullptr;
+  return no_cuda();
+}
+void rnn_cuda_plan_free(rnn_cuda_plan*) {}
+int rnn_cuda_plan_sizes(const rnn_cuda_plan*, uint64_t*, uint64_t*, uint64_t*) { return no_cuda(); }
+int rnn_cuda_plan_load_weights(rnn_cuda_plan*, const float*, void*) { return no_cuda(); }
+int rnn_cuda_plan_forward(rnn_cuda_plan*, const rnn_cuda_args*, void*, int32_t, void*) { return no_cuda(); }
+int rnn_cuda_plan_backward(rnn_cuda_plan*, const rnn_cuda_args*, const float*, const float*, float*, float*, float*,
+                           void*, void*) {
+  return no_cuda();
+}
+#endif
 
 }  // extern "C"

@@ -382,6 +382,11 @@ void Plan::backward_after_forward(const RunArgs& a, const BackwardArgs& g, void*
 
 Kernel Plan::backward_kernel() const noexcept { return impl_->backward_kernel; }
 
+void Plan::load_weights(const float* flat, cudaStream_t stream) {
+  if (!flat) throw Error("args", "load_weights: the weight buffer is a null pointer");
+  impl_->load_parameters(flat, stream);
+}
+
 double grid_barrier_latency_us(int iterations) {
   float us = 0;
   RNN_CUDA_CHECK(kernels::measure_grid_barrier(iterations, &us));

@@ -109,6 +109,49 @@ RNN_C_EXPORT int rnn_pass_backward(rnn_pass* pass, const float* dy, const float*
                       float* const* grads);
 RNN_C_EXPORT void rnn_pass_free(rnn_pass* pass);
 
+/* ---- CUDA plans over device memory (builds with the CUDA backend) ----
+ * Every pointer below is device memory of the plan's device, which must be
+ * current on the calling thread; work is enqueued on `stream` (a
+ * cudaStream_t; NULL: the legacy default stream) and nothing waits for it.
+ * A plan serves one stream at a time. Without the CUDA backend these fail,
+ * saying so. */
+typedef struct rnn_cuda_plan rnn_cuda_plan;
+
+typedef struct rnn_cuda_args {
+  int64_t steps;          /* T, 1..max_steps */
+  int64_t batch;          /* B, 1..max_batch */
+  const float* x;         /* [T, B, I] ([B, T, I] batch-first) */
+  const float* h0;        /* [L*D, B, H] or NULL (zeros) */
+  const int32_t* lengths; /* [B], each in 1..T (not checked on the device), or NULL */
+  float* y;               /* [T, B, D*H] ([B, T, D*H] batch-first), 0 past each length */
+  float* h_n;             /* [L*D, B, H] or NULL */
+} rnn_cuda_args;
+
+/* A plan for T <= max_steps, B <= max_batch, its weights zero until
+ * rnn_cuda_plan_load_weights(); on the current device. */
+RNN_C_EXPORT int rnn_cuda_plan_new(const rnn_config* config, int64_t max_steps, int64_t max_batch,
+                                   int32_t batch_first, rnn_cuda_plan** out);
+RNN_C_EXPORT void rnn_cuda_plan_free(rnn_cuda_plan* plan);
+/* Bytes of workspace a forward pass needs, bytes a pass kept for its
+ * backward pass needs (it holds every layer's outputs), and the floats of
+ * the flat weight and gradient buffers. */
+RNN_C_EXPORT int rnn_cuda_plan_sizes(const rnn_cuda_plan* plan, uint64_t* forward_workspace,
+                                     uint64_t* backward_workspace, uint64_t* parameter_count);
+/* The weights from `flat` (parameter_count floats: the parameters in
+ * state_dict order, each row-major, concatenated). */
+RNN_C_EXPORT int rnn_cuda_plan_load_weights(rnn_cuda_plan* plan, const float* flat, void* stream);
+/* The forward pass; with keep != 0 the workspace (backward_workspace bytes)
+ * keeps what rnn_cuda_plan_backward needs: give it the same args and
+ * workspace, unchanged, and the same weights. */
+RNN_C_EXPORT int rnn_cuda_plan_forward(rnn_cuda_plan* plan, const rnn_cuda_args* args, void* workspace,
+                                       int32_t keep, void* stream);
+/* The backward pass of a kept forward pass: dy like y (required), dh_n or
+ * NULL; dx (like x) and dh0 or NULL (not computed); grads: parameter_count
+ * floats, laid out as the flat weights. */
+RNN_C_EXPORT int rnn_cuda_plan_backward(rnn_cuda_plan* plan, const rnn_cuda_args* args, const float* dy,
+                                        const float* dh_n, float* dx, float* dh0, float* grads, void* workspace,
+                                        void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -128,6 +128,13 @@ class Plan {
   // the workspace as they are in between: the backward pass reads them.
   // Same errors as backward(); together they compute exactly what it does.
   void forward_for_backward(const RunArgs& forward, void* workspace, cudaStream_t stream);
+  // Replaces the plan's weights with those of `flat`, a device buffer of
+  // gradient_count() floats: the RNN's parameters in Model::parameters()
+  // order (head excluded), each row-major, the layout of
+  // BackwardArgs::grads. Enqueued on `stream`: what is enqueued after it
+  // there uses the new weights; `flat` may be reused once the copy has run.
+  // Throws rnn::Error("args") on a null pointer, ("cuda") when a call fails.
+  void load_weights(const float* flat, cudaStream_t stream);
   void backward_after_forward(const RunArgs& forward, const BackwardArgs& grads, void* workspace,
                               cudaStream_t stream);
 

@@ -44,6 +44,18 @@ class Inputs(ctypes.Structure):
     ]
 
 
+class CudaArgs(ctypes.Structure):
+    _fields_ = [
+        ("steps", ctypes.c_int64),
+        ("batch", ctypes.c_int64),
+        ("x", ctypes.c_void_p),
+        ("h0", ctypes.c_void_p),
+        ("lengths", ctypes.c_void_p),
+        ("y", ctypes.c_void_p),
+        ("h_n", ctypes.c_void_p),
+    ]
+
+
 _lock = threading.Lock()
 _lib = None
 
@@ -71,6 +83,14 @@ _SIGNATURES = {
                                         ctypes.POINTER(_P)]),
     "rnn_pass_backward": (ctypes.c_int, [_P, _P, _P, _P, _P, ctypes.POINTER(_P)]),
     "rnn_pass_free": (None, [_P]),
+    "rnn_cuda_plan_new": (ctypes.c_int, [ctypes.POINTER(Config), ctypes.c_int64, ctypes.c_int64, ctypes.c_int32,
+                                         ctypes.POINTER(_P)]),
+    "rnn_cuda_plan_free": (None, [_P]),
+    "rnn_cuda_plan_sizes": (ctypes.c_int, [_P, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64),
+                                           ctypes.POINTER(ctypes.c_uint64)]),
+    "rnn_cuda_plan_load_weights": (ctypes.c_int, [_P, _P, _P]),
+    "rnn_cuda_plan_forward": (ctypes.c_int, [_P, ctypes.POINTER(CudaArgs), _P, ctypes.c_int32, _P]),
+    "rnn_cuda_plan_backward": (ctypes.c_int, [_P, ctypes.POINTER(CudaArgs), _P, _P, _P, _P, _P, _P, _P]),
 }
 
 

@@ -109,3 +109,14 @@ def test_errors_carry_the_engines_message(tmp_path):
         m.load_state_dict({**m.state_dict(), "weight_hh_l0": np.zeros((3, 3))})
     with pytest.raises(rnn.RnnError, match="threads"):
         rnn.set_num_threads(0)
+
+
+@pytest.mark.skipif(rnn.cuda_device_count() > 0, reason="a GPU is here: the CUDA plans run (test_torch_parity)")
+def test_cuda_plans_without_a_gpu_fail_clearly():
+    import ctypes
+    from rnn import _lib
+    cfg = _lib.Config(3, 4, 1, 0, 1, 0, 0, 0)
+    h = ctypes.c_void_p()
+    assert _lib.lib().rnn_cuda_plan_new(ctypes.byref(cfg), 4, 2, 0, ctypes.byref(h)) != 0
+    msg = _lib.lib().rnn_last_error().decode()
+    assert msg.startswith("cuda"), msg

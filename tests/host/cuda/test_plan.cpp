@@ -323,6 +323,51 @@ TEST(GpuPlan, SmallerBatchesAndNewPointersReuseThePlan) {
   }
 }
 
+// Plan::load_weights: a plan made of zeros, given a model's weights as one
+// flat device buffer (parameters() order), runs that model; loading another
+// model's weights afterwards changes what the plan computes accordingly.
+TEST(GpuPlan, LoadWeightsFromAFlatDeviceBuffer) {
+  SKIP_WITHOUT_GPU();
+  for (const bool bidir : {false, true}) {
+    rnn::ModelConfig cfg = small_config(12);
+    cfg.num_layers = 2;
+    cfg.bidirectional = bidir;
+    rnn::cuda::PlanOptions o;
+    o.max_steps = 6;
+    o.max_batch = 4;
+    rnn::cuda::Plan plan(rnn::Model(cfg), o);
+    Device<char> ws(plan.workspace_size());
+    for (const uint64_t seed : {5u, 6u}) {
+      const rnn::Model model = rnn::Model::random(cfg, seed);
+      std::vector<float> flat;
+      for (const auto& [name, t] : model.parameters()) flat.insert(flat.end(), t->values().begin(), t->values().end());
+      ASSERT_EQ(flat.size(), plan.gradient_count());
+      Device<float> d_w(flat);
+      plan.load_weights(d_w.get(), nullptr);
+      const rnn::Tensor x = testbed::random_tensor({6, 4, cfg.input_size}, seed + 10);
+      rnn::ForwardOptions cpu;
+      cpu.device = rnn::Device::Reference;
+      const auto ref = rnn::forward(model, x, nullptr, nullptr, cpu);
+      Device<float> d_x(x.values()), d_y(ref.y.values().size()), d_hn(ref.h_n.values().size());
+      rnn::cuda::RunArgs a;
+      a.steps = 6;
+      a.batch = 4;
+      a.x = d_x.get();
+      a.y = d_y.get();
+      a.h_n = d_hn.get();
+      plan.run(a, ws.get(), nullptr);
+      CUDA_OK(cudaDeviceSynchronize());
+      EXPECT_TRUE(testbed::close(rnn::Tensor(ref.y.shape(), d_y.host()), ref.y, 1e-5)) << "seed " << seed;
+      EXPECT_TRUE(testbed::close(rnn::Tensor(ref.h_n.shape(), d_hn.host()), ref.h_n, 1e-5)) << "seed " << seed;
+    }
+  }
+  rnn::cuda::PlanOptions o;
+  o.max_steps = 2;
+  o.max_batch = 2;
+  rnn::cuda::Plan plan(rnn::Model(small_config()), o);
+  EXPECT_THROW(plan.load_weights(nullptr, nullptr), rnn::Error);
+}
+
 // The benchmark's timing variants (PlanOptions::timing_skip) run, repeat
 // (the stepwise graph path included) and leave out what they say: without
 // the epilogue nothing is stored (y stays poisoned); without the staging the
