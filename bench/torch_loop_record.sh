@@ -13,7 +13,9 @@
 # engine (whose step kernel is its own). Where OPENBLAS_CORETYPE is not set
 # and OpenBLAS says Prescott on a CPU with AVX-512 or AVX2, the runs are made
 # with SkylakeX or Haswell kernels for both sides, and the figure with the
-# fallback is recorded too.
+# fallback is recorded too. Two threads are run twice: as PyTorch starts
+# (its OpenMP threads spin between operations, taking the cores from the
+# engine's threads and from PyTorch's own), and with OMP_WAIT_POLICY=PASSIVE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 commit=$(git rev-parse --short HEAD)
@@ -39,9 +41,11 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$core" = Prescott ] && grep -q avx2 /pr
     | tee -a "$out/machine.txt"
   OPENBLAS_CORETYPE=$fixed run loop-1thread 1 0
   OPENBLAS_CORETYPE=$fixed run loop-2threads 2 0,1
+  OPENBLAS_CORETYPE=$fixed OMP_WAIT_POLICY=PASSIVE run loop-2threads-passive 2 0,1
   run loop-1thread-prescott 1 0
 else
   run loop-1thread 1 0
   run loop-2threads 2 0,1
+  OMP_WAIT_POLICY=PASSIVE run loop-2threads-passive 2 0,1
 fi
 echo "torch_loop_record: wrote $out"
