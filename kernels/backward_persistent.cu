@@ -11,9 +11,8 @@
 // Kernels:
 //   backward_persistent_kernel<BT>   (static) steps T-1 .. -1 of a layer
 //
-// nvcc -Xptxas -v, sm_90, CUDA 13.0 (no spills, no stack; shared memory is
-// dynamic, sized by persistent_shape()):
-//   BT=1: 64 registers   BT=2: 96 registers   BT=4: 107 registers
+// Registers, spills and the hot loop's instruction mix: scripts/kernel_report.sh
+// (shared memory is dynamic, sized by persistent_shape()).
 #include <cooperative_groups.h>
 
 #include "backward_persistent.cuh"

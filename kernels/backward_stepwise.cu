@@ -9,9 +9,8 @@
 // Kernels:
 //   backward_step_kernel<BT>   (static) one backward step, BT = sequences per thread
 //
-// nvcc -Xptxas -v, sm_90, CUDA 13.0 (no spills, no stack):
-//   BT=1: 40 registers, 512 bytes smem    BT=2: 40 registers, 1024 bytes smem
-//   BT=4: 40 registers, 2048 bytes smem   BT=8: 88 registers, 4096 bytes smem
+// Registers, spills, shared memory and the hot loop's instruction mix:
+// scripts/kernel_report.sh.
 #include "backward_stepwise.cuh"
 
 namespace rnn::kernels {

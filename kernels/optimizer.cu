@@ -2,8 +2,8 @@
 // Grid-stride elementwise loops, 64-bit indices.
 //
 // Kernels:
-//   sgd_kernel    (static) SGD with optional momentum (nvcc -Xptxas -v, sm_90: 20 registers, no spills)
-//   adam_kernel   (static) Adam, bias-corrected (23 registers, no spills)
+//   sgd_kernel    (static) SGD with optional momentum (registers: scripts/kernel_report.sh)
+//   adam_kernel   (static) Adam, bias-corrected
 #include "optimizer.cuh"
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 // prev_states.cuh). One thread per element, grid-stride, 64-bit indices.
 //
 // Kernels:
-//   prev_states_kernel   (static) the gather (nvcc -Xptxas -v, sm_90: 32 registers, no spills)
+//   prev_states_kernel   (static) the gather (registers: scripts/kernel_report.sh)
 #include "prev_states.cuh"
 
 namespace rnn::kernels {

@@ -21,9 +21,8 @@
 //     SKIP = a TimingSkip (recurrence.cuh): kSkipNone in every real run; the
 //            others are the benchmark's timing variants (outputs invalid)
 //
-// nvcc -Xptxas -v, sm_90, CUDA 13.0 (no spills, no stack; W_hh and h_prev
-// live in dynamic shared memory, sized by persistent_shape()):
-//   BT=1: 71 registers   BT=2: 85 registers   BT=4: 80 registers
+// Registers, spills and the hot loop's instruction mix: scripts/kernel_report.sh
+// (W_hh and h_prev live in dynamic shared memory, sized by persistent_shape()).
 #include <cooperative_groups.h>
 
 #include <algorithm>

@@ -17,9 +17,8 @@
 //            kSkipStaging / kSkipEpilogue are the benchmark's timing variants
 //            (outputs invalid); there is no grid barrier to skip here
 //
-// nvcc -Xptxas -v, sm_90, CUDA 13.0 (no spills, no stack):
-//   BT=1: 34 registers, 512 bytes smem    BT=2: 44 registers, 1024 bytes smem
-//   BT=4: 64 registers, 2048 bytes smem   BT=8: 114 registers, 4096 bytes smem
+// Registers, spills, shared memory and the hot loop's instruction mix:
+// scripts/kernel_report.sh.
 #include "recurrence_stepwise.cuh"
 
 namespace rnn::kernels {

@@ -10,7 +10,7 @@
 // reduction orders: bitwise reproducible.
 //
 // Kernels:
-//   step_kernel   (static) the whole step (nvcc -Xptxas -v, sm_90: 48 registers, no spills, no stack)
+//   step_kernel   (static) the whole step (registers: scripts/kernel_report.sh)
 #include <cooperative_groups.h>
 
 #include "step.cuh"
