@@ -48,19 +48,30 @@ static __global__ void __launch_bounds__(kThreads, 1)
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row_tiles = (nrows + kRowTile - 1) / kRowTile;
   const int last = p.dh0 ? -1 : 0;  // step -1 only produces dh0
+  // The staging loop's (sequence, column) of element k, stepped rather than
+  // divided: k advances by kThreads, that is step_bb sequences and step_j
+  // columns (step_j < H).
+  const int bb_first = static_cast<int>(threadIdx.x) / H, j_first = static_cast<int>(threadIdx.x) % H;
+  const int step_bb = kThreads / H, step_j = kThreads % H;
   for (int s = p.T - 1; s >= last; --s) {
     for (int b0 = 0; b0 < p.B; b0 += chunk) {
       const int nb = min(chunk, p.B - b0);
       __syncthreads();
-      const int64_t staged = static_cast<int64_t>((nb + BT - 1) / BT) * BT * H;
-      for (int64_t k = threadIdx.x; k < staged; k += kThreads) {
-        const int bb = static_cast<int>(k / H), j = static_cast<int>(k % H);
+      const int staged = (nb + BT - 1) / BT * BT * H;  // within shared memory: an int
+      int bb = bb_first, j = j_first;
+      for (int k = threadIdx.x; k < staged; k += kThreads) {
         float v = 0.0f;
         if (bb < nb) {
           const int b = b0 + bb, len = bwd_length(p, b);
           if (s < len && bwd_uses_next(s, len)) v = bwd_load_next(p, d, b, s, len, j);
         }
         vb[k] = v;
+        bb += step_bb;
+        j += step_j;
+        if (j >= H) {
+          j -= H;
+          ++bb;
+        }
       }
       __syncthreads();
       const int batch_tiles = (nb + BT - 1) / BT;

@@ -61,21 +61,33 @@ static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(Recurren
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row_tiles = (nrows + kRowTile - 1) / kRowTile;
+  // The staging loop's (sequence, column) of element k, stepped rather than
+  // divided: k advances by kThreads, that is step_bb sequences and step_j
+  // columns (step_j < H).
+  const int bb_first = static_cast<int>(threadIdx.x) / H, j_first = static_cast<int>(threadIdx.x) % H;
+  const int step_bb = kThreads / H, step_j = kThreads % H;
   for (int s = 0; s < p.T; ++s) {
     for (int b0 = 0; b0 < p.B; b0 += chunk) {
       const int nb = min(chunk, p.B - b0);
       __syncthreads();  // weights loaded / the previous chunk's readers are done with hb
       if constexpr (SKIP != kSkipStaging) {
-        // Stage only the tiles this chunk uses (a run may have B < the planned batch).
-        const int64_t staged = static_cast<int64_t>((nb + BT - 1) / BT) * BT * H;
-        for (int64_t k = threadIdx.x; k < staged; k += kThreads) {
-          const int bb = static_cast<int>(k / H), j = static_cast<int>(k % H);
+        // Stage only the tiles this chunk uses (a run may have B < the planned
+        // batch); the count is within shared memory, so an int.
+        const int staged = (nb + BT - 1) / BT * BT * H;
+        int bb = bb_first, j = j_first;
+        for (int k = threadIdx.x; k < staged; k += kThreads) {
           float v = 0.0f;
           if (bb < nb) {
             const int b = b0 + bb, len = rec_length(p, b);
             if (s < len) v = rec_load_prev(p, d, b, s, len, j);
           }
           hb[k] = v;
+          bb += step_bb;
+          j += step_j;
+          if (j >= H) {
+            j -= H;
+            ++bb;
+          }
         }
       }
       __syncthreads();
