@@ -360,6 +360,8 @@ if gpu_begin python 30; then
   case "$bd" in /*) clib="$bd/librnn_c.so" ;; *) clib="$root/$bd/librnn_c.so" ;; esac
   if [ ! -f "$clib" ]; then
     status[python]="fail: no librnn_c.so in $bd"
+  elif ! $py -c "import pytest, torch" >>"$log" 2>&1; then
+    status[python]="fail: this image's python has no pytest or torch"
   elif run_logged "$(cap 150)" env PYTHONPATH="$root/python" RNN_LIBRARY="$clib" \
          $py -m pytest -q -p no:cacheprovider -rs python/tests; then
     status[python]=pass
