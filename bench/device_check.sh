@@ -22,6 +22,9 @@
 #   python      the Python package's pytest suite (python/tests) with this
 #               build's librnn_c: rnn.torch.RNN on CUDA tensors against
 #               torch.nn.RNN, torch.compile(fullgraph=True) where PyTorch >= 2.4
+#   workbench   bench/workbench's programs: every recurrence kernel variant
+#               (stepwise; persistent at each batch tile) against the CPU
+#               twin on random data, and timed
 #   train       the "hello" model trained and sampled greedily on the GPU, and
 #               the GPL-3 run with the README's settings (val_bpc recorded)
 #   tasks       the README's task examples, 150 updates each, on the GPU
@@ -82,7 +85,7 @@ py=python3
 [ -x /usr/bin/python3 ] && ! python3 -c "import torch" 2>/dev/null && py="/usr/bin/python3 -s"
 
 # ---- bookkeeping ---------------------------------------------------------------
-sections=(build preflight gpu-tests bench parity python train tasks memcheck racecheck initcheck synccheck torch
+sections=(build preflight gpu-tests bench parity python workbench train tasks memcheck racecheck initcheck synccheck torch
           bench-more cpu-tests)
 declare -A status detail
 for s in "${sections[@]}"; do status[$s]="not run"; detail[$s]=""; done
@@ -224,7 +227,7 @@ if begin build 60; then
     command -v ninja >/dev/null 2>&1 && opts+=(-G Ninja)
     [ -n "$cudnn" ] && opts+=(-DCUDNN_ROOT="$cudnn")
     if run_logged "$(cap 240)" cmake -S . -B "$bd" "${opts[@]}" &&
-       run_logged "$(cap 240)" cmake --build "$bd" -j"$jobs" --target rnn_cli rnn_bench_cli rnn_preflight rnn_gpu_tests rnn_c; then
+       run_logged "$(cap 240)" cmake --build "$bd" -j"$jobs" --target rnn_cli rnn_bench_cli rnn_preflight rnn_gpu_tests rnn_c rnn_workbench_recurrence; then
       status[build]=pass
     else
       status[build]=fail
@@ -372,6 +375,18 @@ if gpu_begin python 30; then
   note "python: ${status[python]}"
 fi
 write_results python
+
+# ---- the kernel workbench: every variant against its CPU twin, timed -----------
+if gpu_begin workbench 20; then
+  if run_logged "$(cap 90)" "$bd/bench/rnn-workbench-recurrence" --cases all --runs 5; then
+    status[workbench]=pass
+  else
+    status[workbench]=fail
+  fi
+  detail[workbench]="\"result\": $(jstr "$(grep -E '^workbench:' "$log" | tail -1)")"
+  note "workbench: ${status[workbench]}"
+fi
+write_results workbench
 
 # ---- training and sampling on the GPU -----------------------------------------
 if gpu_begin train 30; then

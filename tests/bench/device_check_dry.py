@@ -24,9 +24,9 @@ import sys
 import tempfile
 import time
 
-ORDER = ["build", "preflight", "gpu-tests", "bench", "parity", "python", "train", "tasks", "memcheck", "racecheck",
+ORDER = ["build", "preflight", "gpu-tests", "bench", "parity", "python", "workbench", "train", "tasks", "memcheck", "racecheck",
          "initcheck", "synccheck", "torch", "bench-more", "cpu-tests"]
-GPU_SECTIONS = ["gpu-tests", "bench", "parity", "python", "train", "tasks", "memcheck", "racecheck", "initcheck",
+GPU_SECTIONS = ["gpu-tests", "bench", "parity", "python", "workbench", "train", "tasks", "memcheck", "racecheck", "initcheck",
                 "synccheck", "torch", "bench-more"]
 ALLOWED = {"results.json", "logs.txt", "bench.json", "bench.csv", "bench.txt", "torch.json", "time_per_step.png",
            "ratio_to_cudnn.png"}
