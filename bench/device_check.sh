@@ -22,9 +22,9 @@
 #   python      the Python package's pytest suite (python/tests) with this
 #               build's librnn_c: rnn.torch.RNN on CUDA tensors against
 #               torch.nn.RNN, torch.compile(fullgraph=True) where PyTorch >= 2.4
-#   workbench   bench/workbench's programs: every recurrence kernel variant
-#               (stepwise; persistent at each batch tile) against the CPU
-#               twin on random data, and timed
+#   workbench   bench/workbench's programs: every forward and backward
+#               recurrence kernel variant against its CPU twin on random
+#               data, and timed
 #   train       the "hello" model trained and sampled greedily on the GPU, and
 #               the GPL-3 run with the README's settings (val_bpc recorded)
 #   tasks       the README's task examples, 150 updates each, on the GPU
@@ -227,7 +227,8 @@ if begin build 60; then
     command -v ninja >/dev/null 2>&1 && opts+=(-G Ninja)
     [ -n "$cudnn" ] && opts+=(-DCUDNN_ROOT="$cudnn")
     if run_logged "$(cap 240)" cmake -S . -B "$bd" "${opts[@]}" &&
-       run_logged "$(cap 240)" cmake --build "$bd" -j"$jobs" --target rnn_cli rnn_bench_cli rnn_preflight rnn_gpu_tests rnn_c rnn_workbench_recurrence; then
+       run_logged "$(cap 240)" cmake --build "$bd" -j"$jobs" --target rnn_cli rnn_bench_cli rnn_preflight rnn_gpu_tests rnn_c rnn_workbench_recurrence \
+         rnn_workbench_backward; then
       status[build]=pass
     else
       status[build]=fail
@@ -378,12 +379,11 @@ write_results python
 
 # ---- the kernel workbench: every variant against its CPU twin, timed -----------
 if gpu_begin workbench 20; then
-  if run_logged "$(cap 90)" "$bd/bench/rnn-workbench-recurrence" --cases all --runs 5; then
-    status[workbench]=pass
-  else
-    status[workbench]=fail
-  fi
-  detail[workbench]="\"result\": $(jstr "$(grep -E '^workbench:' "$log" | tail -1)")"
+  status[workbench]=pass
+  for family in recurrence backward; do
+    run_logged "$(cap 60)" "$bd/bench/rnn-workbench-$family" --cases all --runs 5 || status[workbench]=fail
+  done
+  detail[workbench]="\"result\": $(jstr "$(grep -E '^workbench:' "$log" | tail -2 | tr '\n' ' ')")"
   note "workbench: ${status[workbench]}"
 fi
 write_results workbench
