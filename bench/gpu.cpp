@@ -340,6 +340,10 @@ std::vector<Row> run_gpu_shape(const Shape& s, const Options& o, const DeviceInf
   const Row persistent = attempt(make_row("rnn persistent"), [&](Row& r) {
     time_ours(r, Kernel::Persistent, cuda::TimingSkip::None, nullptr);
   });
+  // The persistent kernel's second generation (W_hh in registers, H <= 1024),
+  // timed beside the first until a record shows which wins where.
+  if (s.H <= 1024)
+    attempt(make_row("rnn registers"), [&](Row& r) { time_ours(r, Kernel::Registers, cuda::TimingSkip::None, nullptr); });
   attempt(make_row("rnn auto"), [&](Row& r) {
     Kernel chosen = Kernel::Auto;
     {

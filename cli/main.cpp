@@ -4,7 +4,7 @@
 // classify.cpp, tag.cpp, seq2seq.cpp: the task commands; info.cpp: info, bench).
 //
 //   rnn run  --model M --input X [--h0 H0] [--lengths L] [--batch-first]
-//            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent]
+//            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent|registers]
 //            [--output Y] [--final-state HN]
 //   rnn backward --model M --input X [--h0 H0] [--lengths L] [--batch-first]
 //            --grad-output DY [--grad-final-state DHN] [--grad-input DX]
@@ -190,7 +190,9 @@ int main(int argc, char** argv, Mode mode) {
   run_cmd->add_option("--lengths", run.lengths, "sequence lengths .npy: [B] of <i4 or <i8, each in [1, T]");
   run_cmd->add_flag("--batch-first", run.batch_first, "x and y are [B, T, ...]");
   run_cmd->add_option("--device", run.device, kDeviceHelp);
-  run_cmd->add_option("--kernel", run.kernel, "CUDA recurrence kernel: auto (default), stepwise or persistent");
+  run_cmd->add_option("--kernel", run.kernel,
+                      "CUDA recurrence kernel: auto (default), stepwise, persistent or registers (W_hh in registers, "
+                      "H <= 1024)");
   run_cmd->add_option("--output", run.output,
                       "write the model's output .npy: with a head the logits [T, B, O], else y [T, B, D*H] "
                       "(batch first with --batch-first)");

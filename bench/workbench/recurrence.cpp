@@ -4,7 +4,8 @@
 // family's CPU twin (kernels/recurrence.cuh's definition of a layer's
 // recurrence, in double), every variant of its kernels (stepwise, and
 // persistent at each batch tile that fits), validation of each on fresh
-// random data against the twin (relative error, norm-wise, below 1e-5), and
+// random data against the twin (relative error, norm-wise, below 1e-5; the
+// registers kernel, the persistent kernel's second generation, included), and
 // timing (median of CUDA-event-timed runs; the timing shapes are checked on
 // their first 4 sequences, the twin costing T*H*H per sequence). One command
 // on a GPU machine:
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "../../kernels/recurrence_persistent.cuh"
+#include "../../kernels/recurrence_registers.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
 #include "rnn/rnn.hpp"
 
@@ -254,6 +256,16 @@ bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std:
   rp.y = y.p;
   rp.h_n = hn.p;
   rnn::kernels::PersistentShape shape;
+  rnn::kernels::RegistersShape reg;
+  if (variant == "registers") {
+    const cudaError_t fit = rnn::kernels::registers_shape(c.H, c.D, c.B, &reg);
+    if (fit != cudaSuccess) {
+      std::printf("%-12s       T=%-3d B=%-3d H=%-4d D=%d  does not fit: %s\n", variant.c_str(), c.T, c.B, c.H, c.D,
+                  cudaGetErrorString(fit));
+      cudaGetLastError();
+      return true;
+    }
+  }
   if (variant == "persistent") {
     const cudaError_t fit = rnn::kernels::persistent_shape(c.H, c.D, c.B, &shape);
     if (fit != cudaSuccess) {
@@ -271,6 +283,7 @@ bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std:
   }
   auto launch = [&]() -> cudaError_t {
     if (variant == "persistent") return rnn::kernels::recurrence_persistent(rp, shape, nullptr);
+    if (variant == "registers") return rnn::kernels::recurrence_registers(rp, reg, nullptr);
     for (int s = 0; s < c.T; ++s) {
       const cudaError_t e = rnn::kernels::recurrence_stepwise_step(rp, s, nullptr);
       if (e != cudaSuccess) return e;
@@ -344,6 +357,7 @@ int main(int argc, char** argv) {
     if (!run_variant(pr, y, h_n, "stepwise", 0, runs, failed)) return 1;
     for (int tile : {0, 1, 2, 4})
       if (!run_variant(pr, y, h_n, "persistent", tile, runs, failed)) return 1;
+    if (!run_variant(pr, y, h_n, "registers", 0, runs, failed)) return 1;
   }
   std::printf("workbench: %s\n", failed ? "FAIL" : "every variant matches the twin");
   return failed ? 1 : 0;

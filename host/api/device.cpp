@@ -68,6 +68,7 @@ const char* kernel_name(Kernel k) noexcept {
     case Kernel::Auto: return "auto";
     case Kernel::Stepwise: return "stepwise";
     case Kernel::Persistent: return "persistent";
+    case Kernel::Registers: return "registers";
   }
   return "?";
 }
@@ -76,7 +77,8 @@ Kernel parse_kernel(const std::string& s, const std::string& subject) {
   if (s == "auto") return Kernel::Auto;
   if (s == "stepwise") return Kernel::Stepwise;
   if (s == "persistent") return Kernel::Persistent;
-  throw Error(subject, "unknown kernel '" + s + "' (expected auto, stepwise or persistent)");
+  if (s == "registers") return Kernel::Registers;
+  throw Error(subject, "unknown kernel '" + s + "' (expected auto, stepwise, persistent or registers)");
 }
 
 int cpu_threads() noexcept { return cpu::fast::threads(); }

@@ -216,15 +216,31 @@ Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_uni
   if (options.kernel == Kernel::Persistent) {
     if (fit != cudaSuccess) throw Error("kernel", "persistent: " + why);
     m.kernel = Kernel::Persistent;
+  } else if (options.kernel == Kernel::Registers) {
+    const cudaError_t reg = kernels::registers_shape(static_cast<int>(H), static_cast<int>(D),
+                                                     static_cast<int>(options.max_batch), &m.registers_shape);
+    if (reg != cudaSuccess) {
+      cudaGetLastError();
+      throw Error("kernel", reg == cudaErrorInvalidConfiguration
+                                ? "registers: the kernel holds W_hh in registers for H <= " +
+                                      std::to_string(kernels::kRegistersMaxHidden) + " (H = " + std::to_string(H) +
+                                      ") with all its blocks co-resident; use persistent or stepwise"
+                                : std::string("registers: kernel setup failed: ") + cudaGetErrorString(reg));
+    }
+    if (options.timing_skip != TimingSkip::None)
+      throw Error("options", "timing_skip applies to the stepwise and persistent kernels (the registers kernel "
+                             "has no timing variants)");
+    m.kernel = Kernel::Registers;
   } else if (options.kernel == Kernel::Stepwise) {
     m.kernel = Kernel::Stepwise;
   } else {
     m.kernel = fit == cudaSuccess ? Kernel::Persistent : Kernel::Stepwise;
   }
   // The backward recurrence follows the forward's kernel where the
-  // persistent backward kernel fits as well, else it runs stepwise.
+  // persistent backward kernel fits as well, else it runs stepwise (a
+  // registers forward takes the persistent backward where it fits).
   m.backward_kernel = Kernel::Stepwise;
-  if (m.kernel == Kernel::Persistent) {
+  if (m.kernel == Kernel::Persistent || (m.kernel == Kernel::Registers && fit == cudaSuccess)) {
     const cudaError_t bp = kernels::backward_persistent_prepare(m.shape, static_cast<int>(D));
     if (bp == cudaSuccess) m.backward_kernel = Kernel::Persistent;
     else cudaGetLastError();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../../kernels/recurrence_persistent.cuh"
+#include "../../kernels/recurrence_registers.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
 #include "buffer.hpp"
 #include "check.hpp"
@@ -91,6 +92,7 @@ struct Plan::Impl {
   int device = 0;
   Kernel kernel = Kernel::Stepwise;
   kernels::PersistentShape shape;
+  kernels::RegistersShape registers_shape;  // Kernel::Registers's launch
   std::vector<LayerWeights> layers;
   DeviceBuffer weights;
   DeviceBuffer cublas_workspace;
@@ -150,6 +152,8 @@ struct Plan::Impl {
       rp.timing_skip = impl::timing_skip_bits(options.timing_skip);
       if (kernel == Kernel::Persistent) {
         RNN_LAUNCH_CHECK(kernels::recurrence_persistent(rp, shape, stream));
+      } else if (kernel == Kernel::Registers) {
+        RNN_LAUNCH_CHECK(kernels::recurrence_registers(rp, registers_shape, stream));
       } else {
         for (int s = 0; s < rp.T; ++s) RNN_LAUNCH_CHECK(kernels::recurrence_stepwise_step(rp, s, stream));
       }

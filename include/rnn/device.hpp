@@ -17,7 +17,10 @@ enum class Kernel {
   Auto,        // the persistent kernel where the layer's W_hh fits on chip, else stepwise (a table by
                // B, H and T from GPU measurements is to replace this rule)
   Stepwise,    // one launch per step, replayed as a CUDA graph
-  Persistent,  // one cooperative launch per layer, W_hh kept on chip
+  Persistent,  // one cooperative launch per layer, W_hh kept on chip (in shared memory)
+  Registers,   // the persistent kernel's second generation: W_hh held in registers, only h_prev
+               // through shared memory (H <= 1024); selected by name only until a GPU record
+               // shows it ahead (its backward pass runs the persistent or stepwise kernels)
 };
 
 // "auto" / "stepwise" / "persistent"

@@ -182,6 +182,8 @@ TEST(Device, ParseKernel) {
   EXPECT_EQ(rnn::parse_kernel("stepwise"), rnn::Kernel::Stepwise);
   EXPECT_EQ(rnn::parse_kernel("persistent"), rnn::Kernel::Persistent);
   EXPECT_STREQ(rnn::kernel_name(rnn::Kernel::Persistent), "persistent");
+  EXPECT_EQ(rnn::parse_kernel("registers"), rnn::Kernel::Registers);
+  EXPECT_STREQ(rnn::kernel_name(rnn::Kernel::Registers), "registers");
   const auto e = error_of([] { rnn::parse_kernel("fast", "--kernel"); });
   EXPECT_EQ(e.subject(), "--kernel");
   EXPECT_NE(e.message().find("unknown kernel 'fast'"), std::string::npos);

@@ -85,6 +85,7 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   const rnn::Model model = rnn::Model::random(cfg, 500 + c.H);
   std::string why;
   if (kernel == rnn::Kernel::Persistent && !rnn::cuda::persistent_fits(cfg, c.B, &why)) GTEST_SKIP() << why;
+  if (kernel == rnn::Kernel::Registers && c.H > 1024) GTEST_SKIP() << "the registers kernel holds H <= 1024";
   const int64_t D = c.bidir ? 2 : 1;
   auto shape = [&](int64_t w) {
     return c.batch_first ? std::vector<int64_t>{c.B, c.T, w} : std::vector<int64_t>{c.T, c.B, w};
@@ -184,7 +185,7 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
 
 INSTANTIATE_TEST_SUITE_P(Table, GpuBackward,
                          ::testing::Combine(::testing::ValuesIn(bcases()),
-                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent)),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers)),
                          [](const auto& info) {
                            return std::get<0>(info.param).name + "_" + rnn::kernel_name(std::get<1>(info.param));
                          });
@@ -210,7 +211,7 @@ TEST_P(GpuGradParity, HostApiOnCudaMatchesAutograd) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GpuGradParity,
                          ::testing::Combine(::testing::ValuesIn(testbed::case_names("grad")),
-                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent)),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers)),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + rnn::kernel_name(std::get<1>(info.param));
                          });
