@@ -25,6 +25,7 @@
 #include "../../kernels/backward_stepwise.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "rnn/rnn.hpp"
+#include "workbench.hpp"
 
 namespace {
 
@@ -220,34 +221,12 @@ bool check_twin() {
   return ok;
 }
 
-template <class T>
-struct Dev {
-  T* p = nullptr;
-  explicit Dev(const std::vector<T>& h) {
-    if (!h.empty() && cudaMalloc(&p, h.size() * sizeof(T)) == cudaSuccess)
-      cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  explicit Dev(size_t n) {
-    if (n) cudaMalloc(&p, n * sizeof(T));
-  }
-  ~Dev() { cudaFree(p); }
-};
-
-#define CK(call)                                                                                   \
-  do {                                                                                             \
-    const cudaError_t e_ = (call);                                                                 \
-    if (e_ != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "workbench: %s failed: %s\n", #call, cudaGetErrorString(e_));           \
-      return false;                                                                                \
-    }                                                                                              \
-  } while (0)
-
 bool run_variant(const Problem& pr, const std::vector<double>& rdr, const std::vector<double>& rdh0,
                  const std::string& variant, int runs, bool& failed) {
   const Case& c = pr.c;
   const size_t ndr = rdr.size(), nh = rdh0.size();
-  Dev<float> y(pr.y), dout(pr.dout), w(pr.w_hh), wt(pr.w_hh_t), dhn(pr.dh_n), dr(ndr), dh0(nh);
-  Dev<int32_t> len(pr.len);
+  workbench::Dev<float> y(pr.y), dout(pr.dout), w(pr.w_hh), wt(pr.w_hh_t), dhn(pr.dh_n), dr(ndr), dh0(nh);
+  workbench::Dev<int32_t> len(pr.len);
   rnn::kernels::BackwardParams bp;
   bp.T = c.T;
   bp.B = c.B;
@@ -282,34 +261,22 @@ bool run_variant(const Problem& pr, const std::vector<double>& rdr, const std::v
     }
     return cudaSuccess;
   };
-  CK(launch());
-  CK(cudaDeviceSynchronize());
+  WB_CHECK(launch());
+  WB_CHECK(cudaDeviceSynchronize());
   std::vector<float> hdr(ndr), hdh0(nh);
-  CK(cudaMemcpy(hdr.data(), dr.p, ndr * sizeof(float), cudaMemcpyDeviceToHost));
-  CK(cudaMemcpy(hdh0.data(), dh0.p, nh * sizeof(float), cudaMemcpyDeviceToHost));
+  WB_CHECK(cudaMemcpy(hdr.data(), dr.p, ndr * sizeof(float), cudaMemcpyDeviceToHost));
+  WB_CHECK(cudaMemcpy(hdh0.data(), dh0.p, nh * sizeof(float), cudaMemcpyDeviceToHost));
   double edr = 0, edh0 = 0;
   errors(c, hdr, hdh0, rdr, rdh0, checked(c), edr, edh0);
   const bool pass = edr < 1e-5 && edh0 < 1e-5;
   failed |= !pass;
   double ms = 0;
   if (c.timing && pass) {
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    std::vector<float> times;
-    for (int r = 0; r < runs; ++r) {
-      cudaEventRecord(a);
-      CK(launch());
-      cudaEventRecord(b);
-      CK(cudaEventSynchronize(b));
-      float t = 0;
-      cudaEventElapsedTime(&t, a, b);
-      times.push_back(t);
+    ms = workbench::median_ms(launch, runs);
+    if (ms < 0) {
+      std::fprintf(stderr, "workbench: a timed launch failed: %s\n", cudaGetErrorString(cudaGetLastError()));
+      return false;
     }
-    std::sort(times.begin(), times.end());
-    ms = times[times.size() / 2];
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
   }
   std::printf("%-12s T=%-3d B=%-3d H=%-4d D=%d  dr %.2e  dh0 %.2e  %s", variant.c_str(), c.T, c.B, c.H, c.D, edr, edh0,
               pass ? "ok" : "FAIL");
@@ -321,28 +288,11 @@ bool run_variant(const Problem& pr, const std::vector<double>& rdr, const std::v
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string which = "all";
-  int runs = 10;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--cases" && i + 1 < argc) which = argv[++i];
-    else if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
-    else {
-      std::fprintf(stderr, "usage: %s [--cases all|small|timing] [--runs N]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (which != "all" && which != "small" && which != "timing") {
-    std::fprintf(stderr, "workbench: --cases: expected all, small or timing, got '%s'\n", which.c_str());
-    return 2;
-  }
+  std::string which;
+  int runs = 0;
+  if (!workbench::parse_args(argc, argv, which, runs)) return 2;
   bool failed = !check_twin();
-  int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
-    cudaGetLastError();
-    std::printf("workbench: no usable CUDA device here: the twin was checked, the kernels were not run\n");
-    return failed ? 1 : 0;
-  }
+  if (!workbench::have_device()) return failed ? 1 : 0;
   for (const Case& c : cases(which)) {
     const Problem pr = make(c, 11 + c.T * 131 + c.B * 17 + c.H);
     std::vector<double> dr, dh0;

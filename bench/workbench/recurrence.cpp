@@ -30,6 +30,7 @@
 #include "../../kernels/recurrence_registers.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
 #include "rnn/rnn.hpp"
+#include "workbench.hpp"
 
 namespace {
 
@@ -211,35 +212,13 @@ bool check_twin() {
   return ok;
 }
 
-#define CK(call)                                                                                   \
-  do {                                                                                             \
-    const cudaError_t e_ = (call);                                                                 \
-    if (e_ != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "workbench: %s failed: %s\n", #call, cudaGetErrorString(e_));           \
-      return false;                                                                                \
-    }                                                                                              \
-  } while (0)
-
-template <class T>
-struct Dev {
-  T* p = nullptr;
-  explicit Dev(const std::vector<T>& h) {
-    if (!h.empty() && cudaMalloc(&p, h.size() * sizeof(T)) == cudaSuccess)
-      cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  explicit Dev(size_t n) {
-    if (n) cudaMalloc(&p, n * sizeof(T));
-  }
-  ~Dev() { cudaFree(p); }
-};
-
 // Runs `variant` on the problem, validates it against the twin and times it.
 bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std::vector<double>& hn_ref,
                  const std::string& variant, int tile, int runs, bool& failed) {
   const Case& c = pr.c;
   const size_t ny = y_ref.size(), nh = hn_ref.size();
-  Dev<float> p(pr.p), bias(pr.bias), w(pr.w_hh), wt(pr.w_hh_t), h0(pr.h0), y(ny), hn(nh);
-  Dev<int32_t> len(pr.len);
+  workbench::Dev<float> p(pr.p), bias(pr.bias), w(pr.w_hh), wt(pr.w_hh_t), h0(pr.h0), y(ny), hn(nh);
+  workbench::Dev<int32_t> len(pr.len);
   rnn::kernels::RecurrenceParams rp;
   rp.T = c.T;
   rp.B = c.B;
@@ -290,33 +269,21 @@ bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std:
     }
     return cudaSuccess;
   };
-  CK(launch());
-  CK(cudaDeviceSynchronize());
+  WB_CHECK(launch());
+  WB_CHECK(cudaDeviceSynchronize());
   std::vector<float> yh(ny), hh(nh);
-  CK(cudaMemcpy(yh.data(), y.p, ny * sizeof(float), cudaMemcpyDeviceToHost));
-  CK(cudaMemcpy(hh.data(), hn.p, nh * sizeof(float), cudaMemcpyDeviceToHost));
+  WB_CHECK(cudaMemcpy(yh.data(), y.p, ny * sizeof(float), cudaMemcpyDeviceToHost));
+  WB_CHECK(cudaMemcpy(hh.data(), hn.p, nh * sizeof(float), cudaMemcpyDeviceToHost));
   const double ey = rel_err_y(c, yh, y_ref, checked(c)), eh = rel_err_hn(c, hh, hn_ref, checked(c));
   const bool pass = ey < 1e-5 && eh < 1e-5;
   failed |= !pass;
   double ms = 0;
   if (c.timing && pass) {
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    std::vector<float> times;
-    for (int r = 0; r < runs; ++r) {
-      cudaEventRecord(a);
-      CK(launch());
-      cudaEventRecord(b);
-      CK(cudaEventSynchronize(b));
-      float t = 0;
-      cudaEventElapsedTime(&t, a, b);
-      times.push_back(t);
+    ms = workbench::median_ms(launch, runs);
+    if (ms < 0) {
+      std::fprintf(stderr, "workbench: a timed launch failed: %s\n", cudaGetErrorString(cudaGetLastError()));
+      return false;
     }
-    std::sort(times.begin(), times.end());
-    ms = times[times.size() / 2];
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
   }
   std::printf("%-12s BT=%d  T=%-3d B=%-3d H=%-4d D=%d  y %.2e  h_n %.2e  %s", variant.c_str(),
               variant == "persistent" ? shape.batch_tile : 0, c.T, c.B, c.H, c.D, ey, eh, pass ? "ok" : "FAIL");
@@ -328,28 +295,11 @@ bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std:
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string which = "all";
-  int runs = 10;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--cases" && i + 1 < argc) which = argv[++i];
-    else if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
-    else {
-      std::fprintf(stderr, "usage: %s [--cases all|small|timing] [--runs N]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (which != "all" && which != "small" && which != "timing") {
-    std::fprintf(stderr, "workbench: --cases: expected all, small or timing, got '%s'\n", which.c_str());
-    return 2;
-  }
+  std::string which;
+  int runs = 0;
+  if (!workbench::parse_args(argc, argv, which, runs)) return 2;
   bool failed = !check_twin();
-  int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
-    cudaGetLastError();
-    std::printf("workbench: no usable CUDA device here: the twin was checked, the kernels were not run\n");
-    return failed ? 1 : 0;
-  }
+  if (!workbench::have_device()) return failed ? 1 : 0;
   for (const Case& c : cases(which)) {
     const Problem pr = make(c, 7 + c.T * 131 + c.B * 17 + c.H);
     std::vector<double> y, h_n;
