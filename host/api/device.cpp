@@ -83,6 +83,8 @@ Kernel parse_kernel(const std::string& s, const std::string& subject) {
 
 int cpu_threads() noexcept { return cpu::fast::threads(); }
 
+bool set_cpu_threads(int n) noexcept { return cpu::fast::set_threads(n); }
+
 Device resolve_device(Device requested) {
   if (requested == Device::Cpu || requested == Device::Reference) return requested;
   if (requested == Device::Auto) return cuda_forward_available() ? Device::Cuda : Device::Cpu;

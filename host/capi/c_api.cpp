@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "capi/c_api_internal.hpp"
-#include "cpu/fast.hpp"
+#include "cpu/fast.hpp"  // kKeptBytes
 #include "engine/pass.hpp"
 #include "rnn/error.hpp"
 #include "rnn/limits.hpp"
@@ -41,7 +41,7 @@ rnn::Device device_of(int32_t d) {
 
 // Buffers of finished calls kept for the next (a program that trains makes
 // the same copies step after step; fresh pages cost as much to touch as the
-// copy): at most four, none above 64 MiB.
+// copy): at most four, none above the fast backend's kKeptBytes.
 class Spare {
  public:
   std::vector<float> take() {
@@ -52,7 +52,7 @@ class Spare {
     return v;
   }
   void give(std::vector<float>&& v) noexcept {
-    if (v.capacity() == 0 || v.capacity() * sizeof(float) > (size_t{64} << 20)) return;
+    if (v.capacity() == 0 || v.capacity() * sizeof(float) > rnn::cpu::fast::kKeptBytes) return;
     const std::lock_guard<std::mutex> lock(m_);
     if (free_.size() < 4) free_.push_back(std::move(v));
   }
@@ -123,6 +123,13 @@ struct Inputs {
   const std::vector<int64_t>* lengths_ptr() const { return has_lengths ? &lengths : nullptr; }
 };
 
+// The forward pass of `model` on `inputs`, y and h_n copied to the caller's.
+void forward_into(const rnn::Model& model, const Inputs& inputs, float* y, float* h_n) {
+  const rnn::ForwardResult r = rnn::forward(model, inputs.x, inputs.h0_ptr(), inputs.lengths_ptr(), inputs.options);
+  copy_out(r.y, y);
+  copy_out(r.h_n, h_n);
+}
+
 rnn::Model model_of(const rnn::ModelConfig& cfg, const float* const* params) {
   if (cfg.output_size != 0) throw rnn::Error("config", "a pass over given weights takes no head (output_size 0)");
   need(params, "params");
@@ -155,11 +162,7 @@ extern "C" {
 
 int rnn_c_api_version(void) { return RNN_C_API_VERSION; }
 
-const char* rnn_version(void) {
-  static const std::string v = std::to_string(RNN_VERSION_MAJOR) + "." + std::to_string(RNN_VERSION_MINOR) + "." +
-                               std::to_string(RNN_VERSION_PATCH);
-  return v.c_str();
-}
+const char* rnn_version(void) { return rnn::version(); }
 
 const char* rnn_last_error(void) { return rnn::capi::last_error.c_str(); }
 
@@ -168,7 +171,7 @@ int rnn_num_threads(void) { return rnn::cpu_threads(); }
 int rnn_set_num_threads(int n) {
   return guard([&] {
     if (n < 1) throw rnn::Error("threads", "must be at least 1, got " + std::to_string(n));
-    if (!rnn::cpu::fast::set_threads(n))
+    if (!rnn::set_cpu_threads(n))
       throw rnn::Error("threads", "the CPU backend already runs " + std::to_string(rnn::cpu_threads()) +
                                       " threads: the count is fixed by the first pass (set it before, or set "
                                       "RNN_NUM_THREADS before the program starts)");
@@ -258,11 +261,7 @@ int rnn_model_forward(const rnn_model* model, const rnn_inputs* in, float* y, fl
     need(model, "model");
     need(y, "y");
     need(h_n, "h_n");
-    const Inputs inputs(model->model.config(), in);
-    const rnn::ForwardResult r =
-        rnn::forward(model->model, inputs.x, inputs.h0_ptr(), inputs.lengths_ptr(), inputs.options);
-    copy_out(r.y, y);
-    copy_out(r.h_n, h_n);
+    forward_into(model->model, Inputs(model->model.config(), in), y, h_n);
   });
 }
 
@@ -273,9 +272,9 @@ int rnn_model_apply_head(const rnn_model* model, const float* y, int64_t rows, f
     need(logits, "logits");
     if (rows < 1) throw rnn::Error("y", "needs at least one row, got " + std::to_string(rows));
     const rnn::ModelConfig& c = model->model.config();
-    rnn::Tensor t({rows, c.num_directions() * c.hidden_size});
-    std::memcpy(t.data(), y, static_cast<size_t>(t.numel()) * sizeof(float));
+    rnn::Tensor t = copy_in({rows, c.num_directions() * c.hidden_size}, y);
     copy_out(rnn::apply_head(model->model, t), logits);
+    give_back(t);
   });
 }
 
@@ -286,11 +285,7 @@ int rnn_pass_forward(const rnn_config* config, const float* const* params, const
     need(h_n, "h_n");
     const rnn::ModelConfig cfg = model_config(config);
     if (!pass) {
-      const rnn::Model m = model_of(cfg, params);
-      const Inputs inputs(cfg, in);
-      const rnn::ForwardResult r = rnn::forward(m, inputs.x, inputs.h0_ptr(), inputs.lengths_ptr(), inputs.options);
-      copy_out(r.y, y);
-      copy_out(r.h_n, h_n);
+      forward_into(model_of(cfg, params), Inputs(cfg, in), y, h_n);
       return;
     }
     auto p = std::make_unique<rnn_pass>();
@@ -310,6 +305,10 @@ int rnn_pass_backward(rnn_pass* pass, const float* dy, const float* dh_n, float*
     need(pass, "pass");
     need(grads, "grads");
     if (pass->used) throw rnn::Error("pass", "its backward pass has already run (once per forward pass)");
+    // Every output pointer checked before anything is computed or written.
+    const auto names = pass->model.parameters();
+    for (size_t k = 0; k < names.size(); ++k)
+      if (!grads[k]) throw rnn::Error("grads", "gradient " + names[k].first + " is a null pointer");
     rnn::Tensor dy_t = dy ? copy_in(pass->pass->y().shape(), dy) : rnn::Tensor(pass->pass->y().shape());
     rnn::Tensor dh_n_t;
     if (dh_n) dh_n_t = copy_in(pass->pass->h_n().shape(), dh_n);
@@ -321,11 +320,8 @@ int rnn_pass_backward(rnn_pass* pass, const float* dy, const float* dh_n, float*
     give_back(dy_t);
     copy_out(dx_t, dx);
     copy_out(dh0_t, dh0);
-    auto gs = g.parameters();
-    for (size_t k = 0; k < gs.size(); ++k) {
-      if (!grads[k]) throw rnn::Error("grads", "gradient " + gs[k].first + " is a null pointer");
-      copy_out(*gs[k].second, grads[k]);
-    }
+    const auto gs = g.parameters();
+    for (size_t k = 0; k < gs.size(); ++k) copy_out(*gs[k].second, grads[k]);
   });
 }
 

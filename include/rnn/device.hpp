@@ -40,6 +40,10 @@ Device parse_device(const std::string& s, const std::string& subject = "device")
 // same bits run after run at a given count, and agree within float rounding
 // across counts.
 int cpu_threads() noexcept;
+// Chooses the fast CPU backend's thread count (n >= 1) before its first
+// pass, as RNN_NUM_THREADS does at start-up; afterwards the count is fixed,
+// and this returns true only when n is the count in use. False for n < 1.
+bool set_cpu_threads(int n) noexcept;
 
 // True when this build has the CUDA backend compiled in.
 bool cuda_compiled() noexcept;

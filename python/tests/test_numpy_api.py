@@ -120,3 +120,29 @@ def test_cuda_plans_without_a_gpu_fail_clearly():
     assert _lib.lib().rnn_cuda_plan_new(ctypes.byref(cfg), 4, 2, 0, ctypes.byref(h)) != 0
     msg = _lib.lib().rnn_last_error().decode()
     assert msg.startswith("cuda"), msg
+
+
+def test_pass_backward_refuses_a_null_gradient_before_writing_anything():
+    import ctypes
+    from rnn import _lib
+    L = _lib.lib()
+    cfg = _lib.Config(3, 4, 1, 0, 1, 0, 0, 0)
+    m = rnn.Model(3, 4, seed=2)
+    params = [np.ascontiguousarray(v) for v in m.state_dict().values()]
+    x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
+    y, h_n = np.empty((5, 2, 4), np.float32), np.empty((1, 2, 4), np.float32)
+    inp = _lib.Inputs(x.ctypes.data, 5, 2, 0, None, None, _lib.DEVICE_CPU)
+    h = ctypes.c_void_p()
+    assert L.rnn_pass_forward(ctypes.byref(cfg), _lib.pointer_array([p.ctypes.data for p in params]),
+                              ctypes.byref(inp), y.ctypes.data, h_n.ctypes.data, ctypes.byref(h)) == 0
+    try:
+        dy = np.ones_like(y)
+        dx = np.full_like(x, 7.0)
+        grads = [np.full_like(p, 7.0) for p in params]
+        ptrs = [g.ctypes.data for g in grads]
+        ptrs[2] = None
+        assert L.rnn_pass_backward(h, dy.ctypes.data, None, dx.ctypes.data, None, _lib.pointer_array(ptrs)) != 0
+        assert "bias_ih_l0" in L.rnn_last_error().decode()
+        assert np.all(dx == 7.0) and all(np.all(g == 7.0) for g in grads), "nothing written"
+    finally:
+        L.rnn_pass_free(h)

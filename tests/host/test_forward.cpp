@@ -207,3 +207,18 @@ TEST(Device, CudaWithoutABackendIsAClearError) {
 }
 
 }  // namespace
+
+// The thread count is chosen before the first pass and fixed by it: after a
+// pass only the count in use is accepted; never a count below 1.
+TEST(Device, CpuThreadsAreFixedByTheFirstPass) {
+  const auto m = model_2x_bidir();
+  rnn::ForwardOptions o;
+  o.device = rnn::Device::Cpu;
+  rnn::forward(m, testbed::random_tensor({3, 2, 3}, 11), nullptr, nullptr, o);
+  const int n = rnn::cpu_threads();
+  EXPECT_GE(n, 1);
+  EXPECT_TRUE(rnn::set_cpu_threads(n));
+  EXPECT_FALSE(rnn::set_cpu_threads(n + 1));
+  EXPECT_FALSE(rnn::set_cpu_threads(0));
+  EXPECT_EQ(rnn::cpu_threads(), n);
+}
