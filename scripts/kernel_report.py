@@ -82,7 +82,11 @@ INSN = re.compile(r"^\s*/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?([A-Z0-9_.]+)(.*)$
 
 def sass_functions(nvdisasm, cubin):
     """{function: [(address, opcode, operands)], ...} and {function: {label: address}}."""
-    text = subprocess.run([nvdisasm, "-c", cubin], capture_output=True, text=True).stdout
+    return parse_listing(subprocess.run([nvdisasm, "-c", cubin], capture_output=True, text=True).stdout)
+
+
+def parse_listing(text):
+    """nvdisasm's listing -> ({function: [(address, opcode, operands)]}, {function: {label: address}})."""
     funcs, labels, fn, pending = {}, {}, None, []
     for line in text.splitlines():
         m = re.match(r"^\s*\.text\.(\S+):", line)
@@ -172,24 +176,7 @@ SAMPLE = """
 def self_test():
     """The SASS reading on a listing with known answers: an outer loop
     holding an inner one, a 64-bit division in the outer loop only."""
-    funcs, labels = {}, {}
-    fn = None
-    for line in SAMPLE.splitlines():  # the parser of sass_functions, on text
-        m = re.match(r"^\s*\.text\.(\S+):", line)
-        if m:
-            fn = m.group(1)
-            funcs[fn], labels[fn], pending = [], {}, []
-            continue
-        m = re.match(r"^(\.L_x_\d+|\$[^:\s]+):", line)
-        if m:
-            pending.append(m.group(1))
-            continue
-        m = INSN.match(line)
-        if m:
-            for lab in pending:
-                labels[fn][lab] = int(m.group(1), 16)
-            pending = []
-            funcs[fn].append((int(m.group(1), 16), m.group(3), m.group(4)))
+    funcs, labels = parse_listing(SAMPLE)
     r = analyse(funcs["k"], labels["k"])
     want = {"loops": 2, "div64_calls_in_loops": 1, "div64_calls": 1,
             "hot_loop": {"ffma": 4, "lds": 1, "ldg": 0, "bar": 0, "instructions": 6, "start": "0x0040",
