@@ -7,13 +7,13 @@
 
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
 
 #include "capi/c_api_internal.hpp"
 #include "cpu/fast.hpp"  // kKeptBytes
+#include "engine/kept.hpp"
 #include "engine/pass.hpp"
 #include "rnn/error.hpp"
 #include "rnn/limits.hpp"
@@ -39,32 +39,10 @@ rnn::Device device_of(int32_t d) {
   }
 }
 
-// Buffers of finished calls kept for the next (a program that trains makes
-// the same copies step after step; fresh pages cost as much to touch as the
-// copy): at most four, none above the fast backend's kKeptBytes.
-class Spare {
- public:
-  std::vector<float> take() {
-    const std::lock_guard<std::mutex> lock(m_);
-    if (free_.empty()) return {};
-    std::vector<float> v = std::move(free_.back());
-    free_.pop_back();
-    return v;
-  }
-  void give(std::vector<float>&& v) noexcept {
-    if (v.capacity() == 0 || v.capacity() * sizeof(float) > rnn::cpu::fast::kKeptBytes) return;
-    const std::lock_guard<std::mutex> lock(m_);
-    if (free_.size() < 4) free_.push_back(std::move(v));
-  }
-
- private:
-  std::mutex m_;
-  std::vector<std::vector<float>> free_;
-};
-
-Spare& spare() {
-  static Spare* s = new Spare;  // lives as long as the process
-  return *s;
+// The copies' buffers, kept for the next call (engine/kept.hpp).
+rnn::detail::Kept<std::vector<float>, 4>& spare() {
+  static auto* kept = new rnn::detail::Kept<std::vector<float>, 4>;  // lives as long as the process
+  return *kept;
 }
 
 // A tensor holding a copy of the values at `from` (no zero-fill first), in
@@ -76,7 +54,10 @@ rnn::Tensor copy_in(std::vector<int64_t> shape, const float* from) {
   return rnn::Tensor(std::move(shape), std::move(v));
 }
 
-void give_back(rnn::Tensor& t) noexcept { spare().give(std::move(t.values())); }
+void give_back(rnn::Tensor& t) noexcept {
+  const size_t bytes = t.values().capacity() * sizeof(float);
+  if (bytes > 0 && bytes <= rnn::cpu::fast::kKeptBytes) spare().give(std::move(t.values()));
+}
 
 float* copy_out(const rnn::Tensor& t, float* to) {
   if (to && t.numel() > 0) std::memcpy(to, t.data(), static_cast<size_t>(t.numel()) * sizeof(float));

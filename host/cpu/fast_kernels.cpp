@@ -1,12 +1,12 @@
 // host/cpu/fast_kernels.cpp: the fast CPU backend's building blocks
 // (fast_kernels.hpp): BLAS calls, the small-batch step kernel, tanh, threads.
-#include <atomic>
 #include "cpu/fast_kernels.hpp"
 
 #include <immintrin.h>
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -291,19 +291,20 @@ void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
   gemm(false, true, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
-// ---- small-batch steps: C[M, N] += A[M, K] W^T, M <= 8 --------------------
+// ---- small-batch steps: C[M, N] += A[M, K] W^T, M <= kPackedRows ----------
 // BLAS packs both operands on every call, which at a step's few rows costs
-// more than the product. Here W is packed once per layer in panels of 8
-// columns and each step streams it once, in order: every 8 values loaded
-// serve all M rows (AVX2 + FMA, chosen at run time; elsewhere BLAS).
+// more than the product. Here W is packed once per layer in panels of PW
+// columns and each step streams it once, in order: every PW values loaded
+// serve all M rows (AVX-512 with PW = 16, or AVX2 + FMA with PW = 8, chosen
+// at run time; elsewhere BLAS).
 
-// W [N, K] packed in panels of 8 columns: panel p holds W[8p + j, k] at
-// p * K * 8 + k * 8 + j (columns past N zero), so a step reads it in order.
 int panel_width() {
   static const int w = choose_panel_width();
   return w;
 }
 
+// W [N, K] packed in panels of PW columns: panel p holds W[PW p + j, k] at
+// p * K * PW + k * PW + j (columns past N zero), so a step reads it in order.
 void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out) {
   const int64_t pw = panel_width(), panels = (n + pw - 1) / pw;
   out.assign(static_cast<size_t>(panels * k * pw), 0.0f);

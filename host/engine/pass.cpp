@@ -4,12 +4,12 @@
 #include "engine/pass.hpp"
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "cpu/fast.hpp"
 #include "cpu/reference.hpp"
 #include "api/inputs.hpp"
+#include "engine/kept.hpp"
 #include "rnn/error.hpp"
 
 namespace rnn::detail {
@@ -78,36 +78,15 @@ class ReferencePass final : public HostPass {
   cpu::ForwardCache cache_;
 };
 
-// Caches of finished fast passes, kept for the next pass (a program that
-// trains runs one after another): a fresh cache's pages cost as much to
-// touch as a small pass. At most two, each within cpu::fast::kKeptBytes.
-class CachePool {
- public:
-  std::unique_ptr<cpu::fast::Cache> take() {
-    {
-      const std::lock_guard<std::mutex> lock(m_);
-      if (!free_.empty()) {
-        auto c = std::move(free_.back());
-        free_.pop_back();
-        return c;
-      }
-    }
-    return std::make_unique<cpu::fast::Cache>();
-  }
-  void give(std::unique_ptr<cpu::fast::Cache> c) noexcept {
-    if (!c || cpu::fast::capacity_bytes(*c) > cpu::fast::kKeptBytes) return;
-    const std::lock_guard<std::mutex> lock(m_);
-    if (free_.size() < 2) free_.push_back(std::move(c));
-  }
+// Caches of finished fast passes, for the next pass (engine/kept.hpp).
+Kept<std::unique_ptr<cpu::fast::Cache>, 2>& kept_caches() {
+  static auto* kept = new Kept<std::unique_ptr<cpu::fast::Cache>, 2>;  // lives as long as the process
+  return *kept;
+}
 
- private:
-  std::mutex m_;
-  std::vector<std::unique_ptr<cpu::fast::Cache>> free_;
-};
-
-CachePool& cache_pool() {
-  static CachePool* pool = new CachePool;  // lives as long as the process (passes may end at exit)
-  return *pool;
+std::unique_ptr<cpu::fast::Cache> take_cache() {
+  std::unique_ptr<cpu::fast::Cache> c = kept_caches().take();
+  return c ? std::move(c) : std::make_unique<cpu::fast::Cache>();
 }
 
 // The fast backend's: its forward pass kept in float.
@@ -115,14 +94,14 @@ class FastPass final : public HostPass {
  public:
   FastPass(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
            bool batch_first)
-      : HostPass(model, x, batch_first), cache_(cache_pool().take()) {
+      : HostPass(model, x, batch_first), cache_(take_cache()) {
     cpu::fast::forward(model, *x_, h0, lengths ? lengths->data() : nullptr, *cache_, h_n_);
     y_ = cpu::fast::output(*cache_, std::move(cache_->spare_output));
     forward_done();
   }
   ~FastPass() override {
     cache_->spare_output = std::move(y_.values());  // empty when a caller took y
-    cache_pool().give(std::move(cache_));
+    if (cpu::fast::capacity_bytes(*cache_) <= cpu::fast::kKeptBytes) kept_caches().give(std::move(cache_));
   }
   FastPass(const FastPass&) = delete;
   FastPass& operator=(const FastPass&) = delete;
