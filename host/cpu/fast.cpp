@@ -132,10 +132,6 @@ void recur(const Model& model, int64_t l, int64_t d, Cache& cc, const float* sta
   }
 }
 
-// A thread's forward passes keep their working buffers from pass to pass
-// (a first touch of fresh pages costs as much as a small pass computes),
-// up to kKeptBytes (fast.hpp); above, a pass's buffers are freed when it ends.
-
 // Every layer: cc's row order set, its buffers filled when `keep`; without
 // `keep`, the top layer writes `top` ([T, B, W], row order) and the others
 // are dropped as soon as read.
@@ -200,7 +196,9 @@ size_t capacity_bytes(const Cache& cc) {
   return n * sizeof(float);
 }
 
-
+// A thread's forward passes keep their working buffers from pass to pass
+// (a first touch of fresh pages costs as much as a small pass computes),
+// up to kKeptBytes (fast.hpp); above, a pass's buffers are freed when it ends.
 void forward(const Model& model, const Tensor& x, const Tensor* h0, const int64_t* lengths, Tensor& y, Tensor& h_n) {
   const ModelConfig& c = model.config();
   const int64_t W = c.num_directions() * c.hidden_size;
