@@ -7,15 +7,12 @@
 # python3-torch with libopenblas0-pthread and the package (build-py/venv
 # from scripts/test-python.sh, else build/librnn_c.so and python/).
 #
-# OpenBLAS picks its kernels by CPU model; an OpenBLAS older than the CPU
-# (0.3.21 on a Sapphire Rapids, say) falls back to its SSE3 "Prescott"
-# kernels, which slows PyTorch's GEMMs (the whole of nn.RNN) more than the
-# engine (whose step kernel is its own). Where OPENBLAS_CORETYPE is not set
-# and OpenBLAS says Prescott on a CPU with AVX-512 or AVX2, the runs are made
-# with SkylakeX or Haswell kernels for both sides, and the figure with the
-# fallback is recorded too. Two threads are run twice: as PyTorch starts
-# (its OpenMP threads spin between operations, taking the cores from the
-# engine's threads and from PyTorch's own), and with OMP_WAIT_POLICY=PASSIVE.
+# Where OpenBLAS falls back to its Prescott kernels on a newer CPU
+# (bench/openblas_core.sh), the runs are made with the kernels that fit the
+# CPU for both sides, and the figure with the fallback is recorded too.
+# Two threads are run twice: as PyTorch starts (its OpenMP threads spin
+# between operations, taking the cores from the engine's threads and from
+# PyTorch's own), and with OMP_WAIT_POLICY=PASSIVE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 commit=$(git rev-parse --short HEAD)
@@ -33,15 +30,13 @@ run() {  # NAME THREADS CPUS
   bench/compare_torch_loop.py --text "$text" --threads "$2" --cpus "$3" --rounds "$rounds" --steps "$steps" \
     --out "$out/$1.json" | tee "$out/$1.txt"
 }
-core=$(/usr/bin/python3 -s -c "import ctypes; l = ctypes.CDLL('libopenblas.so.0'); l.openblas_get_corename.restype = ctypes.c_char_p; print(l.openblas_get_corename().decode())")
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$core" = Prescott ] && grep -q avx2 /proc/cpuinfo; then
-  fixed=Haswell
-  grep -q avx512f /proc/cpuinfo && fixed=SkylakeX
-  echo "OpenBLAS fell back to Prescott kernels on this CPU: runs with OPENBLAS_CORETYPE=$fixed, and one as installed" \
+. bench/openblas_core.sh
+if [ -n "$openblas_fixed" ]; then
+  echo "OpenBLAS fell back to Prescott kernels on this CPU: runs with OPENBLAS_CORETYPE=$openblas_fixed, and one as installed" \
     | tee -a "$out/machine.txt"
-  OPENBLAS_CORETYPE=$fixed run loop-1thread 1 0
-  OPENBLAS_CORETYPE=$fixed run loop-2threads 2 0,1
-  OPENBLAS_CORETYPE=$fixed OMP_WAIT_POLICY=PASSIVE run loop-2threads-passive 2 0,1
+  OPENBLAS_CORETYPE=$openblas_fixed run loop-1thread 1 0
+  OPENBLAS_CORETYPE=$openblas_fixed run loop-2threads 2 0,1
+  OPENBLAS_CORETYPE=$openblas_fixed OMP_WAIT_POLICY=PASSIVE run loop-2threads-passive 2 0,1
   run loop-1thread-prescott 1 0
 else
   run loop-1thread 1 0
