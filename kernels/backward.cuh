@@ -16,6 +16,8 @@
 
 #include <cstdint>
 
+#include "rows.cuh"
+
 namespace rnn::kernels {
 
 struct BackwardParams {
@@ -34,19 +36,17 @@ struct BackwardParams {
 
 #ifdef __CUDACC__
 __device__ __forceinline__ int64_t bwd_row(const BackwardParams& p, int t, int b) {
-  return p.batch_first ? static_cast<int64_t>(b) * p.T + t : static_cast<int64_t>(t) * p.B + b;
+  return row_of(p, t, b);
 }
 
 __device__ __forceinline__ int bwd_length(const BackwardParams& p, int b) { return p.lengths ? p.lengths[b] : p.T; }
-
-__device__ __forceinline__ int bwd_time(int d, int s, int len) { return d == 0 ? s : len - 1 - s; }
 
 // Whether element (b, step s) needs the matrix-vector product (else r comes from dh_n).
 __device__ __forceinline__ bool bwd_uses_next(int s, int len) { return s + 1 < len; }
 
 // dr of step s+1 at unit j (read through L2: other blocks wrote it).
 __device__ __forceinline__ float bwd_load_next(const BackwardParams& p, int d, int b, int s, int len, int j) {
-  return __ldcg(p.dr + bwd_row(p, bwd_time(d, s + 1, len), b) * (p.D * p.H) + d * p.H + j);
+  return __ldcg(p.dr + bwd_row(p, time_of_step(d, s + 1, len), b) * (p.D * p.H) + d * p.H + j);
 }
 
 // Finishes element (d, b, i) of step s given r's matrix-vector part `sum`.
@@ -57,12 +57,12 @@ __device__ __forceinline__ void bwd_store(const BackwardParams& p, int d, int b,
     return;
   }
   float r = sum;
-  if (!bwd_uses_next(s, len)) r = p.dh_n ? p.dh_n[(static_cast<int64_t>(d) * p.B + b) * p.H + i] : 0.0f;
+  if (!bwd_uses_next(s, len)) r = p.dh_n ? p.dh_n[state_index(d, b, i, p.B, p.H)] : 0.0f;
   if (s < 0) {
-    if (p.dh0) p.dh0[(static_cast<int64_t>(d) * p.B + b) * p.H + i] = r;
+    if (p.dh0) p.dh0[state_index(d, b, i, p.B, p.H)] = r;
     return;
   }
-  const int64_t at = bwd_row(p, bwd_time(d, s, len), b) * DH + d * p.H + i;
+  const int64_t at = bwd_row(p, time_of_step(d, s, len), b) * DH + d * p.H + i;
   const float h = p.y[at];
   const float deriv = p.relu ? (h > 0.0f ? 1.0f : 0.0f) : 1.0f - h * h;
   p.dr[at] = deriv * (p.dout[at] + r);

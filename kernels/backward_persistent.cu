@@ -141,7 +141,7 @@ static cudaError_t launch(const BackwardParams& p, const PersistentShape& shape,
                                      dim3(p.D * shape.blocks_per_dir), dim3(kThreads), args, shape.smem_bytes, stream);
 }
 
-cudaError_t backward_persistent(const BackwardParams& p, const PersistentShape& shape, cudaStream_t stream) {
+cudaError_t launch_backward_persistent(const BackwardParams& p, const PersistentShape& shape, cudaStream_t stream) {
   if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || !p.y || !p.dout || !p.w_hh_t || !p.dr)
     return cudaErrorInvalidValue;
   if (shape.blocks_per_dir < 1 || shape.rows < 1 || shape.batch_chunk < shape.batch_tile ||

@@ -17,6 +17,6 @@ cudaError_t backward_persistent_prepare(const PersistentShape& shape, int D);
 
 // Runs backward steps T-1 .. -1 of both directions (see backward.cuh) as one
 // cooperative launch on `stream`. Requires p.w_hh_t.
-cudaError_t backward_persistent(const BackwardParams& p, const PersistentShape& shape, cudaStream_t stream);
+cudaError_t launch_backward_persistent(const BackwardParams& p, const PersistentShape& shape, cudaStream_t stream);
 
 }  // namespace rnn::kernels

@@ -7,7 +7,7 @@
 // memory 128 columns at a time. Fixed order: bitwise reproducible.
 //
 // Kernels:
-//   backward_step_kernel<BT>   (static) one backward step, BT = sequences per thread
+//   backward_stepwise_kernel<BT>   (static) one backward step, BT = sequences per thread
 //
 // Registers, spills, shared memory and the hot loop's instruction mix:
 // scripts/kernel_report.sh.
@@ -20,7 +20,7 @@ constexpr int kThreads = 128;
 }
 
 template <int BT>
-static __global__ void __launch_bounds__(kThreads) backward_step_kernel(BackwardParams p, int s) {
+static __global__ void __launch_bounds__(kThreads) backward_stepwise_kernel(BackwardParams p, int s) {
   __shared__ float vs[BT][kThreads];
   const int d = blockIdx.z;
   const int i = blockIdx.x * kThreads + threadIdx.x;
@@ -71,10 +71,10 @@ static cudaError_t launch(const BackwardParams& p, int s, cudaStream_t stream) {
   config.gridDim = dim3((p.H + kThreads - 1) / kThreads, (p.B + BT - 1) / BT, p.D);
   config.blockDim = dim3(kThreads);
   config.stream = stream;
-  return cudaLaunchKernelEx(&config, backward_step_kernel<BT>, p, s);
+  return cudaLaunchKernelEx(&config, backward_stepwise_kernel<BT>, p, s);
 }
 
-cudaError_t backward_stepwise_step(const BackwardParams& p, int s, cudaStream_t stream) {
+cudaError_t launch_backward_stepwise(const BackwardParams& p, int s, cudaStream_t stream) {
   if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || s < -1 || s >= p.T || !p.y || !p.dout || !p.w_hh ||
       !p.dr)
     return cudaErrorInvalidValue;

@@ -1,7 +1,7 @@
 // kernels/barrier_probe.cu: grid-barrier latency (see barrier_probe.cuh).
 //
 // Kernels:
-//   barrier_kernel   (static) `iterations` back-to-back grid.sync() calls,
+//   barrier_probe_kernel   (static) `iterations` back-to-back grid.sync() calls,
 //                    each after a global store, as the persistent kernel does
 //                    (registers: scripts/kernel_report.sh)
 #include <cooperative_groups.h>
@@ -12,7 +12,7 @@ namespace cg = cooperative_groups;
 
 namespace rnn::kernels {
 
-static __global__ void barrier_kernel(int iterations, int* sink) {
+static __global__ void barrier_probe_kernel(int iterations, int* sink) {
   cg::grid_group grid = cg::this_grid();
   for (int i = 0; i < iterations; ++i) {
     if (threadIdx.x == 0) sink[blockIdx.x] = i;
@@ -40,7 +40,7 @@ cudaError_t measure_grid_barrier(int iterations, float* us) {
     void* args[] = {&n, &sink};
     err = cudaEventRecord(start);
     if (err == cudaSuccess)
-      err = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(barrier_kernel), dim3(sms), dim3(128), args, 0,
+      err = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(barrier_probe_kernel), dim3(sms), dim3(128), args, 0,
                                         nullptr);
     if (err == cudaSuccess) err = cudaEventRecord(stop);
     if (err == cudaSuccess) err = cudaEventSynchronize(stop);

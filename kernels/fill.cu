@@ -3,12 +3,12 @@
 // A grid-stride loop, so any n works with a capped grid; 64-bit indices.
 //
 // Kernels:
-//   fill_f32_kernel   (static) the fill (registers: scripts/kernel_report.sh)
+//   fill_kernel   (static) the fill (registers: scripts/kernel_report.sh)
 #include "fill.cuh"
 
 namespace rnn::kernels {
 
-static __global__ void fill_f32_kernel(float* __restrict__ data, size_t n, float value) {
+static __global__ void fill_kernel(float* __restrict__ data, size_t n, float value) {
   const size_t stride = static_cast<size_t>(gridDim.x) * blockDim.x;
   for (size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) data[i] = value;
 }
@@ -22,10 +22,10 @@ static cudaError_t launch_fill_f32(float* data, size_t n, float value, cudaStrea
   config.gridDim = dim3(grid);
   config.blockDim = dim3(kThreads);
   config.stream = stream;
-  return cudaLaunchKernelEx(&config, fill_f32_kernel, data, n, value);  // this launch's own status
+  return cudaLaunchKernelEx(&config, fill_kernel, data, n, value);  // this launch's own status
 }
 
-cudaError_t fill_f32(float* data, size_t n, float value, cudaStream_t stream) {
+cudaError_t launch_fill(float* data, size_t n, float value, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   if (data == nullptr) return cudaErrorInvalidValue;
   return launch_fill_f32(data, n, value, stream);

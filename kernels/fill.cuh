@@ -13,6 +13,6 @@ namespace rnn::kernels {
 
 // data[0, n) = value, asynchronously on `stream`. Returns the launch status
 // (cudaSuccess for n == 0; cudaErrorInvalidValue for data == nullptr, n > 0).
-cudaError_t fill_f32(float* data, size_t n, float value, cudaStream_t stream);
+cudaError_t launch_fill(float* data, size_t n, float value, cudaStream_t stream);
 
 }  // namespace rnn::kernels

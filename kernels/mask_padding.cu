@@ -4,6 +4,7 @@
 // Kernels:
 //   mask_padding_kernel   (static) the masked copy (registers: scripts/kernel_report.sh)
 #include "mask_padding.cuh"
+#include "rows.cuh"
 
 namespace rnn::kernels {
 
@@ -13,13 +14,13 @@ static __global__ void mask_padding_kernel(int T, int B, int W, bool batch_first
   for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
        k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t row = k / W;
-    const int t = batch_first ? static_cast<int>(row % T) : static_cast<int>(row / B);
-    const int b = batch_first ? static_cast<int>(row / T) : static_cast<int>(row % B);
+    int t, b;
+    time_and_batch(row, T, B, batch_first, &t, &b);
     out[k] = t < lengths[b] ? in[k] : 0.0f;
   }
 }
 
-cudaError_t mask_padding(int T, int B, int W, bool batch_first, const int32_t* lengths, const float* in, float* out,
+cudaError_t launch_mask_padding(int T, int B, int W, bool batch_first, const int32_t* lengths, const float* in, float* out,
                          cudaStream_t stream) {
   if (T < 1 || B < 1 || W < 1 || !lengths || !in || !out) return cudaErrorInvalidValue;
   const int64_t n = static_cast<int64_t>(T) * B * W;

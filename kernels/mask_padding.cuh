@@ -11,7 +11,7 @@ namespace rnn::kernels {
 
 // out[row(t, b), :] = t < lengths[b] ? in[row(t, b), :] : 0, rows ordered
 // (t, b), or (b, t) with batch_first. Asynchronous on `stream`.
-cudaError_t mask_padding(int T, int B, int W, bool batch_first, const int32_t* lengths, const float* in, float* out,
+cudaError_t launch_mask_padding(int T, int B, int W, bool batch_first, const int32_t* lengths, const float* in, float* out,
                          cudaStream_t stream);
 
 }  // namespace rnn::kernels

@@ -44,7 +44,7 @@ static __global__ void adam_kernel(size_t n, float* __restrict__ p, const float*
   }
 }
 
-cudaError_t sgd_step(size_t n, float* params, const float* grads, float* buf, float lr, float momentum, bool first,
+cudaError_t launch_sgd(size_t n, float* params, const float* grads, float* buf, float lr, float momentum, bool first,
                      cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   if (!params || !grads || (momentum > 0.0f && !buf)) return cudaErrorInvalidValue;
@@ -55,7 +55,7 @@ cudaError_t sgd_step(size_t n, float* params, const float* grads, float* buf, fl
   return cudaLaunchKernelEx(&config, sgd_kernel, n, params, grads, buf, lr, momentum, first);
 }
 
-cudaError_t adam_step(size_t n, float* params, const float* grads, float* m, float* v, const AdamConstants& c,
+cudaError_t launch_adam(size_t n, float* params, const float* grads, float* m, float* v, const AdamConstants& c,
                       cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   if (!params || !grads || !m || !v) return cudaErrorInvalidValue;

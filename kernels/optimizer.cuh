@@ -9,7 +9,7 @@
 namespace rnn::kernels {
 
 // SGD: momentum 0: p -= lr g. Else buf = first ? g : momentum buf + g; p -= lr buf.
-cudaError_t sgd_step(size_t n, float* params, const float* grads, float* buf, float lr, float momentum, bool first,
+cudaError_t launch_sgd(size_t n, float* params, const float* grads, float* buf, float lr, float momentum, bool first,
                      cudaStream_t stream);
 
 // Adam in PyTorch's form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
@@ -19,7 +19,7 @@ cudaError_t sgd_step(size_t n, float* params, const float* grads, float* buf, fl
 struct AdamConstants {
   float beta1, one_minus_beta1, beta2, one_minus_beta2, eps, step_size, inv_sqrt_bc2;
 };
-cudaError_t adam_step(size_t n, float* params, const float* grads, float* m, float* v, const AdamConstants& c,
+cudaError_t launch_adam(size_t n, float* params, const float* grads, float* m, float* v, const AdamConstants& c,
                       cudaStream_t stream);
 
 }  // namespace rnn::kernels

@@ -4,6 +4,7 @@
 // Kernels:
 //   prev_states_kernel   (static) the gather (registers: scripts/kernel_report.sh)
 #include "prev_states.cuh"
+#include "rows.cuh"
 
 namespace rnn::kernels {
 
@@ -15,17 +16,17 @@ static __global__ void prev_states_kernel(int T, int B, int H, int D, bool batch
        k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t row = k / DH;
     const int col = static_cast<int>(k % DH), d = col / H, i = col % H;
-    const int t = batch_first ? static_cast<int>(row % T) : static_cast<int>(row / B);
-    const int b = batch_first ? static_cast<int>(row / T) : static_cast<int>(row % B);
+    int t, b;
+    time_and_batch(row, T, B, batch_first, &t, &b);
     const int len = lengths ? lengths[b] : T;
     float v = 0.0f;
     if (t < len) {
-      const int s = d == 0 ? t : len - 1 - t;
+      const int s = time_of_step(d, t, len);  // the step at time t (its own inverse)
       if (s == 0) {
-        v = h0 ? h0[(static_cast<int64_t>(d) * B + b) * H + i] : 0.0f;
+        v = h0 ? h0[state_index(d, b, i, B, H)] : 0.0f;
       } else {
         const int tp = d == 0 ? t - 1 : t + 1;
-        const int64_t prow = batch_first ? static_cast<int64_t>(b) * T + tp : static_cast<int64_t>(tp) * B + b;
+        const int64_t prow = row_of(tp, b, T, B, batch_first);
         v = y[prow * DH + col];
       }
     }
@@ -33,7 +34,7 @@ static __global__ void prev_states_kernel(int T, int B, int H, int D, bool batch
   }
 }
 
-cudaError_t gather_prev_states(int T, int B, int H, int D, bool batch_first, const float* y, const float* h0,
+cudaError_t launch_prev_states(int T, int B, int H, int D, bool batch_first, const float* y, const float* h0,
                                const int32_t* lengths, float* prev, cudaStream_t stream) {
   if (T < 1 || B < 1 || H < 1 || D < 1 || D > 2 || !y || !prev) return cudaErrorInvalidValue;
   const int64_t n = static_cast<int64_t>(T) * B * D * H;

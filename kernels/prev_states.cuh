@@ -13,7 +13,7 @@ namespace rnn::kernels {
 // else y at the time index of its previous step; 0 at padded positions
 // (t >= len_b). y, prev: [T*B, D*H]; h0: [D, B, H] or null; lengths: [B] or
 // null. Asynchronous on `stream`.
-cudaError_t gather_prev_states(int T, int B, int H, int D, bool batch_first, const float* y, const float* h0,
+cudaError_t launch_prev_states(int T, int B, int H, int D, bool batch_first, const float* y, const float* h0,
                                const int32_t* lengths, float* prev, cudaStream_t stream);
 
 }  // namespace rnn::kernels

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "rows.cuh"
+
 namespace rnn::kernels {
 
 // Timing variants, for benchmarks only: each leaves one part of every step
@@ -43,7 +45,7 @@ struct RecurrenceParams {
 
 #ifdef __CUDACC__
 __device__ __forceinline__ int64_t rec_row(const RecurrenceParams& p, int t, int b) {
-  return p.batch_first ? static_cast<int64_t>(b) * p.T + t : static_cast<int64_t>(t) * p.B + b;
+  return row_of(p, t, b);
 }
 
 __device__ __forceinline__ int rec_length(const RecurrenceParams& p, int b) {
@@ -54,8 +56,8 @@ __device__ __forceinline__ int rec_length(const RecurrenceParams& p, int b) {
 // y is read with ld.global.cg (L2, not L1): other blocks wrote it during this
 // launch, and L1 is not coherent across multiprocessors.
 __device__ __forceinline__ float rec_load_prev(const RecurrenceParams& p, int d, int b, int s, int len, int j) {
-  if (s == 0) return p.h0 ? p.h0[(static_cast<int64_t>(d) * p.B + b) * p.H + j] : 0.0f;
-  const int t_prev = d == 0 ? s - 1 : len - s;
+  if (s == 0) return p.h0 ? p.h0[state_index(d, b, j, p.B, p.H)] : 0.0f;
+  const int t_prev = d == 0 ? s - 1 : len - s;  // time_of_step(d, s - 1, len)
   return __ldcg(p.y + rec_row(p, t_prev, b) * (p.D * p.H) + d * p.H + j);
 }
 
@@ -68,13 +70,13 @@ __device__ __forceinline__ float rec_activate(float v, bool relu) {
 __device__ __forceinline__ void rec_store(const RecurrenceParams& p, int d, int b, int i, int s, int len, float sum) {
   const int DH = p.D * p.H;
   if (s < len) {
-    const int t = d == 0 ? s : len - 1 - s;
+    const int t = time_of_step(d, s, len);
     const int64_t at = rec_row(p, t, b) * DH + d * p.H + i;
     float pre = p.p[at] + sum;
     if (p.bias) pre += p.bias[d * p.H + i];
     const float h = rec_activate(pre, p.relu);
     p.y[at] = h;
-    if (s == len - 1 && p.h_n) p.h_n[(static_cast<int64_t>(d) * p.B + b) * p.H + i] = h;
+    if (s == len - 1 && p.h_n) p.h_n[state_index(d, b, i, p.B, p.H)] = h;
   } else {
     p.y[rec_row(p, s, b) * DH + d * p.H + i] = 0.0f;
   }

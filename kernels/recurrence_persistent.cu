@@ -16,7 +16,7 @@
 // H <= 1536 on two, on a 132-multiprocessor H100 (227 KB per block).
 //
 // Kernels:
-//   persistent_kernel<BT, SKIP>   (static) the whole recurrence of a layer
+//   recurrence_persistent_kernel<BT, SKIP>   (static) the whole recurrence of a layer
 //     BT   = sequences per warp tile (1, 2 or 4)
 //     SKIP = a TimingSkip (recurrence.cuh): kSkipNone in every real run; the
 //            others are the benchmark's timing variants (outputs invalid)
@@ -42,7 +42,7 @@ constexpr int kRowTile = 2;    // rows per warp tile
 }  // namespace
 
 template <int BT, int SKIP>
-static __global__ void __launch_bounds__(kThreads, 1) persistent_kernel(RecurrenceParams p, PersistentShape shape) {
+static __global__ void __launch_bounds__(kThreads, 1) recurrence_persistent_kernel(RecurrenceParams p, PersistentShape shape) {
   cg::grid_group grid = cg::this_grid();
   extern __shared__ float smem[];
   const int H = p.H, R = shape.rows, chunk = shape.batch_chunk;
@@ -134,7 +134,7 @@ static cudaError_t launch_persistent(const RecurrenceParams& p, const Persistent
   // The kernel's dynamic shared-memory limit was raised to the device's
   // maximum by persistent_shape(); it is never lowered, so plans of other
   // sizes on other threads cannot undercut this launch.
-  auto kernel = persistent_kernel<BT, SKIP>;
+  auto kernel = recurrence_persistent_kernel<BT, SKIP>;
   RecurrenceParams params = p;
   PersistentShape sh = shape;
   void* args[] = {&params, &sh};
@@ -160,15 +160,15 @@ static cudaError_t launch_variant(const RecurrenceParams& p, const PersistentSha
 // `smem` bytes of the real kernel fit on one multiprocessor.
 template <int BT>
 static cudaError_t max_blocks_per_sm(size_t smem, int smem_optin, int* blocks) {
-  const void* variants[] = {reinterpret_cast<const void*>(persistent_kernel<BT, kSkipNone>),
-                            reinterpret_cast<const void*>(persistent_kernel<BT, kSkipStaging>),
-                            reinterpret_cast<const void*>(persistent_kernel<BT, kSkipEpilogue>),
-                            reinterpret_cast<const void*>(persistent_kernel<BT, kSkipBarrier>)};
+  const void* variants[] = {reinterpret_cast<const void*>(recurrence_persistent_kernel<BT, kSkipNone>),
+                            reinterpret_cast<const void*>(recurrence_persistent_kernel<BT, kSkipStaging>),
+                            reinterpret_cast<const void*>(recurrence_persistent_kernel<BT, kSkipEpilogue>),
+                            reinterpret_cast<const void*>(recurrence_persistent_kernel<BT, kSkipBarrier>)};
   for (const void* kernel : variants) {
     const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_optin);
     if (err != cudaSuccess) return err;
   }
-  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, persistent_kernel<BT, kSkipNone>, kThreads, smem);
+  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, recurrence_persistent_kernel<BT, kSkipNone>, kThreads, smem);
 }
 
 cudaError_t persistent_shape(int H, int D, int B, PersistentShape* shape) {
@@ -208,7 +208,7 @@ cudaError_t persistent_shape(int H, int D, int B, PersistentShape* shape) {
   return cudaSuccess;
 }
 
-cudaError_t recurrence_persistent(const RecurrenceParams& p, const PersistentShape& shape, cudaStream_t stream) {
+cudaError_t launch_recurrence_persistent(const RecurrenceParams& p, const PersistentShape& shape, cudaStream_t stream) {
   if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || !p.p || !p.w_hh || !p.y) return cudaErrorInvalidValue;
   if (shape.blocks_per_dir < 1 || shape.rows < 1 || shape.batch_chunk < shape.batch_tile ||
       static_cast<int64_t>(shape.blocks_per_dir) * shape.rows < p.H)

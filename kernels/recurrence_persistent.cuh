@@ -28,6 +28,6 @@ cudaError_t persistent_shape(int H, int D, int B, PersistentShape* shape);
 // Runs all p.T steps of both directions of one layer (see recurrence.cuh)
 // as one cooperative launch on `stream`. Requires p.w_hh and a shape from
 // persistent_shape() for the same H, D and a batch >= p.B.
-cudaError_t recurrence_persistent(const RecurrenceParams& p, const PersistentShape& shape, cudaStream_t stream);
+cudaError_t launch_recurrence_persistent(const RecurrenceParams& p, const PersistentShape& shape, cudaStream_t stream);
 
 }  // namespace rnn::kernels

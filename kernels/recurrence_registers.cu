@@ -18,7 +18,7 @@
 // shuffle tree; fixed for a shape, so a run is bitwise reproducible.
 //
 // Kernels:
-//   registers_kernel<KPT>   (static) the whole recurrence of a layer
+//   recurrence_registers_kernel<KPT>   (static) the whole recurrence of a layer
 //
 // Registers, spills and the hot loop's instruction mix: scripts/kernel_report.sh
 // (its --strict asks this kernel for at least 4 FFMA per shared load).
@@ -39,7 +39,7 @@ constexpr int kBlockRows = kRows * kThreads / 32;
 }  // namespace
 
 template <int KPT>
-static __global__ void __launch_bounds__(kThreads, 1) registers_kernel(RecurrenceParams p, RegistersShape shape) {
+static __global__ void __launch_bounds__(kThreads, 1) recurrence_registers_kernel(RecurrenceParams p, RegistersShape shape) {
   cg::grid_group grid = cg::this_grid();
   extern __shared__ float4 smem4[];
   constexpr int HP = 32 * KPT;  // padded width of a staged h_prev row
@@ -126,16 +126,16 @@ static cudaError_t launch_registers(const RecurrenceParams& p, const RegistersSh
   RecurrenceParams params = p;
   RegistersShape sh = shape;
   void* args[] = {&params, &sh};
-  return cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(registers_kernel<KPT>),
+  return cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(recurrence_registers_kernel<KPT>),
                                      dim3(p.D * shape.blocks_per_dir), dim3(kThreads), args, shape.smem_bytes, stream);
 }
 
 template <int KPT>
 static cudaError_t blocks_per_sm(size_t smem, int smem_optin, int* blocks) {
-  const void* kernel = reinterpret_cast<const void*>(registers_kernel<KPT>);
+  const void* kernel = reinterpret_cast<const void*>(recurrence_registers_kernel<KPT>);
   const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_optin);
   if (err != cudaSuccess) return err;
-  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, registers_kernel<KPT>, kThreads, smem);
+  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, recurrence_registers_kernel<KPT>, kThreads, smem);
 }
 
 cudaError_t registers_shape(int H, int D, int B, RegistersShape* shape) {
@@ -169,7 +169,7 @@ cudaError_t registers_shape(int H, int D, int B, RegistersShape* shape) {
   return cudaSuccess;
 }
 
-cudaError_t recurrence_registers(const RecurrenceParams& p, const RegistersShape& shape, cudaStream_t stream) {
+cudaError_t launch_recurrence_registers(const RecurrenceParams& p, const RegistersShape& shape, cudaStream_t stream) {
   if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || !p.p || !p.w_hh || !p.y) return cudaErrorInvalidValue;
   if (p.timing_skip != kSkipNone || p.H > 32 * shape.cols_per_lane || shape.batch_chunk < 1 ||
       static_cast<int64_t>(shape.blocks_per_dir) * kBlockRows < p.H)

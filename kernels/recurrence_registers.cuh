@@ -32,6 +32,6 @@ cudaError_t registers_shape(int H, int D, int B, RegistersShape* shape);
 // as one cooperative launch on `stream`. Requires p.w_hh and a shape from
 // registers_shape() for the same H, D and a batch >= p.B. Timing variants
 // are not offered (p.timing_skip must be kSkipNone).
-cudaError_t recurrence_registers(const RecurrenceParams& p, const RegistersShape& shape, cudaStream_t stream);
+cudaError_t launch_recurrence_registers(const RecurrenceParams& p, const RegistersShape& shape, cudaStream_t stream);
 
 }  // namespace rnn::kernels

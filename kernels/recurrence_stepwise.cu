@@ -11,7 +11,7 @@
 // run is bitwise reproducible.
 //
 // Kernels:
-//   stepwise_kernel<BT, SKIP>   (static) one step
+//   recurrence_stepwise_kernel<BT, SKIP>   (static) one step
 //     BT   = sequences per thread (1, 2, 4 or 8)
 //     SKIP = a TimingSkip (recurrence.cuh): kSkipNone in every real run;
 //            kSkipStaging / kSkipEpilogue are the benchmark's timing variants
@@ -28,7 +28,7 @@ constexpr int kThreads = 128;  // hidden units per block; also the staging width
 }
 
 template <int BT, int SKIP>
-static __global__ void __launch_bounds__(kThreads) stepwise_kernel(RecurrenceParams p, int s) {
+static __global__ void __launch_bounds__(kThreads) recurrence_stepwise_kernel(RecurrenceParams p, int s) {
   __shared__ float hs[BT][kThreads];
   if constexpr (SKIP == kSkipStaging)  // timing variant: every chunk reads these zeros
 #pragma unroll
@@ -93,14 +93,14 @@ static cudaError_t launch_stepwise(const RecurrenceParams& p, int s, cudaStream_
   config.blockDim = dim3(kThreads);
   config.stream = stream;
   switch (p.timing_skip) {
-    case kSkipNone: return cudaLaunchKernelEx(&config, stepwise_kernel<BT, kSkipNone>, p, s);
-    case kSkipStaging: return cudaLaunchKernelEx(&config, stepwise_kernel<BT, kSkipStaging>, p, s);
-    case kSkipEpilogue: return cudaLaunchKernelEx(&config, stepwise_kernel<BT, kSkipEpilogue>, p, s);
+    case kSkipNone: return cudaLaunchKernelEx(&config, recurrence_stepwise_kernel<BT, kSkipNone>, p, s);
+    case kSkipStaging: return cudaLaunchKernelEx(&config, recurrence_stepwise_kernel<BT, kSkipStaging>, p, s);
+    case kSkipEpilogue: return cudaLaunchKernelEx(&config, recurrence_stepwise_kernel<BT, kSkipEpilogue>, p, s);
     default: return cudaErrorInvalidValue;  // kSkipBarrier: no barrier here
   }
 }
 
-cudaError_t recurrence_stepwise_step(const RecurrenceParams& p, int s, cudaStream_t stream) {
+cudaError_t launch_recurrence_stepwise(const RecurrenceParams& p, int s, cudaStream_t stream) {
   if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || s < 0 || s >= p.T || !p.p || !p.w_hh_t || !p.y)
     return cudaErrorInvalidValue;
   if ((p.B + 7) / 8 > 65535) return cudaErrorInvalidConfiguration;  // grid.y limit

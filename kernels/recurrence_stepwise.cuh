@@ -11,6 +11,6 @@ namespace rnn::kernels {
 // (see recurrence.cuh for the step's definition). Steps must run in order
 // on one stream; the host replays the T launches as a CUDA graph.
 // Requires p.w_hh_t. Returns the launch status.
-cudaError_t recurrence_stepwise_step(const RecurrenceParams& p, int s, cudaStream_t stream);
+cudaError_t launch_recurrence_stepwise(const RecurrenceParams& p, int s, cudaStream_t stream);
 
 }  // namespace rnn::kernels

@@ -41,7 +41,7 @@ static __global__ void __launch_bounds__(kThreads)
   if (lane == 0) row_loss[row] = logf(sum) - (zt - m);
 }
 
-cudaError_t softmax_xent(int rows, int O, float* logits, const int32_t* targets, int count, float* row_loss,
+cudaError_t launch_softmax_xent(int rows, int O, float* logits, const int32_t* targets, int count, float* row_loss,
                          cudaStream_t stream) {
   if (rows < 1 || O < 1 || count < 1 || !logits || !targets || !row_loss) return cudaErrorInvalidValue;
   cudaLaunchConfig_t config = {};

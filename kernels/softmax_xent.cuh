@@ -13,7 +13,7 @@ namespace rnn::kernels {
 //   t < 0:   row_loss[row] = 0, logits[row, :] <- 0                 (ignored)
 // `count` is the number of rows with t >= 0 (the mean's divisor). One warp
 // per row; fixed reduction order, so bitwise reproducible.
-cudaError_t softmax_xent(int rows, int O, float* logits, const int32_t* targets, int count, float* row_loss,
+cudaError_t launch_softmax_xent(int rows, int O, float* logits, const int32_t* targets, int count, float* row_loss,
                          cudaStream_t stream);
 
 }  // namespace rnn::kernels

@@ -14,6 +14,7 @@
 #include <cooperative_groups.h>
 
 #include "step.cuh"
+#include "rows.cuh"
 #include "warp_tile.cuh"
 
 namespace cg = cooperative_groups;
@@ -96,7 +97,7 @@ static __global__ void __launch_bounds__(kThreads) step_kernel(StepParams p) {
       if (lane == 0) {
         if (ly.bias) acc += ly.bias[i];
         const float v = p.relu ? ((acc > 0.0f || acc != acc) ? acc : 0.0f) : tanhf(acc);
-        p.h_out[(static_cast<int64_t>(l) * p.B + b) * p.H + i] = v;
+        p.h_out[state_index(l, b, i, p.B, p.H)] = v;
       }
     }
     grid.sync();  // this layer's states are complete before the next reads them
@@ -126,7 +127,7 @@ cudaError_t step_grid(int* blocks) {
   return cudaSuccess;
 }
 
-cudaError_t step(const StepParams& p, int blocks, cudaStream_t stream) {
+cudaError_t launch_step(const StepParams& p, int blocks, cudaStream_t stream) {
   if (p.L < 1 || p.L > 8 || p.B < 1 || p.H < 1 || p.O < 0 || blocks < 1 || !p.h_in || !p.h_out ||
       (!p.x && !p.index) || (p.O > 0 && (!p.w_hy || !p.logits)) || (p.sample && p.O == 0))
     return cudaErrorInvalidValue;

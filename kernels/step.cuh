@@ -39,6 +39,6 @@ struct StepParams {
 // The cooperative launch's grid for these sizes on the current device.
 cudaError_t step_grid(int* blocks);
 // Runs the step on `stream` (one cooperative launch of `blocks` blocks).
-cudaError_t step(const StepParams& p, int blocks, cudaStream_t stream);
+cudaError_t launch_step(const StepParams& p, int blocks, cudaStream_t stream);
 
 }  // namespace rnn::kernels

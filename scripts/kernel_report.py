@@ -57,7 +57,7 @@ def demangle(names):
 
 
 def short(name):
-    """rnn::kernels::persistent_kernel<2, 4>(...) -> persistent_kernel<2, 4>"""
+    """rnn::kernels::recurrence_persistent_kernel<2, 4>(...) -> recurrence_persistent_kernel<2, 4>"""
     name = re.sub(r"\(.*$", "", name)
     name = re.sub(r"^(void )?rnn::kernels::", "", name)
     return re.sub(r"\(anonymous namespace\)::", "", name)

@@ -254,9 +254,9 @@ bool run_variant(const Problem& pr, const std::vector<double>& rdr, const std::v
     }
   }
   auto launch = [&]() -> cudaError_t {
-    if (variant == "persistent") return rnn::kernels::backward_persistent(bp, shape, nullptr);
+    if (variant == "persistent") return rnn::kernels::launch_backward_persistent(bp, shape, nullptr);
     for (int s = c.T - 1; s >= -1; --s) {
-      const cudaError_t e = rnn::kernels::backward_stepwise_step(bp, s, nullptr);
+      const cudaError_t e = rnn::kernels::launch_backward_stepwise(bp, s, nullptr);
       if (e != cudaSuccess) return e;
     }
     return cudaSuccess;

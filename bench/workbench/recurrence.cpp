@@ -261,10 +261,10 @@ bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std:
     }
   }
   auto launch = [&]() -> cudaError_t {
-    if (variant == "persistent") return rnn::kernels::recurrence_persistent(rp, shape, nullptr);
-    if (variant == "registers") return rnn::kernels::recurrence_registers(rp, reg, nullptr);
+    if (variant == "persistent") return rnn::kernels::launch_recurrence_persistent(rp, shape, nullptr);
+    if (variant == "registers") return rnn::kernels::launch_recurrence_registers(rp, reg, nullptr);
     for (int s = 0; s < c.T; ++s) {
-      const cudaError_t e = rnn::kernels::recurrence_stepwise_step(rp, s, nullptr);
+      const cudaError_t e = rnn::kernels::launch_recurrence_stepwise(rp, s, nullptr);
       if (e != cudaSuccess) return e;
     }
     return cudaSuccess;

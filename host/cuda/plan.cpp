@@ -103,7 +103,7 @@ void Plan::Impl::backward_from(const RunArgs& a, const BackwardArgs& g, void* wo
   float* prev = sp.prev;
   float* const* gbuf = sp.gbuf;
   float* ones = sp.ones;
-  RNN_LAUNCH_CHECK(kernels::fill_f32(ones, static_cast<size_t>(rows), 1.0f, stream));
+  RNN_LAUNCH_CHECK(kernels::launch_fill(ones, static_cast<size_t>(rows), 1.0f, stream));
   // allow_tf32 is about the input projection; the gradient GEMMs stay strict FP32.
   RNN_CUDA_CHECK(cublasSetMathMode(cublas, CUBLAS_DEFAULT_MATH));
   struct RestoreMath {
@@ -132,18 +132,18 @@ void Plan::Impl::backward_from(const RunArgs& a, const BackwardArgs& g, void* wo
     bp.dr = dr;
     bp.dh0 = g.dh0 ? g.dh0 + l * state : nullptr;
     // The previous states first: h0 is read before dh0 (which may be h0's buffer) is written.
-    RNN_LAUNCH_CHECK(kernels::gather_prev_states(T, B, H, D, options.batch_first, layer_out[l],
+    RNN_LAUNCH_CHECK(kernels::launch_prev_states(T, B, H, D, options.batch_first, layer_out[l],
                                                  a.h0 ? a.h0 + l * state : nullptr, a.lengths, prev, stream));
     if (backward_kernel == Kernel::Persistent) {
-      RNN_LAUNCH_CHECK(kernels::backward_persistent(bp, shape, stream));
+      RNN_LAUNCH_CHECK(kernels::launch_backward_persistent(bp, shape, stream));
     } else {
-      for (int s = T - 1; s >= (bp.dh0 ? -1 : 0); --s) RNN_LAUNCH_CHECK(kernels::backward_stepwise_step(bp, s, stream));
+      for (int s = T - 1; s >= (bp.dh0 ? -1 : 0); --s) RNN_LAUNCH_CHECK(kernels::launch_backward_stepwise(bp, s, stream));
     }
     const int K = lw.k;
     if (l == 0 && a.lengths) {
       // x at padded positions is never read by the forward pass, so it may
       // hold anything (NaN); the dW_ih GEMM sums over every row: mask it.
-      RNN_LAUNCH_CHECK(kernels::mask_padding(T, B, K, options.batch_first, a.lengths, a.x, gbuf[0], stream));
+      RNN_LAUNCH_CHECK(kernels::launch_mask_padding(T, B, K, options.batch_first, a.lengths, a.x, gbuf[0], stream));
       in = gbuf[0];
     }
     bind_cublas(stream);

@@ -151,11 +151,11 @@ struct Plan::Impl {
       rp.h_n = a.h_n ? a.h_n + l * state : nullptr;
       rp.timing_skip = impl::timing_skip_bits(options.timing_skip);
       if (kernel == Kernel::Persistent) {
-        RNN_LAUNCH_CHECK(kernels::recurrence_persistent(rp, shape, stream));
+        RNN_LAUNCH_CHECK(kernels::launch_recurrence_persistent(rp, shape, stream));
       } else if (kernel == Kernel::Registers) {
-        RNN_LAUNCH_CHECK(kernels::recurrence_registers(rp, registers_shape, stream));
+        RNN_LAUNCH_CHECK(kernels::launch_recurrence_registers(rp, registers_shape, stream));
       } else {
-        for (int s = 0; s < rp.T; ++s) RNN_LAUNCH_CHECK(kernels::recurrence_stepwise_step(rp, s, stream));
+        for (int s = 0; s < rp.T; ++s) RNN_LAUNCH_CHECK(kernels::launch_recurrence_stepwise(rp, s, stream));
       }
       in = out;
     }

@@ -33,7 +33,7 @@ struct Stepper::Impl {
     p.temperature = temperature;
     p.seed = seed;
     p.counter = steps;
-    RNN_LAUNCH_CHECK(kernels::step(p, blocks, stream));
+    RNN_LAUNCH_CHECK(kernels::launch_step(p, blocks, stream));
     current ^= 1;
     ++steps;
   }

@@ -66,7 +66,7 @@ Trainer::Trainer(const Model& model, const TrainerOptions& options) : impl_(std:
   t.row_loss = DeviceBuffer(rows * sizeof(float));
   t.targets = DeviceBuffer(rows * sizeof(int32_t));
   t.ones = DeviceBuffer(rows * sizeof(float));
-  RNN_CUDA_CHECK(kernels::fill_f32(t.ones.as<float>(), rows, 1.0f, nullptr));
+  RNN_CUDA_CHECK(kernels::launch_fill(t.ones.as<float>(), rows, 1.0f, nullptr));
   RNN_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
@@ -123,7 +123,7 @@ TrainStats Trainer::step(const float* x, int64_t T, int64_t B, const std::vector
   // logits^T [O, rows] = W_hy [O, W] . y^T [W, rows] (+ b_hy 1^T)
   RNN_CUDA_CHECK(cublasSgemm(p.cublas, CUBLAS_OP_T, CUBLAS_OP_N, O, n, W, &one, w_hy, W, y, W, &zero, logits, O));
   if (b_hy) RNN_CUDA_CHECK(cublasSger(p.cublas, O, n, &one, b_hy, 1, ones, 1, logits, O));
-  RNN_LAUNCH_CHECK(kernels::softmax_xent(n, O, logits, t.targets.as<int32_t>(), count, t.row_loss.as<float>(), stream));
+  RNN_LAUNCH_CHECK(kernels::launch_softmax_xent(n, O, logits, t.targets.as<int32_t>(), count, t.row_loss.as<float>(), stream));
   // dW_hy [O, W] = dlogits^T y;  db_hy = sum over rows;  dy [rows, W] = dlogits W_hy
   float* g_hy = grads + t.n_rnn;
   RNN_CUDA_CHECK(cublasSgemm(p.cublas, CUBLAS_OP_N, CUBLAS_OP_T, W, O, n, &one, y, W, logits, O, &zero, g_hy, W));
@@ -148,7 +148,7 @@ TrainStats Trainer::step(const float* x, int64_t T, int64_t B, const std::vector
   ++t.steps;
   const OptimizerOptions& o = t.options.optimizer;
   if (o.kind == OptimizerKind::Sgd) {
-    RNN_LAUNCH_CHECK(kernels::sgd_step(t.n_params, params, grads, t.first.as<float>(), static_cast<float>(o.lr),
+    RNN_LAUNCH_CHECK(kernels::launch_sgd(t.n_params, params, grads, t.first.as<float>(), static_cast<float>(o.lr),
                                        static_cast<float>(o.momentum), t.steps == 1, stream));
   } else {
     const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(t.steps));
@@ -162,7 +162,7 @@ TrainStats Trainer::step(const float* x, int64_t T, int64_t B, const std::vector
     c.step_size = static_cast<float>(o.lr / bc1);
     c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
     RNN_LAUNCH_CHECK(
-        kernels::adam_step(t.n_params, params, grads, t.first.as<float>(), t.second.as<float>(), c, stream));
+        kernels::launch_adam(t.n_params, params, grads, t.first.as<float>(), t.second.as<float>(), c, stream));
   }
   p.load_parameters(params, stream);
 

@@ -25,7 +25,7 @@ TEST_F(FillKernel, MatchesCpuFillAtBoundarySizes) {
     ASSERT_EQ(cudaMalloc(&d, (n + 1) * sizeof(float)), cudaSuccess);
     std::vector<float> host(n + 1, 1.5f);
     ASSERT_EQ(cudaMemcpy(d, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
-    ASSERT_EQ(rnn::kernels::fill_f32(d, n, -3.25f, nullptr), cudaSuccess);
+    ASSERT_EQ(rnn::kernels::launch_fill(d, n, -3.25f, nullptr), cudaSuccess);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     ASSERT_EQ(cudaMemcpy(host.data(), d, host.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
     std::vector<float> expected(n + 1, 1.5f);
@@ -38,7 +38,7 @@ TEST_F(FillKernel, MatchesCpuFillAtBoundarySizes) {
 TEST_F(FillKernel, FillsNaNForPoisoning) {
   float* d = nullptr;
   ASSERT_EQ(cudaMalloc(&d, 1000 * sizeof(float)), cudaSuccess);
-  ASSERT_EQ(rnn::kernels::fill_f32(d, 1000, std::nanf(""), nullptr), cudaSuccess);
+  ASSERT_EQ(rnn::kernels::launch_fill(d, 1000, std::nanf(""), nullptr), cudaSuccess);
   std::vector<float> host(1000, 0.0f);
   ASSERT_EQ(cudaMemcpy(host.data(), d, 1000 * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
   for (float v : host) ASSERT_TRUE(std::isnan(v));
@@ -46,8 +46,8 @@ TEST_F(FillKernel, FillsNaNForPoisoning) {
 }
 
 TEST_F(FillKernel, RejectsNullWithElements) {
-  EXPECT_EQ(rnn::kernels::fill_f32(nullptr, 10, 1.0f, nullptr), cudaErrorInvalidValue);
-  EXPECT_EQ(rnn::kernels::fill_f32(nullptr, 0, 1.0f, nullptr), cudaSuccess);
+  EXPECT_EQ(rnn::kernels::launch_fill(nullptr, 10, 1.0f, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(rnn::kernels::launch_fill(nullptr, 0, 1.0f, nullptr), cudaSuccess);
 }
 
 }  // namespace

@@ -146,7 +146,7 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   for (int run = 0; run < 2; ++run) {
     for (auto [p, n] : {std::pair<float*, size_t>{d_y, ref.y.values().size()}, {d_dx, x.values().size()},
                         {d_dh0, h0.values().size()}, {d_g, plan.gradient_count()}})
-      ASSERT_EQ(rnn::kernels::fill_f32(p, n, std::nanf(""), nullptr), cudaSuccess);
+      ASSERT_EQ(rnn::kernels::launch_fill(p, n, std::nanf(""), nullptr), cudaSuccess);
     if (run == 0) {
       plan.backward(a, g, ws, nullptr);
     } else {  // the same pass in its two halves

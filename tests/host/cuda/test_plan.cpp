@@ -178,8 +178,8 @@ TEST_P(GpuForward, MatchesCpuReferenceAndIsDeterministic) {
   a.h_n = d_hn.get();
   std::vector<float> first_y, first_hn;
   for (int run = 0; run < 2; ++run) {
-    CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), stream));
-    CUDA_OK(rnn::kernels::fill_f32(d_hn.get(), ref.h_n.values().size(), std::nanf(""), stream));
+    CUDA_OK(rnn::kernels::launch_fill(d_y.get(), ref.y.values().size(), std::nanf(""), stream));
+    CUDA_OK(rnn::kernels::launch_fill(d_hn.get(), ref.h_n.values().size(), std::nanf(""), stream));
     plan.run(a, ws.get(), stream);
     CUDA_OK(cudaStreamSynchronize(stream));
     const rnn::Tensor y(ref.y.shape(), d_y.host()), hn(ref.h_n.shape(), d_hn.host());
@@ -306,8 +306,8 @@ TEST(GpuPlan, SmallerBatchesAndNewPointersReuseThePlan) {
       cpu.device = rnn::Device::Cpu;
       const auto ref = rnn::forward(model, x, nullptr, nullptr, cpu);
       Device<float> d_x(x.values()), d_y(ref.y.values().size()), d_hn(ref.h_n.values().size());
-      CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
-      CUDA_OK(rnn::kernels::fill_f32(d_hn.get(), ref.h_n.values().size(), std::nanf(""), nullptr));
+      CUDA_OK(rnn::kernels::launch_fill(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
+      CUDA_OK(rnn::kernels::launch_fill(d_hn.get(), ref.h_n.values().size(), std::nanf(""), nullptr));
       rnn::cuda::RunArgs a;
       a.steps = T;
       a.batch = B;
@@ -411,7 +411,7 @@ TEST(GpuPlan, TimingVariantsLeaveOutWhatTheySay) {
       a.x = d_x.get();
       a.y = d_y.get();
       for (int run = 0; run < 3; ++run) {  // direct, then (stepwise) captured and replayed
-        CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
+        CUDA_OK(rnn::kernels::launch_fill(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
         plan.run(a, ws.get(), nullptr);
         CUDA_OK(cudaDeviceSynchronize());
       }
@@ -468,8 +468,8 @@ TEST(GpuPlan, GraphFollowsNewPointersAndBatchAtTheSameT) {
     Device<float>& d_hn = buffer(ref.h_n.values().size());
     EXPECT_EQ(std::count(seen_x.begin(), seen_x.end(), d_x.get()), 0) << "round " << round << " reuses a pointer";
     seen_x.push_back(d_x.get());
-    CUDA_OK(rnn::kernels::fill_f32(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
-    CUDA_OK(rnn::kernels::fill_f32(d_hn.get(), ref.h_n.values().size(), std::nanf(""), nullptr));
+    CUDA_OK(rnn::kernels::launch_fill(d_y.get(), ref.y.values().size(), std::nanf(""), nullptr));
+    CUDA_OK(rnn::kernels::launch_fill(d_hn.get(), ref.h_n.values().size(), std::nanf(""), nullptr));
     rnn::cuda::RunArgs a;
     a.steps = T;
     a.batch = B;
