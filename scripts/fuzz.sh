@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs each libFuzzer target (tests/fuzz: safetensors, npy, cli, text) for a
+# Runs each libFuzzer target (tests/fuzz: safetensors, npy, cli, bench, text) for a
 # bounded time (as many at once as there are cores), seeded from the
 # committed corpus, with AddressSanitizer, UndefinedBehaviorSanitizer and
 # LeakSanitizer. Fails on any finding: the
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors npy cli text)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors npy cli bench text)
 if [ ! -f build-san/CMakeCache.txt ]; then
   cmake -S . -B build-san -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DRNN_CUDA=OFF -DRNN_FUZZ=ON -DRNN_BUILD_EXAMPLES=OFF >build-san.log 2>&1 || { cat build-san.log; exit 1; }

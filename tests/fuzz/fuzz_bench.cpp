@@ -1,0 +1,45 @@
+// tests/fuzz/fuzz_bench.cpp: rnn-bench's argument handling (`rnn bench`
+// passes its arguments through untouched) on arbitrary argument lists. The
+// input is split at NUL bytes into at most 64 arguments after "rnn-bench";
+// rnn::bench::cli_main parses and checks them in parse-only mode (the grid
+// is built and its host memory checked; nothing runs, no file is touched).
+// Every list must be accepted (0) or refused with exit code 2 (a bad
+// command line) or 1 (a bad value) and exactly one "rnn: error: " line; a
+// crash, a sanitizer report, an escaped exception or any other exit code
+// is a finding.
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::vector<std::string> words = {"rnn-bench"};
+  std::string word;
+  for (size_t i = 0; i < size && words.size() <= 64; ++i) {
+    if (data[i] == 0) {
+      words.push_back(word);
+      word.clear();
+    } else {
+      word.push_back(static_cast<char>(data[i]));
+    }
+  }
+  if (!word.empty() && words.size() <= 64) words.push_back(word);
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+
+  std::ostringstream out, err;
+  std::streambuf* const cout = std::cout.rdbuf(out.rdbuf());
+  std::streambuf* const cerr = std::cerr.rdbuf(err.rdbuf());
+  const int code = rnn::bench::cli_main(static_cast<int>(words.size()), argv.data(), true);
+  std::cout.rdbuf(cout);
+  std::cerr.rdbuf(cerr);
+  if (code != 0 && code != 1 && code != 2) std::abort();
+  const std::string e = err.str();
+  if (code != 0 && (e.rfind("rnn: error: ", 0) != 0 || e.find('\n') != e.size() - 1)) std::abort();
+  return 0;
+}
