@@ -3,9 +3,11 @@
 // kernels, outputs poisoned with NaN before each run, relative error < 1e-5,
 // a second run (in two halves: forward_for_backward, backward_after_forward)
 // bitwise identical to the first; and on every PyTorch autograd fixture
-// through the host API. Skips without a usable GPU.
+// through the host API; the host API's kept plans running each call's own
+// weights at its own sizes. Skips without a usable GPU.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/fill.cuh"
@@ -217,3 +219,61 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GpuGradParity,
                          });
 
 }  // namespace
+
+// The host API on the GPU keeps its plans between calls (one per device,
+// RNN configuration, kernel and layout, grown to the largest T and B seen)
+// and loads each call's weights into the one it takes: models of the same
+// configuration, one after another, at sizes that grow and shrink, each
+// forward and backward pass against the reference on that model's weights.
+TEST(GpuKeptPlans, EachCallRunsItsOwnWeightsAtItsOwnSizes) {
+  if (!have_gpu()) GTEST_SKIP() << "no usable CUDA device on this machine";
+  rnn::ModelConfig c;
+  c.input_size = 5;
+  c.hidden_size = 7;
+  c.num_layers = 2;
+  c.bidirectional = true;
+  const uint64_t seed = testbed::fresh_seed();
+  SCOPED_TRACE("RNN_TEST_SEED=" + std::to_string(seed));
+  const rnn::Model a = rnn::Model::random(c, seed), b = rnn::Model::random(c, seed + 1);
+  rnn::ForwardOptions gpu, ref;
+  gpu.device = rnn::Device::Cuda;
+  ref.device = rnn::Device::Reference;
+  struct Call {
+    const rnn::Model* model;
+    int64_t T, B;
+    bool backward;
+  };
+  const std::vector<Call> calls = {{&a, 6, 3, false}, {&b, 6, 3, false}, {&a, 9, 5, true}, {&b, 4, 2, true},
+                                   {&a, 4, 2, false}, {&b, 9, 5, false}, {&a, 12, 1, true}};
+  uint64_t k = seed + 2;
+  for (const Call& call : calls) {
+    SCOPED_TRACE("model " + std::string(call.model == &a ? "a" : "b") + ", T=" + std::to_string(call.T) +
+                 ", B=" + std::to_string(call.B));
+    const rnn::Tensor x = testbed::random_tensor({call.T, call.B, c.input_size}, ++k);
+    const rnn::Tensor h0 = testbed::random_tensor({c.num_layers * 2, call.B, c.hidden_size}, ++k, 0.5f);
+    std::vector<int64_t> lengths(static_cast<size_t>(call.B), call.T);
+    if (call.B > 1) lengths[1] = call.T - 1;
+    if (!call.backward) {
+      const rnn::ForwardResult g = rnn::forward(*call.model, x, &h0, &lengths, gpu);
+      const rnn::ForwardResult r = rnn::forward(*call.model, x, &h0, &lengths, ref);
+      ASSERT_EQ(g.device, rnn::Device::Cuda);
+      EXPECT_TRUE(testbed::close(g.y, r.y, 1e-5));
+      EXPECT_TRUE(testbed::close(g.h_n, r.h_n, 1e-5));
+      continue;
+    }
+    const rnn::Tensor dy = testbed::random_tensor({call.T, call.B, 2 * c.hidden_size}, ++k);
+    const rnn::BackwardResult g = rnn::backward(*call.model, x, &h0, &lengths, dy, nullptr, gpu);
+    const rnn::BackwardResult r = rnn::backward(*call.model, x, &h0, &lengths, dy, nullptr, ref);
+    ASSERT_EQ(g.device, rnn::Device::Cuda);
+    EXPECT_TRUE(testbed::close(g.y, r.y, 1e-5));
+    EXPECT_TRUE(testbed::close(g.dx, r.dx, 1e-5));
+    EXPECT_TRUE(testbed::close(g.dh0, r.dh0, 1e-5));
+    for (const auto& [name, t] : r.grads.parameters()) {
+      SCOPED_TRACE(name);
+      const auto got = g.grads.parameters();
+      const auto it = std::find_if(got.begin(), got.end(), [&](const auto& p) { return p.first == name; });
+      ASSERT_NE(it, got.end());
+      EXPECT_TRUE(testbed::close(*it->second, *t, 1e-5));
+    }
+  }
+}
