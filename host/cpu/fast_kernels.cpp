@@ -1,5 +1,6 @@
 // host/cpu/fast_kernels.cpp: the fast CPU backend's building blocks
-// (fast_kernels.hpp): BLAS calls, the small-batch step kernel, tanh, threads.
+// (fast_kernels.hpp): BLAS calls, the choice of the small-batch step kernel
+// (step_kernels.cpp), tanh, threads.
 #include "cpu/fast_kernels.hpp"
 
 #include <immintrin.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "cpu/fast.hpp"
+#include "cpu/step_kernels.hpp"
 #include "cpu/team.hpp"
 
 // The CBLAS entry points used here (OpenBLAS exports them; its cblas.h sits
@@ -56,182 +58,6 @@ int configured_threads() {
     if (n >= 1) return n;
   }
   return usable_cores();
-}
-
-// Adds acc (8 columns of one row) into c[0..n), n <= 8.
-__attribute__((target("avx2,fma"))) inline void add_row(float* c, int64_t n, __m256 acc) {
-  if (n >= 8) {
-    _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), acc));
-    return;
-  }
-  alignas(32) float tmp[8];
-  _mm256_store_ps(tmp, acc);
-  for (int64_t j = 0; j < n; ++j) c[j] += tmp[j];
-}
-
-// R rows by P panels (8P columns) from panel p0, of which `here` <= P are
-// real (the others alias the last and are not stored): R*P accumulators,
-// P panel loads and a broadcast in registers (at most the 16 there are).
-// Every k step loads 8P values of W and R of A for R*P FMAs; R*P >= 8
-// independent chains keep both FMA pipes busy.
-template <int R, int P>
-__attribute__((target("avx2,fma"))) void rows_panels(int64_t p0, int64_t here, int64_t N, int64_t K, const float* a,
-                                                    int64_t lda, const float* panels, float* c, int64_t ldc) {
-  const float* w[P];
-#pragma GCC unroll 4
-  for (int q = 0; q < P; ++q) w[q] = panels + (p0 + std::min<int64_t>(q, here - 1)) * K * 8;
-  __m256 acc[R][P];  // every index a constant (loops unrolled), so they stay in registers
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int q = 0; q < P; ++q) acc[r][q] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < K; ++k) {
-    __m256 x[P];
-#pragma GCC unroll 4
-    for (int q = 0; q < P; ++q) x[q] = _mm256_loadu_ps(w[q] + k * 8);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m256 b = _mm256_broadcast_ss(a + r * lda + k);
-#pragma GCC unroll 4
-      for (int q = 0; q < P; ++q) acc[r][q] = _mm256_fmadd_ps(b, x[q], acc[r][q]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int q = 0; q < P; ++q)
-      if (q < here) add_row(c + r * ldc + (p0 + q) * 8, N - (p0 + q) * 8, acc[r][q]);
-}
-
-// The next block of rows, `rest` rows being left: its rows and panels.
-// Six rows by two panels where many are left; otherwise blocks of at most
-// four rows, wider, so that no block has fewer than 8 chains (a lone row
-// happens only at M = 1, which is a GEMV).
-struct Block {
-  int rows, panels;
-};
-constexpr Block next_block(int64_t rest) {
-  return rest >= 9 || rest == 6 ? Block{6, 2}
-         : rest == 5            ? Block{5, 2}
-         : rest >= 4            ? Block{4, 3}
-         : rest == 3            ? Block{3, 3}
-         : rest == 2            ? Block{2, 4}
-                                : Block{1, 4};
-}
-
-__attribute__((target("avx2,fma"))) void run_block(Block blk, int64_t p0, int64_t here, int64_t N, int64_t K,
-                                                  const float* a, int64_t lda, const float* panels, float* c,
-                                                  int64_t ldc) {
-  switch (blk.rows) {
-    case 6: return rows_panels<6, 2>(p0, here, N, K, a, lda, panels, c, ldc);
-    case 5: return rows_panels<5, 2>(p0, here, N, K, a, lda, panels, c, ldc);
-    case 4: return rows_panels<4, 3>(p0, here, N, K, a, lda, panels, c, ldc);
-    case 3: return rows_panels<3, 3>(p0, here, N, K, a, lda, panels, c, ldc);
-    case 2: return rows_panels<2, 4>(p0, here, N, K, a, lda, panels, c, ldc);
-    default: return rows_panels<1, 4>(p0, here, N, K, a, lda, panels, c, ldc);
-  }
-}
-
-// C[M, N] += A[M, K] W^T on W's panels first..last-1, twelve panels (96
-// columns: a multiple of every block's width) at a time against every
-// block of rows.
-__attribute__((target("avx2,fma"))) void packed_gemm_avx2(int64_t M, int64_t N, int64_t K, const float* a,
-                                                         int64_t lda, const float* panels, float* c, int64_t ldc,
-                                                         int64_t first, int64_t last) {
-  constexpr int64_t kGroup = 12;
-  for (int64_t g = first; g < last; g += kGroup) {
-    const int64_t end = std::min(last, g + kGroup);
-    for (int64_t m = 0; m < M;) {
-      const Block blk = next_block(M - m);
-      for (int64_t p = g; p < end; p += blk.panels)
-        run_block(blk, p, std::min<int64_t>(blk.panels, end - p), N, K, a + m * lda, lda, panels, c + m * ldc, ldc);
-      m += blk.rows;
-    }
-  }
-}
-
-// ---- the same with AVX-512: panels of 16 columns ---------------------------
-// 32 vector registers: R rows by P panels of 16 take R*P accumulators, P
-// panel loads and a broadcast (6 x 4 = 24 + 5). Each output value is the
-// same sequence of FMAs over k as in the AVX2 kernel: the two give the
-// same bits.
-
-__attribute__((target("avx512f"))) inline void add_row16(float* c, int64_t n, __m512 acc) {
-  if (n >= 16) {
-    _mm512_storeu_ps(c, _mm512_add_ps(_mm512_loadu_ps(c), acc));
-    return;
-  }
-  const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
-  _mm512_mask_storeu_ps(c, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, c), acc));
-}
-
-template <int R, int P>
-__attribute__((target("avx512f"))) void rows_panels16(int64_t p0, int64_t here, int64_t N, int64_t K, const float* a,
-                                                     int64_t lda, const float* panels, float* c, int64_t ldc) {
-  const float* w[P];
-#pragma GCC unroll 8
-  for (int q = 0; q < P; ++q) w[q] = panels + (p0 + std::min<int64_t>(q, here - 1)) * K * 16;
-  __m512 acc[R][P];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int q = 0; q < P; ++q) acc[r][q] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < K; ++k) {
-    __m512 x[P];
-#pragma GCC unroll 8
-    for (int q = 0; q < P; ++q) x[q] = _mm512_loadu_ps(w[q] + k * 16);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m512 b = _mm512_set1_ps(a[r * lda + k]);
-#pragma GCC unroll 8
-      for (int q = 0; q < P; ++q) acc[r][q] = _mm512_fmadd_ps(b, x[q], acc[r][q]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int q = 0; q < P; ++q)
-      if (q < here) add_row16(c + r * ldc + (p0 + q) * 16, N - (p0 + q) * 16, acc[r][q]);
-}
-
-// Blocks of at most six rows, four panels wide (64 columns); the last rows
-// in narrower-row, wider blocks, so that every block has 8 or more chains.
-constexpr Block next_block16(int64_t rest) {
-  return rest >= 9 || rest == 6 ? Block{6, 4}
-         : rest == 5            ? Block{5, 4}
-         : rest >= 3            ? Block{rest == 3 ? 3 : 4, 4}
-                                : Block{static_cast<int>(rest), 8};
-}
-
-__attribute__((target("avx512f"))) void run_block16(Block blk, int64_t p0, int64_t here, int64_t N, int64_t K,
-                                                   const float* a, int64_t lda, const float* panels, float* c,
-                                                   int64_t ldc) {
-  switch (blk.rows) {
-    case 6: return rows_panels16<6, 4>(p0, here, N, K, a, lda, panels, c, ldc);
-    case 5: return rows_panels16<5, 4>(p0, here, N, K, a, lda, panels, c, ldc);
-    case 4: return rows_panels16<4, 4>(p0, here, N, K, a, lda, panels, c, ldc);
-    case 3: return rows_panels16<3, 4>(p0, here, N, K, a, lda, panels, c, ldc);
-    case 2: return rows_panels16<2, 8>(p0, here, N, K, a, lda, panels, c, ldc);
-    default: return rows_panels16<1, 8>(p0, here, N, K, a, lda, panels, c, ldc);
-  }
-}
-
-// C[M, N] += A[M, K] W^T on W's 16-column panels first..last-1, eight
-// panels (128 columns) at a time against every block of rows.
-__attribute__((target("avx512f"))) void packed_gemm_avx512(int64_t M, int64_t N, int64_t K, const float* a,
-                                                          int64_t lda, const float* panels, float* c, int64_t ldc,
-                                                          int64_t first, int64_t last) {
-  constexpr int64_t kGroup = 8;
-  for (int64_t g = first; g < last; g += kGroup) {
-    const int64_t end = std::min(last, g + kGroup);
-    for (int64_t m = 0; m < M;) {
-      const Block blk = next_block16(M - m);
-      for (int64_t p = g; p < end; p += blk.panels)
-        run_block16(blk, p, std::min<int64_t>(blk.panels, end - p), N, K, a + m * lda, lda, panels, c + m * ldc,
-                    ldc);
-      m += blk.rows;
-    }
-  }
 }
 
 // The packed kernel's panel width: 16 where the CPU has AVX-512F (unless
