@@ -1,5 +1,5 @@
-// host/api/inputs.hpp: input checks and layout helpers shared by the forward
-// and backward entry points (host/api/forward.cpp, host/api/backward.cpp).
+// host/api/inputs.hpp: input checks and layout helpers shared by the entry
+// points in host/api/ (forward, backward, training, the optimizers).
 #pragma once
 
 #include <cstdint>
@@ -25,5 +25,8 @@ void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool
 // True when the fast CPU backend can take T steps of B sequences: BLAS's
 // 32-bit sizes hold every matrix of the pass (else the reference runs).
 bool fast_cpu_fits(const ModelConfig& config, int64_t T, int64_t B);
+
+// True when a and b have the same parameters, by name and shape.
+bool same_shapes(const Model& a, const Model& b);
 
 }  // namespace rnn::detail
