@@ -14,7 +14,8 @@
 //   P                 [max_steps * max_batch, D*H] floats
 //   layer outputs     one or two more of the same size when L > 1
 // Owned by the plan: the weights in the layouts the kernels read, cuBLAS's
-// handle and workspace, a capture stream and the cached graph.
+// handle and workspace, a capture stream and the cached graph. The backward
+// pass is plan_backward.cpp.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -24,10 +25,6 @@
 #include <vector>
 
 #include "../../kernels/backward_persistent.cuh"
-#include "../../kernels/backward_stepwise.cuh"
-#include "../../kernels/fill.cuh"
-#include "../../kernels/mask_padding.cuh"
-#include "../../kernels/prev_states.cuh"
 #include "../../kernels/barrier_probe.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
@@ -36,25 +33,6 @@
 namespace rnn::cuda {
 
 using namespace impl;
-
-Plan::Impl::BackwardSpace Plan::Impl::backward_space(const RunArgs& a, void* workspace) const {
-  // Workspace: P, the outputs of layers 0 .. L-2, dhraw, previous states,
-  // two gradient buffers of max(D*H, I) columns, a vector of ones.
-  const int L = static_cast<int>(config.num_layers);
-  char* ws = static_cast<char*>(workspace);
-  BackwardSpace sp;
-  sp.layer_out.resize(static_cast<size_t>(L));
-  for (int l = 0; l + 1 < L; ++l) sp.layer_out[l] = reinterpret_cast<float*>(ws + (1 + l) * rows_bytes);
-  sp.layer_out[L - 1] = a.y;
-  char* after = ws + static_cast<size_t>(L) * rows_bytes;
-  sp.dr = reinterpret_cast<float*>(after);
-  sp.prev = reinterpret_cast<float*>(after + rows_bytes);
-  const size_t gbytes = align_up(static_cast<size_t>(options.max_steps * options.max_batch) * max_width() * 4);
-  sp.gbuf[0] = reinterpret_cast<float*>(after + 2 * rows_bytes);
-  sp.gbuf[1] = reinterpret_cast<float*>(after + 2 * rows_bytes + gbytes);
-  sp.ones = reinterpret_cast<float*>(after + 2 * rows_bytes + 2 * gbytes);
-  return sp;
-}
 
 void Plan::Impl::load_parameters(const float* flat, cudaStream_t stream) {
   const int64_t D = config.num_directions(), H = config.hidden_size;
@@ -87,125 +65,17 @@ void Plan::Impl::load_parameters(const float* flat, cudaStream_t stream) {
   }
 }
 
-void Plan::Impl::forward_keep(const RunArgs& a, void* workspace, cudaStream_t stream) {
-  BackwardSpace sp = backward_space(a, workspace);
-  enqueue(a, workspace, stream, sp.layer_out.data());
-}
+namespace {
 
-void Plan::Impl::backward_from(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
-  const int L = static_cast<int>(config.num_layers), D = static_cast<int>(config.num_directions());
-  const int H = static_cast<int>(config.hidden_size), DH = D * H;
-  const int T = static_cast<int>(a.steps), B = static_cast<int>(a.batch), rows = T * B;
-  const int64_t state = static_cast<int64_t>(D) * B * H;
-  BackwardSpace sp = backward_space(a, workspace);
-  const std::vector<float*>& layer_out = sp.layer_out;
-  float* dr = sp.dr;
-  float* prev = sp.prev;
-  float* const* gbuf = sp.gbuf;
-  float* ones = sp.ones;
-  RNN_LAUNCH_CHECK(kernels::launch_fill(ones, static_cast<size_t>(rows), 1.0f, stream));
-  // allow_tf32 is about the input projection; the gradient GEMMs stay strict FP32.
-  RNN_CUDA_CHECK(cublasSetMathMode(cublas, CUBLAS_DEFAULT_MATH));
-  struct RestoreMath {
-    cublasHandle_t h;
-    bool tf32;
-    ~RestoreMath() { cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH); }
-  } restore_math{cublas, options.allow_tf32};
-  const float one = 1.0f, zero = 0.0f;
-  const float* dout = g.dy;
-  for (int l = L - 1; l >= 0; --l) {
-    const LayerWeights& lw = layers[l];
-    const float* in = l == 0 ? a.x : layer_out[l - 1];
-    kernels::BackwardParams bp;
-    bp.T = T;
-    bp.B = B;
-    bp.H = H;
-    bp.D = D;
-    bp.batch_first = options.batch_first;
-    bp.relu = config.nonlinearity == Nonlinearity::Relu;
-    bp.y = layer_out[l];
-    bp.dout = dout;
-    bp.w_hh = w(lw.w_hh);
-    bp.w_hh_t = w(lw.w_hh_t);
-    bp.dh_n = g.dh_n ? g.dh_n + l * state : nullptr;
-    bp.lengths = a.lengths;
-    bp.dr = dr;
-    bp.dh0 = g.dh0 ? g.dh0 + l * state : nullptr;
-    // The previous states first: h0 is read before dh0 (which may be h0's buffer) is written.
-    RNN_LAUNCH_CHECK(kernels::launch_prev_states(T, B, H, D, options.batch_first, layer_out[l],
-                                                 a.h0 ? a.h0 + l * state : nullptr, a.lengths, prev, stream));
-    if (backward_kernel == Kernel::Persistent) {
-      RNN_LAUNCH_CHECK(kernels::launch_backward_persistent(bp, shape, stream));
-    } else {
-      for (int s = T - 1; s >= (bp.dh0 ? -1 : 0); --s) RNN_LAUNCH_CHECK(kernels::launch_backward_stepwise(bp, s, stream));
-    }
-    const int K = lw.k;
-    if (l == 0 && a.lengths) {
-      // x at padded positions is never read by the forward pass, so it may
-      // hold anything (NaN); the dW_ih GEMM sums over every row: mask it.
-      RNN_LAUNCH_CHECK(kernels::launch_mask_padding(T, B, K, options.batch_first, a.lengths, a.x, gbuf[0], stream));
-      in = gbuf[0];
-    }
-    bind_cublas(stream);
-    float* gl = g.grads + grad_offset(l, 0);
-    const long long dir_stride = direction_grad_size(l);
-    // dW_ih[d] [H, K] = dr_d^T X: column-major C [K, H] = X^T [K, rows] . (dr_d [H, rows])^T
-    RNN_CUDA_CHECK(cublasSgemmStridedBatched(cublas, CUBLAS_OP_N, CUBLAS_OP_T, K, H, rows, &one, in, K, 0, dr, DH, H,
-                                             &zero, gl, K, dir_stride, D));
-    // dW_hh[d] [H, H] = dr_d^T prev_d
-    RNN_CUDA_CHECK(cublasSgemmStridedBatched(cublas, CUBLAS_OP_N, CUBLAS_OP_T, H, H, rows, &one, prev, DH, H, dr, DH,
-                                             H, &zero, gl + static_cast<size_t>(H) * K, H, dir_stride, D));
-    if (config.bias) {
-      for (int d = 0; d < D; ++d) {
-        float* db = gl + d * dir_stride + static_cast<size_t>(H) * K + static_cast<size_t>(H) * H;
-        // db_ih = db_hh = sum over rows of dr_d
-        RNN_CUDA_CHECK(cublasSgemv(cublas, CUBLAS_OP_N, H, rows, &one, dr + d * H, DH, ones, 1, &zero, db, 1));
-        RNN_CUDA_CHECK(cudaMemcpyAsync(db + H, db, H * sizeof(float), cudaMemcpyDeviceToDevice, stream));
-      }
-    }
-    // din [rows, K] = dr [rows, DH] . W_cat [DH, K] (both directions add)
-    float* din = l == 0 ? g.dx : gbuf[l % 2];
-    if (din)
-      RNN_CUDA_CHECK(cublasSgemm(cublas, CUBLAS_OP_N, CUBLAS_OP_N, K, rows, DH, &one, w(lw.w_ih), K, dr, DH, &zero,
-                                 din, K));
-    dout = din;
-  }
-}
-
-Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_unique<Impl>()) {
-  Impl& m = *impl_;
-  try {
-    model.validate();
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
-  m.config = model.config();
-  m.options = options;
+// The forward and backward kernels for m.options (m.config, m.device set).
+// The persistent kernel wins wherever it fits: it pays one grid barrier per
+// step instead of a launch and reads W_hh from shared memory instead of L2.
+// (To be refined against measurements.) Throws rnn::Error ("kernel" or
+// "options") for a kernel or timing variant that cannot run.
+void choose_kernels(Plan::Impl& m) {
   const ModelConfig& c = m.config;
+  const PlanOptions& options = m.options;
   const int64_t D = c.num_directions(), H = c.hidden_size;
-  if (options.max_steps < 1 || options.max_batch < 1)
-    throw Error("options", "max_steps and max_batch must be at least 1");
-  if (options.max_batch > INT_MAX / options.max_steps || options.max_steps * options.max_batch > INT_MAX / (D * H) ||
-      c.input_size > INT_MAX / (D * H))
-    throw Error("options", "max_steps x max_batch x D*H exceeds the 32-bit sizes of the kernels and cuBLAS");
-
-  // Work on the requested device; give the caller's thread its own current
-  // device back when done (run() expects the plan's device to be current).
-  int caller_device = 0;
-  RNN_CUDA_CHECK(cudaGetDevice(&caller_device));
-  struct Restore {
-    int device;
-    bool armed;
-    ~Restore() {
-      if (armed) cudaSetDevice(device);
-    }
-  } restore{caller_device, options.device >= 0 && options.device != caller_device};
-  if (restore.armed) RNN_CUDA_CHECK(cudaSetDevice(options.device));
-  RNN_CUDA_CHECK(cudaGetDevice(&m.device));
-
-  // Kernel choice. The persistent kernel wins wherever it fits: it pays one
-  // grid barrier per step instead of a launch and reads W_hh from shared
-  // memory instead of L2. (To be refined against measurements.)
   std::string why;
   const cudaError_t fit = kernels::persistent_shape(static_cast<int>(H), static_cast<int>(D),
                                                     static_cast<int>(options.max_batch), &m.shape);
@@ -257,8 +127,13 @@ Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_uni
   if (m.kernel == Kernel::Stepwise && (options.max_batch + 7) / 8 > 65535)
     throw Error("options", "max_batch = " + std::to_string(options.max_batch) +
                                " exceeds the stepwise kernel's limit of 524280 sequences");
+}
 
-  // Weights, in the layouts the kernels read, in one buffer.
+// The model's weights on the device (m.weights), in the layouts the kernels
+// read, in one buffer; m.layers says where each layer's are.
+void upload_weights(Plan::Impl& m, const Model& model) {
+  const ModelConfig& c = m.config;
+  const int64_t D = c.num_directions(), H = c.hidden_size;
   std::vector<float> host;
   auto place = [&host](size_t n) {
     const size_t at = host.size();
@@ -285,6 +160,43 @@ Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_uni
   }
   m.weights = DeviceBuffer(host.size() * sizeof(float));
   RNN_CUDA_CHECK(cudaMemcpy(m.weights.get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
+}
+
+}  // namespace
+
+Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  try {
+    model.validate();
+  } catch (const Error& e) {
+    throw Error("model", e.what());
+  }
+  m.config = model.config();
+  m.options = options;
+  const ModelConfig& c = m.config;
+  const int64_t D = c.num_directions(), H = c.hidden_size;
+  if (options.max_steps < 1 || options.max_batch < 1)
+    throw Error("options", "max_steps and max_batch must be at least 1");
+  if (options.max_batch > INT_MAX / options.max_steps || options.max_steps * options.max_batch > INT_MAX / (D * H) ||
+      c.input_size > INT_MAX / (D * H))
+    throw Error("options", "max_steps x max_batch x D*H exceeds the 32-bit sizes of the kernels and cuBLAS");
+
+  // Work on the requested device; give the caller's thread its own current
+  // device back when done (run() expects the plan's device to be current).
+  int caller_device = 0;
+  RNN_CUDA_CHECK(cudaGetDevice(&caller_device));
+  struct Restore {
+    int device;
+    bool armed;
+    ~Restore() {
+      if (armed) cudaSetDevice(device);
+    }
+  } restore{caller_device, options.device >= 0 && options.device != caller_device};
+  if (restore.armed) RNN_CUDA_CHECK(cudaSetDevice(options.device));
+  RNN_CUDA_CHECK(cudaGetDevice(&m.device));
+
+  choose_kernels(m);
+  upload_weights(m, model);
 
   m.rows_bytes = align_up(static_cast<size_t>(options.max_steps * options.max_batch * D * H) * sizeof(float));
   m.cublas_workspace = DeviceBuffer(kCublasWorkspace);
@@ -301,18 +213,6 @@ Plan& Plan::operator=(Plan&&) noexcept = default;
 size_t Plan::workspace_size() const noexcept {
   const int64_t L = impl_->config.num_layers;
   return impl_->rows_bytes * static_cast<size_t>(1 + std::min<int64_t>(L - 1, 2));
-}
-
-size_t Plan::backward_workspace_size() const noexcept {
-  const Impl& m = *impl_;
-  const size_t gbytes =
-      align_up(static_cast<size_t>(m.options.max_steps * m.options.max_batch) * m.max_width() * sizeof(float));
-  const size_t ones = align_up(static_cast<size_t>(m.options.max_steps * m.options.max_batch) * sizeof(float));
-  return m.rows_bytes * static_cast<size_t>(m.config.num_layers + 2) + 2 * gbytes + ones;
-}
-
-size_t Plan::gradient_count() const noexcept {
-  return impl_->grad_offset(impl_->config.num_layers, 0);
 }
 
 Kernel Plan::kernel() const noexcept { return impl_->kernel; }
@@ -355,45 +255,6 @@ void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
     m.enqueue(a, workspace, stream);
     m.ran = true;
   }
-}
-
-namespace {
-
-// The checks of backward() and its two halves, beyond check_run_args().
-void check_backward_args(const Plan::Impl& m, const RunArgs& a, const BackwardArgs& g) {
-  if (!m.backward_unavailable.empty()) throw Error("options", m.backward_unavailable);
-  if (!g.dy) throw Error("args", "dy must be a device pointer, not null");
-  if (!g.grads) throw Error("args", "grads must be a device buffer of gradient_count() floats, not null");
-  // The forward pass writes y and h_n, which the backward pass reads beside dy and dh_n.
-  const ModelConfig& c = m.config;
-  const size_t ny = static_cast<size_t>(a.steps * a.batch * c.num_directions() * c.hidden_size);
-  const size_t ns = static_cast<size_t>(c.num_layers * c.num_directions() * a.batch * c.hidden_size);
-  auto overlap = [](const float* p, const float* q, size_t n) { return p && q && p < q + n && q < p + n; };
-  if (overlap(g.dy, a.y, ny)) throw Error("args", "dy and y overlap; give y its own buffer");
-  if (overlap(g.dh_n, a.h_n, ns)) throw Error("args", "dh_n and h_n overlap; give h_n its own buffer");
-}
-
-}  // namespace
-
-void Plan::backward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
-  Impl& m = *impl_;
-  m.check_run_args(a, workspace);
-  check_backward_args(m, a, g);
-  m.backward(a, g, workspace, stream);
-}
-
-void Plan::forward_for_backward(const RunArgs& a, void* workspace, cudaStream_t stream) {
-  Impl& m = *impl_;
-  m.check_run_args(a, workspace);
-  if (!m.backward_unavailable.empty()) throw Error("options", m.backward_unavailable);
-  m.forward_keep(a, workspace, stream);
-}
-
-void Plan::backward_after_forward(const RunArgs& a, const BackwardArgs& g, void* workspace, cudaStream_t stream) {
-  Impl& m = *impl_;
-  m.check_run_args(a, workspace);
-  check_backward_args(m, a, g);
-  m.backward_from(a, g, workspace, stream);
 }
 
 Kernel Plan::backward_kernel() const noexcept { return impl_->backward_kernel; }
