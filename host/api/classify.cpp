@@ -54,20 +54,15 @@ ClassifyStepResult classify_step(Model& model, Optimizer& optimizer, const Tenso
     r.correct += arg == labels[static_cast<size_t>(b)];
   }
 
-  // Head: dW = dlogits^T features, db = sum dlogits, dfeatures = dlogits W.
+  // Head: dW = dlogits^T features, db = sum dlogits, dfeatures = dlogits W
+  // (rnn::head_backward, as every training step's), then dfeatures into
+  // the top layer's slots of dh_n.
   Model grads(c);
+  const Tensor dfeatures = head_backward(model, features, loss.dlogits, grads);
   Tensor dhn({L * D, B, H});
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t o = 0; o < O; ++o) {
-      const double g = loss.dlogits[b * O + o];
-      if (c.output_bias) grads.head().bias[o] += static_cast<float>(g);
-      for (int64_t k = 0; k < W; ++k) {
-        grads.head().weight[o * W + k] += static_cast<float>(g * features[b * W + k]);
-        const int64_t d = k / H, i = k % H;
-        dhn[(((L - 1) * D + d) * B + b) * H + i] += static_cast<float>(g * model.head().weight[o * W + k]);
-      }
-    }
-  }
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < H; ++i) dhn[(((L - 1) * D + d) * B + b) * H + i] = dfeatures[b * W + d * H + i];
   // The RNN: the loss reaches it only through h_n.
   const Tensor dy(pass->y().shape());
   Tensor dx, dh0;
