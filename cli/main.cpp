@@ -1,7 +1,8 @@
 // cli/main.cpp: the `rnn` command-line program (cli::main; the process's
-// main() is cli/rnn.cpp): the flag table and the errors; each command is in
-// cli/commands/ (run.cpp: run, backward; charlm.cpp: train-char, sample;
-// classify.cpp, tag.cpp, seq2seq.cpp: the task commands; info.cpp: info, bench).
+// main() is cli/rnn.cpp): the flag table (the error lines: errors.hpp);
+// each command is in cli/commands/ (run.cpp: run, backward; charlm.cpp:
+// train-char, sample; classify.cpp, tag.cpp, seq2seq.cpp: the task
+// commands; info.cpp: info, bench).
 //
 //   rnn run  --model M --input X [--h0 H0] [--lengths L] [--batch-first]
 //            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent|registers]
@@ -29,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -40,75 +42,16 @@
 #include "commands/seq2seq.hpp"
 #include "commands/tag.hpp"
 #include "commands/task_args.hpp"
+#include "errors.hpp"
 #include "rnn/rnn.hpp"
 
 namespace {
 
-constexpr int kExitError = 1;  // bad input or failure while running
-constexpr int kExitUsage = 2;  // bad command line
-
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
-int fail(const std::string& subject, const std::string& message, int code) {
-  std::cerr << "rnn: error: " << one_line(subject.empty() ? message : subject + ": " + message) << std::endl;
-  return code;
-}
-
-// Turns a CLI11 parse error into "subject: message" naming the flag.
-int usage_error(const CLI::ParseError& e) {
-  std::string msg = one_line(e.what());
-  const std::string extras = " not expected: ";  // "The following argument(s) was/were not expected: "
-  if (e.get_name() == "ExtrasError" && msg.find(extras) != std::string::npos) {
-    const std::string args = msg.substr(msg.find(extras) + extras.size());
-    return fail(args, std::string("unknown argument") + (args.find(' ') != std::string::npos ? "s" : "") +
-                          " (see rnn --help)", kExitUsage);
-  }
-  if (e.get_name() == "RequiredError") {
-    if (msg.find("subcommand") != std::string::npos)
-      return fail("command", "missing: expected a command (see rnn --help)", kExitUsage);
-    const std::string suffix = " is required";
-    const size_t at = msg.find(suffix);
-    if (at != std::string::npos) return fail(msg.substr(0, at), "is required", kExitUsage);
-  }
-  if (e.get_name() == "ArgumentMismatch") {
-    const size_t colon = msg.find(": ");
-    if (colon != std::string::npos) {
-      const bool no_value = msg.find("missing") != std::string::npos;
-      return fail(msg.substr(0, colon), no_value ? "needs a value" : msg.substr(colon + 2), kExitUsage);
-    }
-  }
-  return fail("arguments", msg, kExitUsage);
-}
-
-// Before CLI11 parses (and reports a missing required flag first), names
-// the first unknown command, flag or stray argument. Returns 0 when none.
-int check_words(const CLI::App& app, int argc, char** argv) {
-  if (argc < 2) return 0;
-  const std::string first = argv[1];
-  if (first.empty() || first[0] == '-') return 0;  // --help, --version, or CLI11's own error
-  const CLI::App* sub = nullptr;
-  for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
-    if (s->get_name() == first) sub = s;
-  if (!sub) return fail(first, "unknown command (see rnn --help)", kExitUsage);
-  if (sub->get_prefix_command()) return 0;  // bench: its own program checks its arguments
-  for (int i = 2; i < argc; ++i) {
-    std::string word = argv[i];
-    if (word.rfind("--", 0) != 0 && word != "-h") {
-      return fail(word, "unexpected argument (see rnn " + first + " --help)", kExitUsage);
-    }
-    const bool inline_value = word.find('=') != std::string::npos;
-    word = word.substr(0, word.find('='));
-    const CLI::Option* opt = sub->get_option_no_throw(word);
-    if (!opt) return fail(word, "unknown argument (see rnn " + first + " --help)", kExitUsage);
-    if (opt->get_expected_min() > 0 && !inline_value) ++i;  // skip the option's value
-  }
-  return 0;
-}
+using errors::check_words;
+using errors::fail;
+using errors::kExitError;
+using errors::kExitUsage;
+using errors::usage_error;
 
 // The help texts of one task command's shared flags; `bidirectional`
 // empty: no --bidirectional flag.
@@ -169,16 +112,32 @@ void add_load_flags(CLI::App* cmd, rnn::LoadOptions& a) {
                   "the nn.Embedding's module name (default: emb, embedding, embed, embeddings, encoder, ...)");
 }
 
-}  // namespace
-
-namespace cli {
-
-int main(int argc, char** argv, Mode mode) {
-  CLI::App app{"rnn: an engine for Elman recurrent networks (torch.nn.RNN semantics)", "rnn"};
-  app.set_version_flag("--version", std::string("rnn ") + rnn::version());
-  app.require_subcommand(1);
-
+// What the command line gives each command (CLI11 writes the flags' values here).
+struct Args {
   run_cmd::RunArgs run;
+  run_cmd::BackwardArgs backward;
+  charlm::TrainArgs train_char;
+  charlm::SampleArgs sample;
+  classify_cmd::TrainArgs train_classify;
+  tag_cmd::TrainArgs train_tag;
+  seq2seq_cmd::TrainArgs train_seq2seq;
+  struct Infer {  // classify, tag
+    std::string model, device = "auto", unknown = "error";
+  } classify, tag;
+  struct Translate {
+    std::string model, unknown = "error";
+    int64_t max_length = 100;
+    double temperature = 0.0;
+    uint64_t seed = 1;
+  } translate;
+  std::string info_model;
+  rnn::LoadOptions info_names;
+  int threads = 0;  // 0: not given
+};
+
+// rnn run and rnn backward.
+void add_run_commands(CLI::App& app, Args& a) {
+  run_cmd::RunArgs& run = a.run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a model forward on an input batch");
   run_cmd->add_option("--model", run.model, "model .safetensors (a PyTorch state_dict: nn.RNN [+ Linear head] [+ Embedding])")
       ->required();
@@ -201,8 +160,9 @@ int main(int argc, char** argv, Mode mode) {
   add_load_flags(run_cmd, run.names);
   run_cmd->add_flag("--check-finite", run.check_finite,
                     "fail, naming its position, on the first NaN or infinity in y or h_n (nothing written)");
+  add_threads_flag(run_cmd, a.threads);
 
-  run_cmd::BackwardArgs bwd;
+  run_cmd::BackwardArgs& bwd = a.backward;
   CLI::App* bwd_cmd = app.add_subcommand("backward", "Gradients of a forward pass (what PyTorch autograd returns)");
   bwd_cmd->add_option("--model", bwd.in.model, "model .safetensors")->required();
   bwd_cmd->add_option("--input", bwd.in.input, "x .npy: [T, B, I] (or [B, T, I] with --batch-first)")->required();
@@ -223,8 +183,12 @@ int main(int argc, char** argv, Mode mode) {
   bwd_cmd->add_option("--grad-weights", bwd.grad_weights,
                       "write dL/dW .safetensors, one tensor per parameter under its own name (the head's as fc.*, "
                       "the embedding's as emb.weight)");
+  add_threads_flag(bwd_cmd, a.threads);
+}
 
-  charlm::TrainArgs tc;
+// rnn train-char and rnn sample.
+void add_charlm_commands(CLI::App& app, Args& a) {
+  charlm::TrainArgs& tc = a.train_char;
   CLI::App* tc_cmd = app.add_subcommand("train-char", "Train a character-level language model on a text");
   tc_cmd->add_option("--text", tc.text, "the text to learn (a UTF-8 file; - reads stdin)");
   tc_cmd->add_option("--string", tc.string, "the text to learn, given inline");
@@ -245,8 +209,9 @@ int main(int argc, char** argv, Mode mode) {
   tc_cmd->add_option("--eval-every", tc.eval_every,
                      "print the validation bits per character every N updates (default 0: at the end only)");
   tc_cmd->add_option("--keep", tc.keep, "last (default): save the last model; best: the best validated (needs --eval-every)");
+  add_threads_flag(tc_cmd, a.threads);
 
-  charlm::SampleArgs sa;
+  charlm::SampleArgs& sa = a.sample;
   CLI::App* sa_cmd = app.add_subcommand("sample", "Generate text from a character model");
   sa_cmd->add_option("--model", sa.model, "a model from rnn train-char")->required();
   sa_cmd->add_option("--prime", sa.prime, "the text to start from")->required();
@@ -254,80 +219,85 @@ int main(int argc, char** argv, Mode mode) {
   sa_cmd->add_option("--temperature", sa.temperature, "softmax temperature (default 1; 0: greedy)");
   sa_cmd->add_option("--seed", sa.seed, "sampling seed (default 1)");
   sa_cmd->add_option("--device", sa.device, kDeviceHelp);
+  add_threads_flag(sa_cmd, a.threads);
+}
 
-  classify_cmd::TrainArgs tcl;
+// rnn train-classify and rnn classify.
+void add_classify_commands(CLI::App& app, Args& a) {
   CLI::App* tcl_cmd = app.add_subcommand("train-classify", "Train a sequence classifier on label<TAB>text lines");
-  add_task_flags(tcl_cmd, tcl, {"training examples, one label<TAB>text per line (- reads stdin)", "test examples, same format",
-                                "write the model .safetensors", "", "examples", "read each text in both directions",
-                                kDeviceHelp});
+  add_task_flags(tcl_cmd, a.train_classify,
+                 {"training examples, one label<TAB>text per line (- reads stdin)", "test examples, same format",
+                  "write the model .safetensors", "", "examples", "read each text in both directions", kDeviceHelp});
+  add_threads_flag(tcl_cmd, a.threads);
 
-  std::string cl_model, cl_device = "auto", cl_unknown = "error";
   CLI::App* cl_cmd = app.add_subcommand("classify", "Print a label for each line of stdin");
-  cl_cmd->add_option("--model", cl_model, "a model from rnn train-classify")->required();
-  cl_cmd->add_option("--device", cl_device, kDeviceHelp);
-  cl_cmd->add_option("--unknown", cl_unknown,
+  cl_cmd->add_option("--model", a.classify.model, "a model from rnn train-classify")->required();
+  cl_cmd->add_option("--device", a.classify.device, kDeviceHelp);
+  cl_cmd->add_option("--unknown", a.classify.unknown,
                      "a character outside the model's vocabulary: error (default, naming it) or skip (dropped)");
+  add_threads_flag(cl_cmd, a.threads);
+}
 
-  tag_cmd::TrainArgs ttg;
+// rnn train-tag and rnn tag.
+void add_tag_commands(CLI::App& app, Args& a) {
   CLI::App* ttg_cmd = app.add_subcommand("train-tag", "Train a per-character tagger on text<TAB>tags lines");
-  add_task_flags(ttg_cmd, ttg, {"training lines: text<TAB>tags, one tag character per text character (- reads stdin)",
-                                "test lines, same format", "write the model .safetensors", "", "lines",
-                                "read each line in both directions", kDeviceHelp});
+  add_task_flags(
+      ttg_cmd, a.train_tag,
+      {"training lines: text<TAB>tags, one tag character per text character (- reads stdin)", "test lines, same format",
+       "write the model .safetensors", "", "lines", "read each line in both directions", kDeviceHelp});
+  add_threads_flag(ttg_cmd, a.threads);
 
-  std::string tg_model, tg_device = "auto", tg_unknown = "error";
   CLI::App* tg_cmd = app.add_subcommand("tag", "Print the tags of each line of stdin");
-  tg_cmd->add_option("--model", tg_model, "a model from rnn train-tag")->required();
-  tg_cmd->add_option("--device", tg_device, kDeviceHelp);
-  tg_cmd->add_option("--unknown", tg_unknown,
+  tg_cmd->add_option("--model", a.tag.model, "a model from rnn train-tag")->required();
+  tg_cmd->add_option("--device", a.tag.device, kDeviceHelp);
+  tg_cmd->add_option("--unknown", a.tag.unknown,
                      "a character outside the model's vocabulary: error (default, naming it) or skip (read as the "
                      "unknown symbol; one tag per character still)");
+  add_threads_flag(tg_cmd, a.threads);
+}
 
-  seq2seq_cmd::TrainArgs ts;
+// rnn train-seq2seq and rnn translate.
+void add_seq2seq_commands(CLI::App& app, Args& a) {
+  seq2seq_cmd::TrainArgs& ts = a.train_seq2seq;
   CLI::App* ts_cmd = app.add_subcommand("train-seq2seq", "Train an encoder-decoder on source<TAB>target lines");
-  add_task_flags(ts_cmd, ts, {"training pairs, one source<TAB>target per line (- reads stdin)", "test pairs, same format",
-                              "write the model .safetensors (encoder.*, decoder.*, fc.*)", " of both RNNs", "pairs",
-                              "", kSeq2seqDeviceHelp});
+  add_task_flags(
+      ts_cmd, ts,
+      {"training pairs, one source<TAB>target per line (- reads stdin)", "test pairs, same format",
+       "write the model .safetensors (encoder.*, decoder.*, fc.*)", " of both RNNs", "pairs", "", kSeq2seqDeviceHelp});
   ts_cmd->add_option("--max-length", ts.max_length, "longest output when decoding (default 100)");
   ts_cmd->add_flag("--reverse-source", ts.reverse_source,
                    "read each source backwards (its first symbols end up nearest the decoder)");
   ts_cmd->add_flag("--context,!--no-context", ts.context,
                    "feed the encoder's final state to every decoder step as well as its first (default: on)");
+  add_threads_flag(ts_cmd, a.threads);
 
-  std::string tr_model;
-  int64_t tr_max = 100;
+  Args::Translate& tr = a.translate;
   CLI::App* tr_cmd = app.add_subcommand("translate", "Decode each line of stdin greedily");
-  tr_cmd->add_option("--model", tr_model, "a model from rnn train-seq2seq")->required();
-  tr_cmd->add_option("--max-length", tr_max, "longest output (default 100)");
-  double tr_temp = 0.0;
-  uint64_t tr_seed = 1;
-  tr_cmd->add_option("--temperature", tr_temp, "0 (default): greedy; above 0: sample each symbol");
-  tr_cmd->add_option("--seed", tr_seed, "sampling seed (default 1; line n uses seed + n)");
-  std::string tr_unknown = "error";
-  tr_cmd->add_option("--unknown", tr_unknown,
+  tr_cmd->add_option("--model", tr.model, "a model from rnn train-seq2seq")->required();
+  tr_cmd->add_option("--max-length", tr.max_length, "longest output (default 100)");
+  tr_cmd->add_option("--temperature", tr.temperature, "0 (default): greedy; above 0: sample each symbol");
+  tr_cmd->add_option("--seed", tr.seed, "sampling seed (default 1; line n uses seed + n)");
+  tr_cmd->add_option("--unknown", tr.unknown,
                      "a character outside the model's vocabulary: error (default, naming it) or skip (dropped)");
+  add_threads_flag(tr_cmd, a.threads);
+}
 
-  std::string info_model;
-  rnn::LoadOptions info_names;
+// rnn info, and rnn bench: it runs the benchmark program rnn-bench (bench/,
+// which links cuDNN where found), installed beside rnn, with the arguments as given.
+void add_info_commands(CLI::App& app, Args& a) {
   CLI::App* info_cmd = app.add_subcommand("info", "Describe a model file");
-  info_cmd->add_option("--model", info_model, "model .safetensors")->required();
-  add_load_flags(info_cmd, info_names);
+  info_cmd->add_option("--model", a.info_model, "model .safetensors")->required();
+  add_load_flags(info_cmd, a.info_names);
 
-  int threads = 0;  // 0: not given
-  for (CLI::App* cmd : {run_cmd, bwd_cmd, tc_cmd, sa_cmd, tcl_cmd, cl_cmd, ttg_cmd, tg_cmd, ts_cmd, tr_cmd})
-    add_threads_flag(cmd, threads);
-
-  // `rnn bench` runs the benchmark program rnn-bench (bench/, which links
-  // cuDNN where found), installed beside rnn, with the arguments as given.
   CLI::App* bench_cmd =
       app.add_subcommand("bench", "Time our kernels against cuDNN (runs rnn-bench; see rnn bench --help)");
   bench_cmd->prefix_command();
   bench_cmd->set_help_flag();
+}
 
-  if (argc < 2) {  // `rnn` alone: what it can do
-    if (mode == Mode::ParseOnly) return 0;
-    std::cout << app.help();
-    return 0;
-  }
+// Parses the command line. Returns the exit code when the program ends
+// here (help, version or a usage error), nothing when a command is to run.
+std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   if (const int code = check_words(app, argc, argv)) return code;
   try {
     app.parse(argc, argv);
@@ -340,26 +310,65 @@ int main(int argc, char** argv, Mode mode) {
   } catch (const CLI::ParseError& e) {
     return usage_error(e);
   }
-  if (mode == Mode::ParseOnly) return 0;
-  for (CLI::App* cmd : app.get_subcommands())
+  return std::nullopt;
+}
+
+// --threads, when the command was given it: at least 1, passed on to the
+// fast CPU backend as RNN_NUM_THREADS. Returns 0, or the exit code of its refusal.
+int apply_threads(const CLI::App& app, int threads) {
+  for (const CLI::App* cmd : app.get_subcommands())
     if (cmd->get_option_no_throw("--threads") && cmd->count("--threads") > 0) {
       if (threads < 1) return fail("--threads", "must be at least 1", kExitUsage);
       setenv("RNN_NUM_THREADS", std::to_string(threads).c_str(), 1);
     }
+  return 0;
+}
 
+// Runs the command the command line named; throws what the command throws.
+int run_command(CLI::App& app, const Args& a, const char* argv0) {
+  auto given = [&](const char* name) { return app.get_subcommand(name)->parsed(); };
+  if (given("run")) return run_cmd::run(a.run);
+  if (given("backward")) return run_cmd::backward(a.backward);
+  if (given("train-char")) return charlm::train(a.train_char);
+  if (given("sample")) return charlm::sample(a.sample);
+  if (given("train-classify")) return classify_cmd::train(a.train_classify);
+  if (given("classify")) return classify_cmd::classify(a.classify.model, a.classify.device, a.classify.unknown);
+  if (given("train-tag")) return tag_cmd::train(a.train_tag);
+  if (given("tag")) return tag_cmd::tag(a.tag.model, a.tag.device, a.tag.unknown);
+  if (given("train-seq2seq")) return seq2seq_cmd::train(a.train_seq2seq);
+  const Args::Translate& tr = a.translate;
+  if (given("translate")) return seq2seq_cmd::translate(tr.model, tr.max_length, tr.temperature, tr.seed, tr.unknown);
+  if (given("bench")) return info_cmd::exec_bench(app.get_subcommand("bench")->remaining(), argv0);
+  if (given("info")) return info_cmd::info(a.info_model, a.info_names);
+  return fail("command", "missing: expected a command (see rnn --help)", kExitUsage);
+}
+
+}  // namespace
+
+namespace cli {
+
+int main(int argc, char** argv, Mode mode) {
+  CLI::App app{"rnn: an engine for Elman recurrent networks (torch.nn.RNN semantics)", "rnn"};
+  app.set_version_flag("--version", std::string("rnn ") + rnn::version());
+  app.require_subcommand(1);
+  Args args;
+  add_run_commands(app, args);
+  add_charlm_commands(app, args);
+  add_classify_commands(app, args);
+  add_tag_commands(app, args);
+  add_seq2seq_commands(app, args);
+  add_info_commands(app, args);
+
+  if (argc < 2) {  // `rnn` alone: what it can do
+    if (mode == Mode::ParseOnly) return 0;
+    std::cout << app.help();
+    return 0;
+  }
+  if (const std::optional<int> code = parse(app, argc, argv)) return *code;
+  if (mode == Mode::ParseOnly) return 0;
+  if (const int code = apply_threads(app, args.threads)) return code;
   try {
-    if (run_cmd->parsed()) return run_cmd::run(run);
-    if (bwd_cmd->parsed()) return run_cmd::backward(bwd);
-    if (tc_cmd->parsed()) return charlm::train(tc);
-    if (sa_cmd->parsed()) return charlm::sample(sa);
-    if (tcl_cmd->parsed()) return classify_cmd::train(tcl);
-    if (cl_cmd->parsed()) return classify_cmd::classify(cl_model, cl_device, cl_unknown);
-    if (ttg_cmd->parsed()) return tag_cmd::train(ttg);
-    if (tg_cmd->parsed()) return tag_cmd::tag(tg_model, tg_device, tg_unknown);
-    if (ts_cmd->parsed()) return seq2seq_cmd::train(ts);
-    if (tr_cmd->parsed()) return seq2seq_cmd::translate(tr_model, tr_max, tr_temp, tr_seed, tr_unknown);
-    if (bench_cmd->parsed()) return info_cmd::exec_bench(bench_cmd->remaining(), argv[0]);
-    if (info_cmd->parsed()) return info_cmd::info(info_model, info_names);
+    return run_command(app, args, argv[0]);
   } catch (const rnn::Error& e) {
     return fail(e.subject(), e.message(), kExitError);
   } catch (const std::bad_alloc&) {
@@ -367,7 +376,6 @@ int main(int argc, char** argv, Mode mode) {
   } catch (const std::exception& e) {
     return fail("", e.what(), kExitError);
   }
-  return fail("command", "missing: expected a command (see rnn --help)", kExitUsage);
 }
 
 }  // namespace cli

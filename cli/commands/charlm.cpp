@@ -83,10 +83,9 @@ std::string duration(double seconds) {
   return buf;
 }
 
-}  // namespace
-
-int train(const TrainArgs& a) {
-  // ---- arguments, output path, data: every refusal before any training ----
+// Refuses bad flags, each named, before anything is read; returns the
+// optimizer they ask for.
+rnn::OptimizerOptions check_flags(const TrainArgs& a) {
   if (a.text.empty() == a.string.empty()) throw rnn::Error("--text/--string", "give exactly one of them");
   training::at_least("--hidden", a.hidden, 1);
   training::at_least("--layers", a.layers, 1);
@@ -99,16 +98,14 @@ int train(const TrainArgs& a) {
     throw rnn::Error("--keep", "unknown choice '" + a.keep + "' (expected best or last)");
   if (a.keep == "best" && a.eval_every == 0)
     throw rnn::Error("--keep", "best needs validation: give --eval-every N");
-  if (!(a.lr > 0)) throw rnn::Error("--lr", "must be positive");
-  rnn::OptimizerOptions oo;
-  if (a.optimizer == "adam") oo.kind = rnn::OptimizerKind::Adam;
-  else if (a.optimizer == "sgd") oo.kind = rnn::OptimizerKind::Sgd, oo.momentum = a.momentum;
-  else throw rnn::Error("--optimizer", "unknown optimizer '" + a.optimizer + "' (expected adam or sgd)");
-  oo.lr = a.lr;
-  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
+  if (!(a.lr > 0)) throw rnn::Error("--lr", "must be positive");  // before --optimizer, unlike the task commands
+  return training::optimizer_options(a.optimizer, a.lr, a.momentum);
+}
 
+// The text to learn (--text, a file or - for stdin, or --string) as code
+// points; `source` names it in errors.
+std::vector<char32_t> read_text(const TrainArgs& a, const std::string& source) {
   std::string raw;
-  const std::string source = a.text.empty() ? "--string" : a.text == "-" ? "stdin" : a.text;
   if (a.text == "-") {
     raw.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   } else if (!a.text.empty()) {
@@ -117,124 +114,198 @@ int train(const TrainArgs& a) {
   } else {
     raw = a.string;
   }
-  const std::vector<char32_t> text = rnn::decode_utf8(raw, source);
+  std::vector<char32_t> text = rnn::decode_utf8(raw, source);
   if (text.size() < 2) throw rnn::Error(source, "needs at least 2 characters to learn from");
-  const std::string out = training::output_path(a.out, a.text, "string");
-  const rnn::Vocab vocab(text, 0);  // character k is index k
-  std::vector<int64_t> ids;
-  for (char32_t c : text) ids.push_back(vocab.index(c));
-  const int64_t V = vocab.size();
+  return text;
+}
 
-  // The last 10% is held out when the text is long enough to spare it.
-  const bool split = ids.size() >= 2000;
-  if (a.eval_every > 0 && !split)
+// The text as indices into its vocabulary, the last 10% held out for
+// validation when the text is long enough to spare it.
+struct Corpus {
+  rnn::Vocab vocab;
+  std::vector<int64_t> train, val;
+  bool split = false;  // val holds the last 10%; empty otherwise
+};
+
+Corpus corpus(const std::vector<char32_t>& text, int64_t eval_every) {
+  Corpus c{rnn::Vocab(text, 0), {}, {}, false};  // character k is index k
+  std::vector<int64_t> ids;
+  for (char32_t ch : text) ids.push_back(c.vocab.index(ch));
+  c.split = ids.size() >= 2000;
+  if (eval_every > 0 && !c.split)
     throw rnn::Error("--eval-every", "needs a held-out part: the text has " + std::to_string(ids.size()) +
                                          " characters, fewer than the 2000 from which its last 10% is held out");
-  const size_t n_train = split ? ids.size() * 9 / 10 : ids.size();
-  const std::vector<int64_t> train_ids(ids.begin(), ids.begin() + static_cast<long>(n_train));
-  const std::vector<int64_t> val_ids(ids.begin() + static_cast<long>(n_train), ids.end());
+  const size_t n_train = c.split ? ids.size() * 9 / 10 : ids.size();
+  c.train.assign(ids.begin(), ids.begin() + static_cast<long>(n_train));
+  c.val.assign(ids.begin() + static_cast<long>(n_train), ids.end());
+  return c;
+}
 
-  // ---- model, optimizer, streams ----
-  rnn::ModelConfig cfg;
-  cfg.input_size = V;
-  cfg.hidden_size = a.hidden;
-  cfg.num_layers = a.layers;
-  cfg.output_size = V;
+// B parallel streams of S positions each through the training text, walked
+// seq characters at a time.
+struct Streams {
+  int64_t seq, B, S;
+};
+
+Streams streams(const TrainArgs& a, size_t n_train) {
   const int64_t usable = static_cast<int64_t>(n_train) - 1;  // positions that have a next character
   const int64_t seq = std::min<int64_t>(a.seq_len, usable);
   const int64_t B = std::max<int64_t>(1, std::min<int64_t>(a.batch, usable / seq));
-  const int64_t S = usable / B;  // positions per stream
-  // The whole run's host memory (this model, the trainer's copy, a CPU
-  // step's working memory) checked before the model is made.
-  training::check_memory({cfg}, seq, B, 2, device == rnn::Device::Cuda, "--hidden");
+  return {seq, B, usable / B};
+}
+
+// A random model for the corpus, its vocabulary stored in it; the whole
+// run's host memory (this model, the trainer's copy, a CPU step's working
+// memory) checked before it is made.
+rnn::Model make_model(const TrainArgs& a, const Corpus& c, const Streams& s, rnn::Device device) {
+  rnn::ModelConfig cfg;
+  cfg.input_size = c.vocab.size();
+  cfg.hidden_size = a.hidden;
+  cfg.num_layers = a.layers;
+  cfg.output_size = c.vocab.size();
+  training::check_memory({cfg}, s.seq, s.B, 2, device == rnn::Device::Cuda, "--hidden");
   rnn::Model model = rnn::Model::random(cfg, a.seed);
-  vocab.store(model);
+  c.vocab.store(model);
+  return model;
+}
 
-  std::fprintf(stderr,
-               "rnn train-char: %zu characters (%lld train, %lld validation), vocabulary %lld; model H=%lld L=%lld "
-               "(%lld parameters); %lld streams x %lld steps, %s lr %g, clip %g, %lld updates; saving to %s\n",
-               text.size(), static_cast<long long>(n_train), static_cast<long long>(val_ids.size()),
-               static_cast<long long>(V), static_cast<long long>(a.hidden), static_cast<long long>(a.layers),
-               static_cast<long long>(model.parameter_count()), static_cast<long long>(B),
-               static_cast<long long>(seq), a.optimizer.c_str(), a.lr, a.clip, static_cast<long long>(a.steps),
-               out.c_str());
-
-  // ---- training ----
-  const bool tty = isatty(STDERR_FILENO);
-  const auto start = std::chrono::steady_clock::now();
-  rnn::ChunkTrainer learner(model, oo, a.clip, device, seq, B);
-  std::fprintf(stderr, "training on %s\n", rnn::device_name(device));
-  training::Interrupts interrupts;
-  rnn::Model best;  // --keep best: the model of the lowest validation figure so far
+// What the training loop carries from update to update.
+struct Loop {
+  int64_t pos = 0, tokens = 0, done = 0;  // done: updates made
+  double smooth = -1.0;                   // the loss, smoothed
+  rnn::Model best;                        // --keep best: the model of the lowest validation figure so far
   double best_bpc = INFINITY;
   int64_t best_step = 0;
-  // What a checkpoint or the final save writes: the best so far, or the last.
-  auto kept = [&]() { return a.keep == "best" && best_step > 0 ? best : learner.model(); };
-  int64_t pos = 0, tokens = 0, done = 0;
-  double smooth = -1.0;
+};
+
+// One update on the next chunk of every stream (from a zero state at the
+// start of a pass); returns its loss.
+double train_chunk(rnn::ChunkTrainer& learner, const Corpus& c, const Streams& s, Loop& loop, int64_t step) {
+  const bool fresh = loop.pos >= s.S;  // a new pass starts from a zero state
+  if (fresh) loop.pos = 0;
+  const int64_t T = std::min<int64_t>(s.seq, s.S - loop.pos), B = s.B;
+  std::vector<int64_t> in(static_cast<size_t>(T * B)), target(static_cast<size_t>(T * B));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t at = b * s.S + loop.pos + t;
+      in[static_cast<size_t>(t * B + b)] = c.train[static_cast<size_t>(at)];
+      target[static_cast<size_t>(t * B + b)] = c.train[static_cast<size_t>(at + 1)];
+    }
+  const double loss = learner.step(one_hot(in, T, B, c.vocab.size()), target, fresh || step == 1);
+  loop.done = step;
+  loop.pos += T;
+  loop.tokens += T * B;
+  return loss;
+}
+
+// The progress line on stderr: every step on a terminal, 20 lines otherwise.
+void report_progress(const Loop& loop, int64_t step, int64_t steps, double elapsed, bool tty) {
+  if (!(tty || step == steps || step % std::max<int64_t>(1, steps / 20) == 0)) return;
+  std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f (%.3f bpc)  %.0f tok/s  %s left%s", tty ? "\r" : "",
+               static_cast<long long>(step), static_cast<long long>(steps), loop.smooth, loop.smooth / kLn2,
+               loop.tokens / std::max(elapsed, 1e-9), duration(elapsed / step * (steps - step)).c_str(),
+               tty ? "   " : "\n");
+  std::fflush(stderr);
+}
+
+// --eval-every: the validation figure of the model now on stderr, the model
+// kept when it is the best so far and --keep best.
+void validate(const TrainArgs& a, const rnn::ChunkTrainer& learner, const Corpus& c, Loop& loop, int64_t step,
+              bool tty) {
+  rnn::Model now = learner.model();
+  const double bpc = bits_per_char(now, c.val);
+  const bool better = bpc < loop.best_bpc;
+  if (better) loop.best_bpc = bpc, loop.best_step = step;
+  if (better && a.keep == "best") loop.best = std::move(now);
+  std::fprintf(stderr, "%sstep %lld: val_bpc %.4f%s\n", tty ? "\n" : "", static_cast<long long>(step), bpc,
+               better ? " (best so far)" : "");
+}
+
+// What a checkpoint or the final save writes: the best so far, or the last.
+rnn::Model kept(const TrainArgs& a, const rnn::ChunkTrainer& learner, const Loop& loop) {
+  return a.keep == "best" && loop.best_step > 0 ? loop.best : learner.model();
+}
+
+// The updates, with progress (speed and time left counted from `start`),
+// validation and checkpoints, until --steps or a signal; returns what the
+// loop ended with.
+Loop train_loop(const TrainArgs& a, rnn::ChunkTrainer& learner, const Corpus& c, const Streams& s,
+                const std::string& out, const training::Interrupts& interrupts,
+                std::chrono::steady_clock::time_point start) {
+  const bool tty = isatty(STDERR_FILENO);
+  Loop loop;
   for (int64_t step = 1; step <= a.steps && !interrupts.requested(); ++step) {
-    const bool fresh = pos >= S;  // a new pass starts from a zero state
-    if (fresh) pos = 0;
-    const int64_t T = std::min<int64_t>(seq, S - pos);
-    std::vector<int64_t> in(static_cast<size_t>(T * B)), target(static_cast<size_t>(T * B));
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t at = b * S + pos + t;
-        in[static_cast<size_t>(t * B + b)] = train_ids[static_cast<size_t>(at)];
-        target[static_cast<size_t>(t * B + b)] = train_ids[static_cast<size_t>(at + 1)];
-      }
-    const double loss = learner.step(one_hot(in, T, B, V), target, fresh || step == 1);
-    done = step;
-    pos += T;
-    tokens += T * B;
-    smooth = smooth < 0 ? loss : 0.95 * smooth + 0.05 * loss;
+    const double loss = train_chunk(learner, c, s, loop, step);
+    loop.smooth = loop.smooth < 0 ? loss : 0.95 * loop.smooth + 0.05 * loss;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const bool report = tty || step == a.steps || step % std::max<int64_t>(1, a.steps / 20) == 0;
-    if (report) {
-      std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f (%.3f bpc)  %.0f tok/s  %s left%s", tty ? "\r" : "",
-                   static_cast<long long>(step), static_cast<long long>(a.steps), smooth, smooth / kLn2,
-                   tokens / std::max(elapsed, 1e-9), duration(elapsed / step * (a.steps - step)).c_str(),
-                   tty ? "   " : "\n");
-      std::fflush(stderr);
-    }
-    if (a.eval_every > 0 && (step % a.eval_every == 0 || step == a.steps)) {
-      rnn::Model now = learner.model();
-      const double bpc = bits_per_char(now, val_ids);
-      const bool better = bpc < best_bpc;
-      if (better) best_bpc = bpc, best_step = step;
-      if (better && a.keep == "best") best = std::move(now);
-      std::fprintf(stderr, "%sstep %lld: val_bpc %.4f%s\n", tty ? "\n" : "", static_cast<long long>(step), bpc,
-                   better ? " (best so far)" : "");
-    }
+    report_progress(loop, step, a.steps, elapsed, tty);
+    if (a.eval_every > 0 && (step % a.eval_every == 0 || step == a.steps)) validate(a, learner, c, loop, step, tty);
     if (a.save_every > 0 && step % a.save_every == 0 && step < a.steps) {
-      training::save(kept(), out);
+      training::save(kept(a, learner, loop), out);
       std::fprintf(stderr, "%scheckpoint at step %lld: %s\n", tty ? "\n" : "", static_cast<long long>(step),
                    out.c_str());
     }
   }
   if (tty) std::fprintf(stderr, "\n");
-  model = kept();
-  training::save(model, out);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return loop;
+}
+
+// The end of a run, the model saved: on stdout what was trained and, unless
+// a signal cut it short, the bits per character it reaches; the exit code.
+int report_end(const TrainArgs& a, const rnn::Model& model, const Corpus& c, const Loop& loop, double seconds,
+               const std::string& out, const training::Interrupts& interrupts) {
   if (interrupts.requested()) {
     const std::string which =
-        a.keep == "best" && best_step > 0 ? " (the best, from step " + std::to_string(best_step) + ")" : "";
+        a.keep == "best" && loop.best_step > 0 ? " (the best, from step " + std::to_string(loop.best_step) + ")" : "";
     std::printf("interrupted (%s) after %lld of %lld steps in %s; saved %s%s\n", interrupts.signal_name(),
-                static_cast<long long>(done), static_cast<long long>(a.steps), duration(seconds).c_str(),
+                static_cast<long long>(loop.done), static_cast<long long>(a.steps), duration(seconds).c_str(),
                 out.c_str(), which.c_str());
     return interrupts.exit_code();
   }
   std::printf("trained %lld steps in %s; saved %s", static_cast<long long>(a.steps), duration(seconds).c_str(),
               out.c_str());
-  if (a.keep == "best") std::printf(" (the best, from step %lld)", static_cast<long long>(best_step));
+  if (a.keep == "best") std::printf(" (the best, from step %lld)", static_cast<long long>(loop.best_step));
   std::printf("\n");
-  if (split) {
-    std::printf("bigram_val_bpc=%.4f\n", bigram_bits_per_char(train_ids, val_ids, V));
-    std::printf("val_bpc=%.4f\n", bits_per_char(model, val_ids));
+  if (c.split) {
+    std::printf("bigram_val_bpc=%.4f\n", bigram_bits_per_char(c.train, c.val, c.vocab.size()));
+    std::printf("val_bpc=%.4f\n", bits_per_char(model, c.val));
   } else {
-    std::printf("train_bpc=%.4f\n", bits_per_char(model, train_ids));
+    std::printf("train_bpc=%.4f\n", bits_per_char(model, c.train));
   }
   return 0;
+}
+
+}  // namespace
+
+int train(const TrainArgs& a) {
+  // ---- arguments, output path, data: every refusal before any training ----
+  const rnn::OptimizerOptions oo = check_flags(a);
+  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
+  const std::string source = a.text.empty() ? "--string" : a.text == "-" ? "stdin" : a.text;
+  const std::vector<char32_t> text = read_text(a, source);
+  const std::string out = training::output_path(a.out, a.text, "string");
+  const Corpus c = corpus(text, a.eval_every);
+
+  // ---- model, streams, training ----
+  const Streams s = streams(a, c.train.size());
+  rnn::Model model = make_model(a, c, s, device);
+  std::fprintf(stderr,
+               "rnn train-char: %zu characters (%lld train, %lld validation), vocabulary %lld; model H=%lld L=%lld "
+               "(%lld parameters); %lld streams x %lld steps, %s lr %g, clip %g, %lld updates; saving to %s\n",
+               text.size(), static_cast<long long>(c.train.size()), static_cast<long long>(c.val.size()),
+               static_cast<long long>(c.vocab.size()), static_cast<long long>(a.hidden),
+               static_cast<long long>(a.layers), static_cast<long long>(model.parameter_count()),
+               static_cast<long long>(s.B), static_cast<long long>(s.seq), a.optimizer.c_str(), a.lr, a.clip,
+               static_cast<long long>(a.steps), out.c_str());
+  const auto start = std::chrono::steady_clock::now();
+  rnn::ChunkTrainer learner(model, oo, a.clip, device, s.seq, s.B);
+  std::fprintf(stderr, "training on %s\n", rnn::device_name(device));
+  training::Interrupts interrupts;
+  const Loop loop = train_loop(a, learner, c, s, out, interrupts, start);
+  model = kept(a, learner, loop);
+  training::save(model, out);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report_end(a, model, c, loop, seconds, out, interrupts);
 }
 
 int sample(const SampleArgs& a) {

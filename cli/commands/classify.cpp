@@ -37,25 +37,7 @@ std::vector<Example> read_examples(const std::string& path) {
   return out;
 }
 
-// x [T, B, V] one-hot (time-major) and lengths for a batch of texts.
-rnn::Tensor batch_x(const std::vector<const std::vector<char32_t>*>& texts, const Vocab& v,
-                    std::vector<int64_t>& lengths) {
-  int64_t T = 1;
-  lengths.clear();
-  for (const auto* t : texts) {
-    lengths.push_back(std::max<int64_t>(1, static_cast<int64_t>(t->size())));
-    T = std::max<int64_t>(T, lengths.back());
-  }
-  const int64_t B = static_cast<int64_t>(texts.size()), V = v.size();
-  rnn::Tensor x({T, B, V});
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& t = *texts[static_cast<size_t>(b)];
-    if (t.empty()) x[b * V] = 1.0f;  // an empty text reads as one unknown character
-    for (size_t s = 0; s < t.size(); ++s) x[(static_cast<int64_t>(s) * B + b) * V + tasks::index_or_unknown(v, t[s])] = 1.0f;
-  }
-  return x;
-}
-
+// The index of the label the model gives each text.
 std::vector<int64_t> predict(const rnn::Model& m, const Vocab& v, const std::vector<const std::vector<char32_t>*>& texts,
                              rnn::Device device) {
   std::vector<int64_t> out;
@@ -66,56 +48,86 @@ std::vector<int64_t> predict(const rnn::Model& m, const Vocab& v, const std::vec
     std::vector<const std::vector<char32_t>*> chunk(texts.begin() + at,
                                                     texts.begin() + std::min(texts.size(), at + 256));
     std::vector<int64_t> lengths;
-    const rnn::Tensor x = batch_x(chunk, v, lengths);
+    const rnn::Tensor x = tasks::one_hot_texts(chunk, v, lengths);
     const rnn::Tensor z = rnn::classify_logits(m, x, lengths, fo);
     for (int64_t b = 0; b < z.dim(0); ++b) out.push_back(tasks::argmax(z.data() + b * O, O));
   }
   return out;
 }
 
-
-}  // namespace
-
-int train(const TrainArgs& a) {
-  if (a.train.empty() || a.test.empty()) throw rnn::Error("--train/--test", "both are required");
-  training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
-  const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
-  rnn::ForwardOptions fo;
-  fo.device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
-
-  tasks::check_sources(a.train, a.test);
-  const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
-  const std::string out = training::output_path(a.out, a.train, "model");
+// The labels of the training examples, sorted, each once.
+std::vector<std::string> labels_of(const std::vector<Example>& train) {
   std::vector<std::string> labels;
-  std::vector<char32_t> chars;
-  for (const Example& e : train) {
-    labels.push_back(e.label);
-    chars.insert(chars.end(), e.text.begin(), e.text.end());
-  }
+  for (const Example& e : train) labels.push_back(e.label);
   std::sort(labels.begin(), labels.end());
   labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
-  std::map<std::string, int64_t> label_index;
-  for (size_t i = 0; i < labels.size(); ++i) label_index[labels[i]] = static_cast<int64_t>(i);
-  for (const Example& e : test)
-    if (!label_index.count(e.label)) throw rnn::Error(a.test, "label '" + e.label + "' does not occur in " + a.train);
-  const Vocab vocab = vocab_from(chars);
+  return labels;
+}
 
-  rnn::ModelConfig cfg;
-  cfg.input_size = vocab.size();
-  cfg.hidden_size = a.hidden;
-  cfg.num_layers = a.layers;
-  cfg.bidirectional = a.bidirectional;
-  cfg.output_size = static_cast<int64_t>(labels.size());
+// The vocabulary of the training texts (index 0: characters not in them).
+Vocab vocab_of(const std::vector<Example>& train) {
+  std::vector<char32_t> chars;
+  for (const Example& e : train) chars.insert(chars.end(), e.text.begin(), e.text.end());
+  return vocab_from(chars);
+}
+
+// A random classifier for the vocabulary and labels (in the metadata), its
+// host memory checked first.
+rnn::Model make_model(const TrainArgs& a, const std::vector<Example>& train, const Vocab& vocab,
+                      const std::vector<std::string>& labels, rnn::Device device) {
+  const rnn::ModelConfig cfg = tasks::model_config(a, vocab.size(), static_cast<int64_t>(labels.size()));
   size_t longest = 1;
   for (const Example& e : train) longest = std::max(longest, e.text.size());
-  training::check_memory({cfg}, static_cast<int64_t>(longest), std::min<int64_t>(a.batch, train.size()), 1,
-                         fo.device == rnn::Device::Cuda, "--hidden");
+  tasks::check_memory({cfg}, longest, a, train.size(), device);
   rnn::Model model = rnn::Model::random(cfg, a.seed);
   vocab.store(model);
   model.metadata["task"] = "classify";
   std::string joined;
   for (const auto& l : labels) joined += l + "\n";
   model.metadata["labels"] = joined;
+  return model;
+}
+
+// The trained model on the test examples: its accuracy and the majority
+// label's, on stdout after the file it was saved to.
+int report_test(const rnn::Model& model, const Vocab& vocab, const std::vector<std::string>& labels,
+                const std::vector<Example>& test, rnn::Device device, const std::string& out) {
+  std::vector<const std::vector<char32_t>*> texts;
+  std::map<std::string, int64_t> freq;
+  for (const Example& e : test) {
+    texts.push_back(&e.text);
+    ++freq[e.label];
+  }
+  const std::vector<int64_t> pred = predict(model, vocab, texts, device);
+  int64_t correct = 0, majority = 0;
+  for (size_t i = 0; i < test.size(); ++i) correct += labels[static_cast<size_t>(pred[i])] == test[i].label;
+  for (const auto& [label, count] : freq) majority = std::max(majority, count);
+  std::printf("saved %s\n", out.c_str());
+  std::printf("majority_baseline=%.4f\n", static_cast<double>(majority) / static_cast<double>(test.size()));
+  std::printf("test_accuracy=%.4f\n", static_cast<double>(correct) / static_cast<double>(test.size()));
+  return 0;
+}
+
+}  // namespace
+
+int train(const TrainArgs& a) {
+  if (a.train.empty() || a.test.empty()) throw rnn::Error("--train/--test", "both are required");
+  training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
+  const rnn::OptimizerOptions oo = training::optimizer_options(a.optimizer, a.lr, a.momentum);
+  rnn::ForwardOptions fo;
+  fo.device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
+
+  tasks::check_sources(a.train, a.test);
+  const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
+  const std::string out = training::output_path(a.out, a.train, "model");
+  const std::vector<std::string> labels = labels_of(train);
+  std::map<std::string, int64_t> label_index;
+  for (size_t i = 0; i < labels.size(); ++i) label_index[labels[i]] = static_cast<int64_t>(i);
+  for (const Example& e : test)
+    if (!label_index.count(e.label)) throw rnn::Error(a.test, "label '" + e.label + "' does not occur in " + a.train);
+  const Vocab vocab = vocab_of(train);
+
+  rnn::Model model = make_model(a, train, vocab, labels, fo.device);
   rnn::Optimizer opt(model, oo);
   std::fprintf(stderr,
                "rnn train-classify: %zu train, %zu test examples, %zu labels, vocabulary %lld; H=%lld L=%lld%s; %s on "
@@ -125,48 +137,26 @@ int train(const TrainArgs& a) {
                a.bidirectional ? " bidirectional" : "", a.optimizer.c_str(), rnn::device_name(fo.device),
                static_cast<long long>(a.steps), static_cast<long long>(a.batch));
 
-  training::Interrupts interrupts;
-  int64_t done = 0;
-  tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
-  {
-    tasks::Progress progress(a.steps);
-    double acc_smooth = -1;
-    for (int64_t step = 1; step <= a.steps && !interrupts.requested(); ++step) {
-      done = step;
-      std::vector<const std::vector<char32_t>*> texts;
-      std::vector<int64_t> y;
-      for (size_t k : batches.next()) {
-        texts.push_back(&train[k].text);
-        y.push_back(label_index[train[k].label]);
-      }
-      std::vector<int64_t> lengths;
-      const rnn::Tensor x = batch_x(texts, vocab, lengths);
-      const rnn::ClassifyStepResult r = rnn::classify_step(model, opt, x, lengths, y, a.clip, fo);
-      const double acc = static_cast<double>(r.correct) / static_cast<double>(texts.size());
-      acc_smooth = acc_smooth < 0 ? acc : 0.98 * acc_smooth + 0.02 * acc;
-      char extra[48];
-      std::snprintf(extra, sizeof extra, "  train accuracy %.3f", acc_smooth);
-      progress.step(step, r.loss, extra);
-      if (a.save_every > 0 && step % a.save_every == 0 && step < a.steps) training::save(model, out);
+  double acc_smooth = -1;
+  auto update = [&](const std::vector<size_t>& pick) {
+    std::vector<const std::vector<char32_t>*> texts;
+    std::vector<int64_t> y;
+    for (size_t k : pick) {
+      texts.push_back(&train[k].text);
+      y.push_back(label_index[train[k].label]);
     }
-  }
-  training::save(model, out);
-  if (interrupts.requested()) return tasks::interrupted(interrupts, done, a.steps, out);
-
-  std::vector<const std::vector<char32_t>*> texts;
-  std::map<std::string, int64_t> freq;
-  for (const Example& e : test) {
-    texts.push_back(&e.text);
-    ++freq[e.label];
-  }
-  const std::vector<int64_t> pred = predict(model, vocab, texts, fo.device);
-  int64_t correct = 0, majority = 0;
-  for (size_t i = 0; i < test.size(); ++i) correct += labels[static_cast<size_t>(pred[i])] == test[i].label;
-  for (const auto& [label, count] : freq) majority = std::max(majority, count);
-  std::printf("saved %s\n", out.c_str());
-  std::printf("majority_baseline=%.4f\n", static_cast<double>(majority) / static_cast<double>(test.size()));
-  std::printf("test_accuracy=%.4f\n", static_cast<double>(correct) / static_cast<double>(test.size()));
-  return 0;
+    std::vector<int64_t> lengths;
+    const rnn::Tensor x = tasks::one_hot_texts(texts, vocab, lengths);
+    const rnn::ClassifyStepResult r = rnn::classify_step(model, opt, x, lengths, y, a.clip, fo);
+    const double acc = static_cast<double>(r.correct) / static_cast<double>(texts.size());
+    acc_smooth = acc_smooth < 0 ? acc : 0.98 * acc_smooth + 0.02 * acc;
+    char extra[48];
+    std::snprintf(extra, sizeof extra, "  train accuracy %.3f", acc_smooth);
+    return tasks::Update{r.loss, extra};
+  };
+  if (const int code = tasks::train_loop(a, train.size(), out, update, [&] { training::save(model, out); }))
+    return code;
+  return report_test(model, vocab, labels, test, fo.device, out);
 }
 
 int classify(const std::string& model_path, const std::string& device, const std::string& unknown) {

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <utility>
 
 #include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
@@ -72,9 +73,87 @@ std::vector<char32_t> decode(const rnn::Seq2SeqModel& m, const Vocab& src, const
   return out;
 }
 
-// Splits a seq2seq file into its encoder and decoder.
+// The source and target vocabularies of the training pairs (index 0: the
+// unknown character; the boundary symbol).
+std::pair<Vocab, Vocab> vocabs_of(const std::vector<Pair>& train) {
+  std::vector<char32_t> sc, tc;
+  for (const Pair& p : train) {
+    sc.insert(sc.end(), p.source.begin(), p.source.end());
+    tc.insert(tc.end(), p.target.begin(), p.target.end());
+  }
+  return {vocab_from(sc), vocab_from(tc)};
+}
+
+// A random encoder and decoder (with the head) for the vocabularies, their
+// host memory checked first.
+rnn::Seq2SeqModel make_model(const TrainArgs& a, const std::vector<Pair>& train, const Vocab& src, const Vocab& tgt,
+                             rnn::Device device) {
+  rnn::ModelConfig ec, dc;
+  ec.input_size = src.size();
+  ec.hidden_size = dc.hidden_size = a.hidden;
+  ec.num_layers = dc.num_layers = a.layers;
+  dc.output_size = tgt.size();
+  dc.input_size = tgt.size() + (a.context ? a.hidden : 0);
+  size_t longest = 1;
+  for (const Pair& p : train) longest = std::max({longest, p.source.size(), p.target.size() + 1});
+  tasks::check_memory({ec, dc}, longest, a, train.size(), device);
+  return {rnn::Model::random(ec, a.seed), rnn::Model::random(dc, a.seed + 1), a.context};
+}
+
+// A training batch of the pairs `pick`: the sources x, and with teacher
+// forcing the decoder's inputs y_in and targets (-1 past a target's end).
+struct Batch {
+  rnn::Tensor x, y_in;
+  std::vector<int64_t> s_len, t_len, targets;
+};
+
+Batch batch(const std::vector<Pair>& train, const std::vector<size_t>& pick, const Vocab& src, const Vocab& tgt,
+            bool reverse) {
+  std::vector<std::vector<int64_t>> s_ids, d_in, d_out;
+  for (size_t k : pick) {
+    const Pair& p = train[k];
+    s_ids.push_back(source_ids(p.source, src, reverse));
+    // Teacher forcing: in = [boundary, t1, ..., tn], out = [t1, ..., tn, boundary].
+    std::vector<int64_t> in = {0}, out;
+    for (char32_t c : p.target) {
+      in.push_back(tasks::index_or_unknown(tgt, c));
+      out.push_back(tasks::index_or_unknown(tgt, c));
+    }
+    out.push_back(0);
+    d_in.push_back(in);
+    d_out.push_back(out);
+  }
+  Batch b;
+  b.x = one_hot_seq(s_ids, src.size(), b.s_len);
+  b.y_in = one_hot_seq(d_in, tgt.size(), b.t_len);
+  const int64_t T = b.y_in.dim(0), B = b.y_in.dim(1);
+  b.targets.assign(static_cast<size_t>(T * B), -1);
+  for (int64_t i = 0; i < B; ++i)
+    for (size_t t = 0; t < d_out[static_cast<size_t>(i)].size(); ++t)
+      b.targets[static_cast<size_t>(static_cast<int64_t>(t) * B + i)] = d_out[static_cast<size_t>(i)][t];
+  return b;
+}
+
+// The model file's bytes: encoder.*, decoder.* and fc.*, with the
+// vocabularies and the flags translate needs in the metadata.
+std::vector<uint8_t> file_bytes(const rnn::Seq2SeqModel& m, const Vocab& src, const Vocab& tgt, const TrainArgs& a,
+                                const std::string& path) {
+  rnn::TensorFile f;
+  for (const auto& [name, t] : m.encoder.parameters()) f.tensors.emplace_back("encoder." + name, *t);
+  for (const auto& [name, t] : m.decoder.parameters())
+    f.tensors.emplace_back(name.rfind("fc.", 0) == 0 ? name : "decoder." + name, *t);
+  f.metadata["task"] = "seq2seq";
+  f.metadata["nonlinearity"] = "tanh";
+  src.store(f.metadata, "source_vocab");
+  tgt.store(f.metadata, "target_vocab");
+  f.metadata["reverse_source"] = a.reverse_source ? "true" : "false";
+  f.metadata["decoder_context"] = a.context ? "true" : "false";
+  return rnn::safetensors_bytes(f, path);
+}
 
 }  // namespace
+
+// Splits a seq2seq file into its encoder and decoder.
 
 rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, bool& reverse) {
   const rnn::TensorFile f = rnn::read_safetensors(path);
@@ -110,28 +189,14 @@ rnn::Seq2SeqModel load_pair(const std::string& path, Vocab& src, Vocab& tgt, boo
 int train(const TrainArgs& a) {
   training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
   training::at_least("--max-length", a.max_length, 1);
-  const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
+  const rnn::OptimizerOptions oo = training::optimizer_options(a.optimizer, a.lr, a.momentum);
   tasks::check_sources(a.train, a.test);
   const std::vector<Pair> train = read_pairs(a.train), test = read_pairs(a.test);
   const std::string save_to = training::output_path(a.out, a.train, "model");
-  std::vector<char32_t> sc, tc;
-  for (const Pair& p : train) {
-    sc.insert(sc.end(), p.source.begin(), p.source.end());
-    tc.insert(tc.end(), p.target.begin(), p.target.end());
-  }
-  const Vocab src = vocab_from(sc), tgt = vocab_from(tc);
-  rnn::ModelConfig ec, dc;
-  ec.input_size = src.size();
-  ec.hidden_size = dc.hidden_size = a.hidden;
-  ec.num_layers = dc.num_layers = a.layers;
-  dc.output_size = tgt.size();
-  dc.input_size = tgt.size() + (a.context ? a.hidden : 0);
+  const std::pair<Vocab, Vocab> vocabs = vocabs_of(train);
+  const Vocab &src = vocabs.first, &tgt = vocabs.second;
   const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
-  size_t longest = 1;
-  for (const Pair& p : train) longest = std::max({longest, p.source.size(), p.target.size() + 1});
-  training::check_memory({ec, dc}, static_cast<int64_t>(longest), std::min<int64_t>(a.batch, train.size()), 1,
-                         device == rnn::Device::Cuda, "--hidden");
-  rnn::Seq2SeqModel m{rnn::Model::random(ec, a.seed), rnn::Model::random(dc, a.seed + 1), a.context};
+  rnn::Seq2SeqModel m = make_model(a, train, src, tgt, device);
   rnn::Optimizer eo(m.encoder, oo), dopt(m.decoder, oo);
   std::fprintf(stderr,
                "rnn train-seq2seq: %zu train, %zu test pairs; vocabularies %lld -> %lld; H=%lld L=%lld; %s; %lld updates "
@@ -141,54 +206,13 @@ int train(const TrainArgs& a) {
                a.context ? "context in every decoder step" : "no context", static_cast<long long>(a.steps),
                rnn::device_name(device));
 
-  auto file_bytes = [&] {
-    rnn::TensorFile f;
-    for (const auto& [name, t] : m.encoder.parameters()) f.tensors.emplace_back("encoder." + name, *t);
-    for (const auto& [name, t] : m.decoder.parameters())
-      f.tensors.emplace_back(name.rfind("fc.", 0) == 0 ? name : "decoder." + name, *t);
-    f.metadata["task"] = "seq2seq";
-    f.metadata["nonlinearity"] = "tanh";
-    src.store(f.metadata, "source_vocab");
-    tgt.store(f.metadata, "target_vocab");
-    f.metadata["reverse_source"] = a.reverse_source ? "true" : "false";
-    f.metadata["decoder_context"] = a.context ? "true" : "false";
-    return rnn::safetensors_bytes(f, save_to);
+  auto update = [&](const std::vector<size_t>& pick) {
+    const Batch b = batch(train, pick, src, tgt, a.reverse_source);
+    return tasks::Update{rnn::seq2seq_step(m, eo, dopt, b.x, b.s_len, b.y_in, b.t_len, b.targets, a.clip, device).loss,
+                         ""};
   };
-  training::Interrupts interrupts;
-  int64_t done = 0;
-  tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
-  {
-    tasks::Progress progress(a.steps);
-    for (int64_t step = 1; step <= a.steps && !interrupts.requested(); ++step) {
-      done = step;
-      std::vector<std::vector<int64_t>> s_ids, d_in, d_out;
-      for (size_t k : batches.next()) {
-        const Pair& p = train[k];
-        s_ids.push_back(source_ids(p.source, src, a.reverse_source));
-        // Teacher forcing: in = [boundary, t1, ..., tn], out = [t1, ..., tn, boundary].
-        std::vector<int64_t> in = {0}, out;
-        for (char32_t c : p.target) {
-          in.push_back(tasks::index_or_unknown(tgt, c));
-          out.push_back(tasks::index_or_unknown(tgt, c));
-        }
-        out.push_back(0);
-        d_in.push_back(in);
-        d_out.push_back(out);
-      }
-      std::vector<int64_t> s_len, t_len;
-      const rnn::Tensor x = one_hot_seq(s_ids, src.size(), s_len);
-      const rnn::Tensor y_in = one_hot_seq(d_in, tgt.size(), t_len);
-      const int64_t T = y_in.dim(0), B = y_in.dim(1);
-      std::vector<int64_t> targets(static_cast<size_t>(T * B), -1);
-      for (int64_t b = 0; b < B; ++b)
-        for (size_t t = 0; t < d_out[static_cast<size_t>(b)].size(); ++t)
-          targets[static_cast<size_t>(static_cast<int64_t>(t) * B + b)] = d_out[static_cast<size_t>(b)][t];
-      progress.step(step, rnn::seq2seq_step(m, eo, dopt, x, s_len, y_in, t_len, targets, a.clip, device).loss);
-      if (a.save_every > 0 && step % a.save_every == 0 && step < a.steps) training::save_bytes(file_bytes(), save_to);
-    }
-  }
-  training::save_bytes(file_bytes(), save_to);
-  if (interrupts.requested()) return tasks::interrupted(interrupts, done, a.steps, save_to);
+  auto save = [&] { training::save_bytes(file_bytes(m, src, tgt, a, save_to), save_to); };
+  if (const int code = tasks::train_loop(a, train.size(), save_to, update, save)) return code;
   int64_t exact = 0;
   for (const Pair& p : test) exact += decode(m, src, tgt, a.reverse_source, p.source, a.max_length) == p.target;
   std::printf("saved %s\n", save_to.c_str());

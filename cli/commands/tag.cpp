@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <utility>
 
 #include "tasks_common.hpp"
 #include "rnn/rnn.hpp"
@@ -37,37 +38,18 @@ std::vector<Example> read_examples(const std::string& path) {
   return out;
 }
 
-// x [T, B, V] one-hot for a batch of texts, and their lengths.
-rnn::Tensor batch_x(const std::vector<const std::vector<char32_t>*>& texts, const rnn::Vocab& chars, int64_t V,
-                    std::vector<int64_t>& lengths) {
-  int64_t T = 1;
-  lengths.clear();
-  for (const auto* t : texts) {
-    lengths.push_back(std::max<int64_t>(1, static_cast<int64_t>(t->size())));
-    T = std::max(T, lengths.back());
-  }
-  const int64_t B = static_cast<int64_t>(texts.size());
-  rnn::Tensor x({T, B, V});
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& t = *texts[static_cast<size_t>(b)];
-    if (t.empty()) x[b * V] = 1.0f;
-    for (size_t s = 0; s < t.size(); ++s) x[(static_cast<int64_t>(s) * B + b) * V + tasks::index_or_unknown(chars, t[s])] = 1.0f;
-  }
-  return x;
-}
-
 // The argmax tag index of every character of every text.
 std::vector<std::vector<int64_t>> predict(const rnn::Model& m, const rnn::Vocab& chars,
                                           const std::vector<const std::vector<char32_t>*>& texts, rnn::Device dev) {
   std::vector<std::vector<int64_t>> out;
-  const int64_t V = m.config().input_size, O = m.config().output_size;
+  const int64_t O = m.config().output_size;
   rnn::ForwardOptions fo;
   fo.device = dev;
   for (size_t at = 0; at < texts.size(); at += 256) {
     std::vector<const std::vector<char32_t>*> chunk(texts.begin() + at,
                                                     texts.begin() + std::min(texts.size(), at + 256));
     std::vector<int64_t> lengths;
-    const rnn::Tensor x = batch_x(chunk, chars, V, lengths);
+    const rnn::Tensor x = tasks::one_hot_texts(chunk, chars, lengths);
     const rnn::ForwardResult r = rnn::forward(m, x, nullptr, &lengths, fo);
     const rnn::Tensor z = rnn::apply_head(m, r.y);  // [T, B, O]
     const int64_t B = static_cast<int64_t>(chunk.size());
@@ -82,81 +64,51 @@ std::vector<std::vector<int64_t>> predict(const rnn::Model& m, const rnn::Vocab&
   return out;
 }
 
-}  // namespace
-
-int train(const TrainArgs& a) {
-  training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
-  const rnn::OptimizerOptions oo = tasks::optimizer_options(a.optimizer, a.lr, a.momentum);
-  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
-  rnn::ForwardOptions train_on;
-  train_on.device = device;
-
-  tasks::check_sources(a.train, a.test);
-  const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
-  const std::string out = training::output_path(a.out, a.train, "model");
+// The characters' and the tags' vocabularies of the training lines:
+// characters with index 0 the unknown one; tags with index k the k-th (sorted).
+std::pair<rnn::Vocab, rnn::Vocab> vocabs_of(const std::vector<Example>& train) {
   std::vector<char32_t> chars, tags;
   for (const Example& e : train) {
     chars.insert(chars.end(), e.text.begin(), e.text.end());
     tags.insert(tags.end(), e.tags.begin(), e.tags.end());
   }
-  // Characters: index 0 the unknown one; tags: index k is the k-th (sorted).
-  const rnn::Vocab char_index(chars, 1), tag_index(tags, 0);
-  chars = char_index.chars();
-  tags = tag_index.chars();
-  for (const Example& e : test)
-    for (char32_t t : e.tags)
-      if (tag_index.index(t) < 0)
-        throw rnn::Error(a.test, "tag '" + rnn::encode_utf8({t}) + "' does not occur in " + a.train);
-  const int64_t V = static_cast<int64_t>(chars.size()) + 1, O = static_cast<int64_t>(tags.size());
+  return {rnn::Vocab(chars, 1), rnn::Vocab(tags, 0)};
+}
 
-  rnn::ModelConfig cfg;
-  cfg.input_size = V;
-  cfg.hidden_size = a.hidden;
-  cfg.num_layers = a.layers;
-  cfg.bidirectional = a.bidirectional;
-  cfg.output_size = O;
+// A random tagger for the vocabulary and tags (in the metadata), its host
+// memory checked first.
+rnn::Model make_model(const TrainArgs& a, const std::vector<Example>& train, const rnn::Vocab& char_index,
+                      const rnn::Vocab& tag_index, rnn::Device device) {
+  const rnn::ModelConfig cfg = tasks::model_config(a, char_index.size(), tag_index.size());
   size_t longest = 1;
   for (const Example& e : train) longest = std::max(longest, e.text.size());
-  training::check_memory({cfg}, static_cast<int64_t>(longest), std::min<int64_t>(a.batch, train.size()), 1,
-                         device == rnn::Device::Cuda, "--hidden");
+  tasks::check_memory({cfg}, longest, a, train.size(), device);
   rnn::Model model = rnn::Model::random(cfg, a.seed);
   char_index.store(model);
   model.metadata["task"] = "tag";
-  model.metadata["tags"] = rnn::encode_utf8(tags);
-  rnn::Optimizer opt(model, oo);
-  std::fprintf(stderr,
-               "rnn train-tag: %zu train, %zu test lines; vocabulary %lld, %lld tags; H=%lld L=%lld%s; %lld updates on "
-               "%s\n",
-               train.size(), test.size(), static_cast<long long>(V), static_cast<long long>(O),
-               static_cast<long long>(a.hidden), static_cast<long long>(a.layers), a.bidirectional ? " bidirectional" : "",
-               static_cast<long long>(a.steps), rnn::device_name(device));
+  model.metadata["tags"] = rnn::encode_utf8(tag_index.chars());
+  return model;
+}
 
-  training::Interrupts interrupts;
-  int64_t done = 0;
-  tasks::Batches batches(train.size(), static_cast<size_t>(a.batch), a.seed);
-  {
-    tasks::Progress progress(a.steps);
-    for (int64_t step = 1; step <= a.steps && !interrupts.requested(); ++step) {
-      done = step;
-      const std::vector<size_t> pick = batches.next();
-      std::vector<const std::vector<char32_t>*> texts;
-      for (size_t k : pick) texts.push_back(&train[k].text);
-      std::vector<int64_t> lengths;
-      const rnn::Tensor x = batch_x(texts, char_index, V, lengths);
-      const int64_t T = x.dim(0), B = x.dim(1);
-      std::vector<int64_t> targets(static_cast<size_t>(T * B), -1);
-      for (int64_t b = 0; b < B; ++b) {
-        const Example& e = train[pick[static_cast<size_t>(b)]];
-        for (size_t s = 0; s < e.tags.size(); ++s)
-          targets[static_cast<size_t>(static_cast<int64_t>(s) * B + b)] = tag_index.index(e.tags[s]);
-      }
-      progress.step(step, rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip, train_on).loss);
-      if (a.save_every > 0 && step % a.save_every == 0 && step < a.steps) training::save(model, out);
-    }
+// The targets [T, B] of a batch of `B` lines `pick` of `T` steps at most:
+// each character's tag index, -1 past a line's end.
+std::vector<int64_t> batch_targets(const std::vector<Example>& train, const std::vector<size_t>& pick,
+                                   const rnn::Vocab& tag_index, int64_t T, int64_t B) {
+  std::vector<int64_t> targets(static_cast<size_t>(T * B), -1);
+  for (int64_t b = 0; b < B; ++b) {
+    const Example& e = train[pick[static_cast<size_t>(b)]];
+    for (size_t s = 0; s < e.tags.size(); ++s)
+      targets[static_cast<size_t>(static_cast<int64_t>(s) * B + b)] = tag_index.index(e.tags[s]);
   }
-  training::save(model, out);
-  if (interrupts.requested()) return tasks::interrupted(interrupts, done, a.steps, out);
+  return targets;
+}
 
+// The trained model on the test lines: each tag's F1 score and the
+// accuracy over all characters, on stdout after the file it was saved to.
+int report_test(const rnn::Model& model, const rnn::Vocab& char_index, const rnn::Vocab& tag_index,
+                const std::vector<Example>& test, rnn::Device device, const std::string& out) {
+  const std::vector<char32_t>& tags = tag_index.chars();
+  const int64_t O = static_cast<int64_t>(tags.size());
   std::vector<const std::vector<char32_t>*> texts;
   for (const Example& e : test) texts.push_back(&e.text);
   const auto pred = predict(model, char_index, texts, device);
@@ -178,6 +130,48 @@ int train(const TrainArgs& a) {
   }
   std::printf("test_token_accuracy=%.4f\n", static_cast<double>(correct) / static_cast<double>(total));
   return 0;
+}
+
+}  // namespace
+
+int train(const TrainArgs& a) {
+  training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
+  const rnn::OptimizerOptions oo = training::optimizer_options(a.optimizer, a.lr, a.momentum);
+  const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
+  rnn::ForwardOptions train_on;
+  train_on.device = device;
+
+  tasks::check_sources(a.train, a.test);
+  const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
+  const std::string out = training::output_path(a.out, a.train, "model");
+  const std::pair<rnn::Vocab, rnn::Vocab> vocabs = vocabs_of(train);
+  const rnn::Vocab &char_index = vocabs.first, &tag_index = vocabs.second;
+  for (const Example& e : test)
+    for (char32_t t : e.tags)
+      if (tag_index.index(t) < 0)
+        throw rnn::Error(a.test, "tag '" + rnn::encode_utf8({t}) + "' does not occur in " + a.train);
+
+  rnn::Model model = make_model(a, train, char_index, tag_index, device);
+  rnn::Optimizer opt(model, oo);
+  std::fprintf(stderr,
+               "rnn train-tag: %zu train, %zu test lines; vocabulary %lld, %lld tags; H=%lld L=%lld%s; %lld updates on "
+               "%s\n",
+               train.size(), test.size(), static_cast<long long>(char_index.size()),
+               static_cast<long long>(tag_index.size()), static_cast<long long>(a.hidden),
+               static_cast<long long>(a.layers), a.bidirectional ? " bidirectional" : "",
+               static_cast<long long>(a.steps), rnn::device_name(device));
+
+  auto update = [&](const std::vector<size_t>& pick) {
+    std::vector<const std::vector<char32_t>*> texts;
+    for (size_t k : pick) texts.push_back(&train[k].text);
+    std::vector<int64_t> lengths;
+    const rnn::Tensor x = tasks::one_hot_texts(texts, char_index, lengths);
+    const std::vector<int64_t> targets = batch_targets(train, pick, tag_index, x.dim(0), x.dim(1));
+    return tasks::Update{rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip, train_on).loss, ""};
+  };
+  if (const int code = tasks::train_loop(a, train.size(), out, update, [&] { training::save(model, out); }))
+    return code;
+  return report_test(model, char_index, tag_index, test, device, out);
 }
 
 int tag(const std::string& model_path, const std::string& device, const std::string& unknown) {

@@ -1,6 +1,7 @@
 // cli/commands/tasks_common.hpp: what the supervised task commands share
 // (train-classify, train-tag, train-seq2seq): reading two-column TSV files,
-// character vocabularies, optimizer flags, shuffled batches and progress.
+// character vocabularies, one-hot batches, the training loop (shuffled
+// batches, progress, saves) and reading stdin at inference.
 #pragma once
 
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "rnn/rnn.hpp"
+#include "task_args.hpp"
 #include "training.hpp"
 
 namespace tasks {
@@ -85,15 +87,45 @@ inline Vocab read_task_vocab(const rnn::Model& model, const std::string& path) {
   return task_vocab(Vocab::read(model, 1, path), "vocab", path);
 }
 
-// --optimizer adam|sgd with --lr and (SGD) --momentum.
-inline rnn::OptimizerOptions optimizer_options(const std::string& name, double lr, double momentum) {
-  rnn::OptimizerOptions o;
-  if (name == "adam") o.kind = rnn::OptimizerKind::Adam;
-  else if (name == "sgd") o.kind = rnn::OptimizerKind::Sgd, o.momentum = momentum;
-  else throw rnn::Error("--optimizer", "unknown optimizer '" + name + "' (expected adam or sgd)");
-  if (!(lr > 0)) throw rnn::Error("--lr", "must be positive");
-  o.lr = lr;
-  return o;
+// x [T, B, V] one-hot (time-major), V = v.size(), for a batch of texts, and
+// their lengths; an empty text reads as one unknown character.
+inline rnn::Tensor one_hot_texts(const std::vector<const std::vector<char32_t>*>& texts, const Vocab& v,
+                                 std::vector<int64_t>& lengths) {
+  int64_t T = 1;
+  lengths.clear();
+  for (const auto* t : texts) {
+    lengths.push_back(std::max<int64_t>(1, static_cast<int64_t>(t->size())));
+    T = std::max<int64_t>(T, lengths.back());
+  }
+  const int64_t B = static_cast<int64_t>(texts.size()), V = v.size();
+  rnn::Tensor x({T, B, V});
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& t = *texts[static_cast<size_t>(b)];
+    if (t.empty()) x[b * V] = 1.0f;
+    for (size_t s = 0; s < t.size(); ++s) x[(static_cast<int64_t>(s) * B + b) * V + index_or_unknown(v, t[s])] = 1.0f;
+  }
+  return x;
+}
+
+// A task model's shape: --hidden, --layers and --bidirectional, `inputs`
+// inputs and a head of `outputs`.
+inline rnn::ModelConfig model_config(const TrainArgs& a, int64_t inputs, int64_t outputs) {
+  rnn::ModelConfig cfg;
+  cfg.input_size = inputs;
+  cfg.hidden_size = a.hidden;
+  cfg.num_layers = a.layers;
+  cfg.bidirectional = a.bidirectional;
+  cfg.output_size = outputs;
+  return cfg;
+}
+
+// Refuses (naming --hidden) a run whose host memory would not fit: one copy
+// of each model and, on the CPU, a step on --batch of the n examples (at
+// most) of up to `longest` steps.
+inline void check_memory(const std::vector<rnn::ModelConfig>& configs, size_t longest, const TrainArgs& a, size_t n,
+                         rnn::Device device) {
+  training::check_memory(configs, static_cast<int64_t>(longest), std::min<int64_t>(a.batch, n), 1,
+                         device == rnn::Device::Cuda, "--hidden");
 }
 
 // Indices of n examples in shuffled epochs of batches.
@@ -161,6 +193,37 @@ inline int interrupted(const training::Interrupts& interrupts, int64_t done, int
   std::printf("interrupted (%s) after %lld of %lld steps; saved %s\n", interrupts.signal_name(),
               static_cast<long long>(done), static_cast<long long>(steps), out.c_str());
   return interrupts.exit_code();
+}
+
+// One update of a task command's training loop: its loss, and what the
+// progress line shows after it.
+struct Update {
+  double loss;
+  std::string extra;
+};
+
+// The loop the task commands share: --steps updates, update(indices)
+// making each on a shuffled batch of the n examples, with progress on
+// stderr; save() every --save-every updates and at the end, also when a
+// signal ends the run after the current update. Returns 0, or after a
+// signal its exit code (the message on stdout, naming `out`).
+template <class UpdateFn, class SaveFn>
+int train_loop(const TrainArgs& a, size_t n, const std::string& out, UpdateFn update, SaveFn save) {
+  training::Interrupts interrupts;
+  int64_t done = 0;
+  Batches batches(n, static_cast<size_t>(a.batch), a.seed);
+  {
+    Progress progress(a.steps);
+    for (int64_t step = 1; step <= a.steps && !interrupts.requested(); ++step) {
+      done = step;
+      const Update u = update(batches.next());
+      progress.step(step, u.loss, u.extra);
+      if (a.save_every > 0 && step % a.save_every == 0 && step < a.steps) save();
+    }
+  }
+  save();
+  if (interrupts.requested()) return interrupted(interrupts, done, a.steps, out);
+  return 0;
 }
 
 // What inference does with a character outside the model's vocabulary

@@ -123,6 +123,16 @@ void save(const rnn::Model& model, const std::string& path) {
   save_bytes(rnn::model_bytes(model, so, path), path);
 }
 
+rnn::OptimizerOptions optimizer_options(const std::string& name, double lr, double momentum) {
+  rnn::OptimizerOptions o;
+  if (name == "adam") o.kind = rnn::OptimizerKind::Adam;
+  else if (name == "sgd") o.kind = rnn::OptimizerKind::Sgd, o.momentum = momentum;
+  else throw rnn::Error("--optimizer", "unknown optimizer '" + name + "' (expected adam or sgd)");
+  if (!(lr > 0)) throw rnn::Error("--lr", "must be positive");
+  o.lr = lr;
+  return o;
+}
+
 void check_sizes(int64_t hidden, int64_t layers, int64_t batch, int64_t steps, int64_t save_every) {
   at_least("--hidden", hidden, 1);
   at_least("--layers", layers, 1);

@@ -13,6 +13,7 @@
 
 #include "rnn/model.hpp"
 #include "rnn/device.hpp"
+#include "rnn/train.hpp"
 
 namespace training {
 
@@ -57,6 +58,10 @@ void check_memory(const std::vector<rnn::ModelConfig>& configs, int64_t T, int64
 void save(const rnn::Model& model, const std::string& path);
 // The same for a file's bytes.
 void save_bytes(const std::vector<uint8_t>& bytes, const std::string& path);
+
+// --optimizer adam|sgd with --lr and (SGD) --momentum; the name checked
+// before the rate.
+rnn::OptimizerOptions optimizer_options(const std::string& name, double lr, double momentum);
 
 // The supervised task commands' shared checks: --hidden, --layers, --batch,
 // --steps at least 1, --save-every at least 0, each named alone.
