@@ -89,7 +89,9 @@ nlohmann::json tiny_forward(rnn::Kernel kernel) {
   return j;
 }
 
-int preflight(nlohmann::json& j) {
+// The device count, driver and runtime versions and the cudart loaded;
+// false (the JSON's "error" says why) when no usable CUDA device was found.
+bool describe_runtime(nlohmann::json& j) {
   int count = 0;
   cudaError_t err = cudaGetDeviceCount(&count);
   j["devices"] = err == cudaSuccess ? count : 0;
@@ -103,14 +105,19 @@ int preflight(nlohmann::json& j) {
     j["error"] = std::string("no usable CUDA device: ") +
                  (err != cudaSuccess ? cudaGetErrorString(err) : "cudaGetDeviceCount found none");
     cudaGetLastError();
-    return 2;
+    return false;
   }
+  return true;
+}
 
+// Device 0: its name, compute capability, memory, clocks and the limits the
+// persistent kernel needs; false (with "error") when its properties cannot be read.
+bool describe_gpu(nlohmann::json& j) {
   cudaDeviceProp prop{};
-  err = cudaGetDeviceProperties(&prop, 0);
+  const cudaError_t err = cudaGetDeviceProperties(&prop, 0);
   if (err != cudaSuccess) {
     j["error"] = std::string("no usable CUDA device: cudaGetDeviceProperties: ") + cudaGetErrorString(err);
-    return 2;
+    return false;
   }
   auto attr = [](cudaDeviceAttr a) {
     int v = 0;
@@ -128,8 +135,11 @@ int preflight(nlohmann::json& j) {
   j["smem_per_block_optin"] = attr(cudaDevAttrMaxSharedMemoryPerBlockOptin);
   j["smem_per_sm"] = attr(cudaDevAttrMaxSharedMemoryPerMultiprocessor);
   j["registers_per_sm"] = attr(cudaDevAttrMaxRegistersPerMultiprocessor);
+  return true;
+}
 
-  // cuBLAS: the version and the file the dynamic loader chose.
+// cuBLAS: the version and the file the dynamic loader chose.
+nlohmann::json cublas_library() {
   nlohmann::json cublas;
   cublasHandle_t handle = nullptr;
   if (cublasCreate(&handle) == CUBLAS_STATUS_SUCCESS) {
@@ -141,8 +151,11 @@ int preflight(nlohmann::json& j) {
     cublas["version"] = "cublasCreate failed";
   }
   cublas["path"] = library_of(reinterpret_cast<const void*>(&cublasCreate_v2));
-  j["cublas"] = cublas;
+  return cublas;
+}
 
+// cuDNN: the version and file, or why it is not built in.
+nlohmann::json cudnn_library() {
   nlohmann::json cudnn;
 #ifdef RNN_BENCH_CUDNN
   const size_t v = cudnnGetVersion();
@@ -151,7 +164,15 @@ int preflight(nlohmann::json& j) {
 #else
   cudnn["version"] = "not built in (configure found no cuDNN: set CUDNN_ROOT)";
 #endif
-  j["cudnn"] = cudnn;
+  return cudnn;
+}
+
+// Fills `j`; returns the exit status (see the top of the file).
+int preflight(nlohmann::json& j) {
+  if (!describe_runtime(j)) return 2;
+  if (!describe_gpu(j)) return 2;
+  j["cublas"] = cublas_library();
+  j["cudnn"] = cudnn_library();
 
   nlohmann::json fwd;
   fwd["stepwise"] = tiny_forward(rnn::Kernel::Stepwise);

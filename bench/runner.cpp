@@ -1,12 +1,12 @@
 // bench/runner.cpp: the benchmark runner: grids, the CPU path, floors and
-// the table, JSON and CSV outputs. The GPU half is bench/gpu.cpp.
+// the table. The GPU half is bench/gpu.cpp; the JSON and CSV outputs,
+// bench/report_io.cpp.
 #include <algorithm>
 #include <cmath>
 #include <chrono>
 #include <initializer_list>
 #include <iomanip>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
@@ -276,9 +276,11 @@ struct Split {
   bool any = false;
 };
 
-}  // namespace
+// The parts of a step a timing variant leaves out, in the split's order.
+const char* const kParts[3] = {"staging", "epilogue", "barrier"};
 
-void print_table(const Report& report, std::ostream& out) {
+// The device line and the table's column heads.
+void print_heading(const Report& report, std::ostream& out) {
   out << "device: " << report.device.name;
   if (report.device.gpu)
     out << " (FP32 peak " << fixed(report.device.peak_fp32_tflops, 1) << " TFLOP/s, "
@@ -291,26 +293,29 @@ void print_table(const Report& report, std::ostream& out) {
       << std::setw(10) << "us/step" << std::setw(9) << "TFLOP/s" << std::setw(9) << "/cuDNN" << std::setw(10)
       << "floor ms" << std::setw(9) << "bound" << std::setw(10) << "check"
       << "  status\n";
-  for (const Row& r : report.rows) {
-    const bool timed = r.ms > 0;
-    out << std::left << std::setw(40) << r.shape.label() << std::setw(26) << r.engine << std::right << std::setw(10)
-        << (timed ? fixed(r.ms, 3) : "-") << std::setw(10) << (timed ? fixed(r.us_per_step, 2) : "-") << std::setw(9)
-        << (timed ? fixed(r.tflops, 3) : "-") << std::setw(9) << (r.vs_cudnn > 0 ? fixed(r.vs_cudnn, 2) : "-")
-        << std::setw(10) << (r.floor_ms > 0 ? fixed(r.floor_ms, 3) : "-") << std::setw(9)
-        << (r.floor_kind.empty() ? "-" : r.floor_kind) << std::setw(10);
-    if (r.check >= 0) {
-      std::ostringstream c;
-      c << std::scientific << std::setprecision(1) << r.check;
-      out << c.str();
-    } else {
-      out << "-";
-    }
-    out << "  " << r.status << "\n";
-  }
-  if (report.mismatch) out << "WARNING: some engine's output disagrees with ours beyond 1e-5 (see check and status)\n";
+}
 
-  // Where a step's time goes: what leaving each part out saved.
-  static const char* parts[3] = {"staging", "epilogue", "barrier"};
+// One row of the table ("-" where there is no figure).
+void print_row(const Row& r, std::ostream& out) {
+  const bool timed = r.ms > 0;
+  out << std::left << std::setw(40) << r.shape.label() << std::setw(26) << r.engine << std::right << std::setw(10)
+      << (timed ? fixed(r.ms, 3) : "-") << std::setw(10) << (timed ? fixed(r.us_per_step, 2) : "-") << std::setw(9)
+      << (timed ? fixed(r.tflops, 3) : "-") << std::setw(9) << (r.vs_cudnn > 0 ? fixed(r.vs_cudnn, 2) : "-")
+      << std::setw(10) << (r.floor_ms > 0 ? fixed(r.floor_ms, 3) : "-") << std::setw(9)
+      << (r.floor_kind.empty() ? "-" : r.floor_kind) << std::setw(10);
+  if (r.check >= 0) {
+    std::ostringstream c;
+    c << std::scientific << std::setprecision(1) << r.check;
+    out << c.str();
+  } else {
+    out << "-";
+  }
+  out << "  " << r.status << "\n";
+}
+
+// The time splits of the report: one per timed full row with timed variants,
+// in the order of the variants' rows.
+std::vector<Split> time_splits(const Report& report) {
   std::vector<Split> splits;
   for (const Row& r : report.rows) {
     if (r.timing_skip.empty() || r.ms <= 0) continue;
@@ -326,9 +331,13 @@ void print_table(const Report& report, std::ostream& out) {
       it = splits.end() - 1;
     }
     for (int k = 0; k < 3; ++k)
-      if (r.timing_skip == parts[k]) it->saves[k] = r.saves_us_per_step, it->any = true;
+      if (r.timing_skip == kParts[k]) it->saves[k] = r.saves_us_per_step, it->any = true;
   }
-  if (splits.empty()) return;
+  return splits;
+}
+
+// The time split table: what leaving each part out saved ("-": not measured).
+void print_splits(const Report& report, const std::vector<Split>& splits, std::ostream& out) {
   out << "\ntime split, us per step (what leaving each part out saved; rest = the dot products, launch and what "
          "overlaps):\n";
   out << std::left << std::setw(40) << "shape" << std::setw(18) << "engine" << std::right << std::setw(10) << "step"
@@ -340,7 +349,7 @@ void print_table(const Report& report, std::ostream& out) {
         << std::setw(10) << fixed(s.full->us_per_step, 2);
     for (int k = 0; k < 3; ++k) {
       const bool measured = std::any_of(report.rows.begin(), report.rows.end(), [&](const Row& r) {
-        return r.variant_of == s.full->engine && r.timing_skip == parts[k] && r.ms > 0 &&
+        return r.variant_of == s.full->engine && r.timing_skip == kParts[k] && r.ms > 0 &&
                r.shape.label() == s.full->shape.label();
       });
       out << std::setw(10) << (measured ? fixed(s.saves[k], 2) : "-");
@@ -350,90 +359,17 @@ void print_table(const Report& report, std::ostream& out) {
   }
 }
 
-void write_json(const Report& report, const std::string& path) {
-  nlohmann::json j;
-  j["device"] = {{"name", report.device.name},
-                 {"gpu", report.device.gpu},
-                 {"peak_fp32_tflops", report.device.peak_fp32_tflops},
-                 {"bandwidth_gbs", report.device.bandwidth_gbs},
-                 {"barrier_us", report.device.barrier_us},
-                 {"cudnn_version", report.device.cudnn_version}};
-  j["mismatch"] = report.mismatch;
-  j["rows"] = nlohmann::json::array();
-  for (const Row& r : report.rows) {
-    const Shape& s = r.shape;
-    j["rows"].push_back({{"B", s.B}, {"H", s.H}, {"I", s.I}, {"T", s.T}, {"L", s.L}, {"D", s.directions()},
-                         {"varlen", s.varlen}, {"engine", r.engine}, {"status", r.status}, {"ms", r.ms},
-                         {"us_per_step", r.us_per_step}, {"tflops", r.tflops}, {"vs_cudnn", r.vs_cudnn},
-                         {"floor_ms", r.floor_ms}, {"floor_kind", r.floor_kind}, {"check", r.check},
-                         {"timing_skip", r.timing_skip}, {"variant_of", r.variant_of},
-                         {"saves_us_per_step", r.saves_us_per_step}});
-  }
-  const std::string text = j.dump(1) + "\n";
-  write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
-}
+}  // namespace
 
-void write_csv(const Report& report, const std::string& path) {
-  std::ostringstream s;
-  s << "device,B,H,I,T,L,D,varlen,engine,status,ms,us_per_step,tflops,vs_cudnn,floor_ms,floor_kind,check,"
-       "timing_skip,variant_of,saves_us_per_step\n";
-  auto quoted = [](std::string v) {  // CSV: double the quotes inside a quoted field
-    for (size_t at = v.find('"'); at != std::string::npos; at = v.find('"', at + 2)) v.insert(at, 1, '"');
-    return '"' + v + '"';
-  };
-  for (const Row& r : report.rows) {
-    const Shape& sh = r.shape;
-    s << quoted(report.device.name) << ',' << sh.B << ',' << sh.H << ',' << sh.I << ',' << sh.T << ',' << sh.L << ','
-      << sh.directions() << ',' << (sh.varlen ? 1 : 0) << ',' << quoted(r.engine) << ',' << quoted(r.status) << ','
-      << r.ms << ',' << r.us_per_step << ',' << r.tflops << ',' << r.vs_cudnn << ',' << r.floor_ms << ','
-      << r.floor_kind << ',' << r.check << ',' << r.timing_skip << ',' << quoted(r.variant_of) << ','
-      << r.saves_us_per_step << '\n';
-  }
-  const std::string text = s.str();
-  write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
-}
+void print_table(const Report& report, std::ostream& out) {
+  print_heading(report, out);
+  for (const Row& r : report.rows) print_row(r, out);
+  if (report.mismatch) out << "WARNING: some engine's output disagrees with ours beyond 1e-5 (see check and status)\n";
 
-Report read_json(const std::string& path) {
-  const std::vector<uint8_t> bytes = read_file(path);
-  Report report;
-  try {
-    const nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end());
-    const nlohmann::json& d = j.at("device");
-    report.device.name = d.at("name").get<std::string>();
-    report.device.gpu = d.at("gpu").get<bool>();
-    report.device.peak_fp32_tflops = d.at("peak_fp32_tflops").get<double>();
-    report.device.bandwidth_gbs = d.at("bandwidth_gbs").get<double>();
-    report.device.barrier_us = d.at("barrier_us").get<double>();
-    report.device.cudnn_version = d.at("cudnn_version").get<std::string>();
-    report.mismatch = j.at("mismatch").get<bool>();
-    for (const nlohmann::json& r : j.at("rows")) {
-      Row row;
-      Shape& s = row.shape;
-      s.B = r.at("B").get<int64_t>();
-      s.H = r.at("H").get<int64_t>();
-      s.I = r.at("I").get<int64_t>();
-      s.T = r.at("T").get<int64_t>();
-      s.L = r.at("L").get<int64_t>();
-      s.bidirectional = r.at("D").get<int64_t>() == 2;
-      s.varlen = r.at("varlen").get<bool>();
-      row.engine = r.at("engine").get<std::string>();
-      row.status = r.at("status").get<std::string>();
-      row.ms = r.at("ms").get<double>();
-      row.us_per_step = r.at("us_per_step").get<double>();
-      row.tflops = r.at("tflops").get<double>();
-      row.vs_cudnn = r.at("vs_cudnn").get<double>();
-      row.floor_ms = r.at("floor_ms").get<double>();
-      row.floor_kind = r.at("floor_kind").get<std::string>();
-      row.check = r.at("check").get<double>();
-      row.timing_skip = r.value("timing_skip", std::string());
-      row.variant_of = r.value("variant_of", std::string());
-      row.saves_us_per_step = r.value("saves_us_per_step", 0.0);
-      report.rows.push_back(std::move(row));
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("not a benchmark report written by rnn bench: ") + e.what());
-  }
-  return report;
+  // Where a step's time goes: what leaving each part out saved.
+  const std::vector<Split> splits = time_splits(report);
+  if (splits.empty()) return;
+  print_splits(report, splits, out);
 }
 
 }  // namespace rnn::bench

@@ -4,6 +4,7 @@
 // name), an optional nn.Linear head and nn.Embedding (rnn/model.hpp lists
 // the names found without options). Loading infers L, D, I, H, bias, O and
 // V from names and shapes and rejects every inconsistency.
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -58,14 +59,6 @@ void refuse_gated(const Tensor& whh, const std::string& tname, const std::string
                           "; only nn.RNN (Elman) models are supported");
 }
 
-}  // namespace
-
-Model parse_model(const uint8_t* bytes, size_t size, const std::string& name, const LoadOptions& options) {
-  return model_from_tensors(parse_safetensors(bytes, size, name), name, options);
-}
-
-namespace {
-
 // The RNN's tensors (names relative to its prefix `pre`, "" or "x.") and the
 // other tensors by module.
 struct Split {
@@ -86,65 +79,62 @@ Split split_by_module(const TensorFile& file, const std::string& pre) {
   return s;
 }
 
-}  // namespace
-
-LoadOptions module_names(const TensorFile& file, const std::string& name, const LoadOptions& options) {
-  std::string pre;  // the RNN's prefix with its dot ("" for bare names)
+// The RNN's prefix with its dot ("" for bare names): the one given (which
+// must hold weight_ih_l0), else that of the one module holding tensors named
+// like an nn.RNN's parameters (none or several is an error).
+std::string rnn_prefix(const TensorFile& file, const std::string& name, const LoadOptions& options) {
   if (!options.rnn_prefix.empty()) {
-    pre = options.rnn_prefix == "." ? "" : options.rnn_prefix + ".";
+    const std::string pre = options.rnn_prefix == "." ? "" : options.rnn_prefix + ".";
     if (!file.find(pre + "weight_ih_l0"))
       throw Error(name, "holds no tensor '" + pre + "weight_ih_l0' (rnn prefix '" + options.rnn_prefix + "')");
-  } else {
-    // Every module holding a tensor named like an nn.RNN's parameter.
-    static const std::regex kLike(R"((weight|bias)_(ih|hh|hr)_l[0-9]+(_reverse)?)");
-    std::vector<std::string> found;
-    for (const auto& [n, t] : file.tensors) {
-      const auto [module, leaf] = split_last(n);
-      const std::string prefix = module.empty() ? "" : module + ".";
-      if (std::regex_match(leaf, kLike) && std::find(found.begin(), found.end(), prefix) == found.end())
-        found.push_back(prefix);
-    }
-    if (found.empty()) {
-      std::vector<std::pair<std::string, const Tensor*>> all;
-      for (const auto& [n, t] : file.tensors) all.emplace_back(n, &t);
-      throw Error(name, "holds no nn.RNN tensors (expected weight_ih_l0, weight_hh_l0, ..., bare or under one "
-                        "module name); found: " + (all.empty() ? std::string("nothing") : list_tensors(all)));
-    }
-    if (found.size() > 1) {
-      std::string which;
-      for (const auto& f : found) which += (which.empty() ? "" : ", ") + (f.empty() ? std::string("(bare)") : f + "*");
-      throw Error(name, "holds " + std::to_string(found.size()) + " RNNs (" + which +
-                            "): choose one with the rnn prefix (--rnn-prefix)");
-    }
-    pre = found[0];
+    return pre;
   }
-  if (const Tensor* whh = file.find(pre + "weight_hh_l0")) refuse_gated(*whh, pre + "weight_hh_l0", name);
-  if (file.find(pre + "weight_hr_l0"))
-    throw Error(name, "tensor '" + pre + "weight_hr_l0' is an nn.LSTM's projection; only nn.RNN (Elman) models "
-                      "are supported");
+  // Every module holding a tensor named like an nn.RNN's parameter.
+  static const std::regex kLike(R"((weight|bias)_(ih|hh|hr)_l[0-9]+(_reverse)?)");
+  std::vector<std::string> found;
+  for (const auto& [n, t] : file.tensors) {
+    const auto [module, leaf] = split_last(n);
+    const std::string prefix = module.empty() ? "" : module + ".";
+    if (std::regex_match(leaf, kLike) && std::find(found.begin(), found.end(), prefix) == found.end())
+      found.push_back(prefix);
+  }
+  if (found.empty()) {
+    std::vector<std::pair<std::string, const Tensor*>> all;
+    for (const auto& [n, t] : file.tensors) all.emplace_back(n, &t);
+    throw Error(name, "holds no nn.RNN tensors (expected weight_ih_l0, weight_hh_l0, ..., bare or under one "
+                      "module name); found: " + (all.empty() ? std::string("nothing") : list_tensors(all)));
+  }
+  if (found.size() > 1) {
+    std::string which;
+    for (const auto& f : found) which += (which.empty() ? "" : ", ") + (f.empty() ? std::string("(bare)") : f + "*");
+    throw Error(name, "holds " + std::to_string(found.size()) + " RNNs (" + which +
+                          "): choose one with the rnn prefix (--rnn-prefix)");
+  }
+  return found[0];
+}
 
-  // The other tensors, by module.
-  const Split split = split_by_module(file, pre);
+// The head's or the embedding's module: the one `given` (which must exist),
+// else the one whose role name is in `names` ("" when none is).
+std::string pick_module(const Split& split, const std::string& given, const std::set<std::string>& names,
+                        const char* what, const char* flag, const std::string& name) {
   const auto& modules = split.modules;
+  if (!given.empty()) {
+    if (!modules.count(given)) throw Error(name, std::string("holds no module '") + given + "' (" + flag + ")");
+    return given;
+  }
+  std::vector<std::string> hits;
+  for (const auto& [module, leaves] : modules)
+    if (!module.empty() && names.count(role_name(module))) hits.push_back(module);
+  if (hits.size() > 1)
+    throw Error(name, std::string("holds ") + std::to_string(hits.size()) + " modules that could be the " + what +
+                          " (" + hits[0] + ", " + hits[1] + "): choose one with " + flag);
+  return hits.empty() ? std::string() : hits[0];
+}
+
+// Refuses a tensor outside the RNN, the head and the embedding.
+void refuse_strays(const Split& split, const std::string& pre, const std::string& head_module,
+                   const std::string& emb_module, const std::string& name) {
   const auto& others = split.others;
-  auto pick = [&](const std::string& given, const std::set<std::string>& names, const char* what,
-                  const char* flag) -> std::string {
-    if (!given.empty()) {
-      if (!modules.count(given)) throw Error(name, std::string("holds no module '") + given + "' (" + flag + ")");
-      return given;
-    }
-    std::vector<std::string> hits;
-    for (const auto& [module, leaves] : modules)
-      if (!module.empty() && names.count(role_name(module))) hits.push_back(module);
-    if (hits.size() > 1)
-      throw Error(name, std::string("holds ") + std::to_string(hits.size()) + " modules that could be the " + what +
-                            " (" + hits[0] + ", " + hits[1] + "): choose one with " + flag);
-    return hits.empty() ? std::string() : hits[0];
-  };
-  const std::string head_module = pick(options.head_prefix, kHeadNames, "head", "--head-prefix");
-  const std::string emb_module = pick(options.embedding_prefix, kEmbeddingNames, "embedding", "--embedding-prefix");
-  if (!head_module.empty() && head_module == emb_module)
-    throw Error(name, "module '" + head_module + "' cannot be both the head and the embedding");
   for (const auto& [n, t] : others) {
     const std::string module = split_last(n).first;
     if (module == head_module || module == emb_module) continue;
@@ -153,6 +143,25 @@ LoadOptions module_names(const TensorFile& file, const std::string& name, const 
                           ", of a head or of an embedding (found: " + list_tensors(others) +
                           "); --head-prefix names a Linear after the RNN, --embedding-prefix an nn.Embedding before it");
   }
+}
+
+}  // namespace
+
+LoadOptions module_names(const TensorFile& file, const std::string& name, const LoadOptions& options) {
+  const std::string pre = rnn_prefix(file, name, options);  // the RNN's prefix with its dot ("" for bare names)
+  if (const Tensor* whh = file.find(pre + "weight_hh_l0")) refuse_gated(*whh, pre + "weight_hh_l0", name);
+  if (file.find(pre + "weight_hr_l0"))
+    throw Error(name, "tensor '" + pre + "weight_hr_l0' is an nn.LSTM's projection; only nn.RNN (Elman) models "
+                      "are supported");
+
+  // The other tensors, by module.
+  const Split split = split_by_module(file, pre);
+  const std::string head_module = pick_module(split, options.head_prefix, kHeadNames, "head", "--head-prefix", name);
+  const std::string emb_module =
+      pick_module(split, options.embedding_prefix, kEmbeddingNames, "embedding", "--embedding-prefix", name);
+  if (!head_module.empty() && head_module == emb_module)
+    throw Error(name, "module '" + head_module + "' cannot be both the head and the embedding");
+  refuse_strays(split, pre, head_module, emb_module, name);
   LoadOptions found;
   found.rnn_prefix = pre.empty() ? "." : pre.substr(0, pre.size() - 1);
   found.head_prefix = head_module;
@@ -160,63 +169,86 @@ LoadOptions module_names(const TensorFile& file, const std::string& name, const 
   return found;
 }
 
-Model model_from_tensors(const TensorFile& file, const std::string& name, const LoadOptions& options) {
-  const LoadOptions names = module_names(file, name, options);
-  const std::string pre = names.rnn_prefix == "." ? "" : names.rnn_prefix + ".";
-  const std::string& head_module = names.head_prefix;
-  const std::string& emb_module = names.embedding_prefix;
-  const Split split = split_by_module(file, pre);
-  const auto& modules = split.modules;
-  const auto& rnn_tensors = split.rnn;
+namespace {
+
+// The head's and the embedding's tensors (nullptr: absent).
+struct Extras {
   const Tensor* fc_weight = nullptr;
   const Tensor* fc_bias = nullptr;
   const Tensor* emb_weight = nullptr;
-  const std::string head_name = head_module.empty() ? "fc" : head_module;
+  std::string head_name;   // the head's module, "fc" when there is none
+  std::string emb_module;  // "" when there is none
+};
+
+// The head's weight and bias and the embedding's weight; those modules hold
+// nothing else, and an embedding has its weight.
+Extras find_extras(const Split& split, const LoadOptions& names, const std::string& name) {
+  const auto& modules = split.modules;
+  const std::string& head_module = names.head_prefix;
+  Extras x;
+  x.head_name = head_module.empty() ? "fc" : head_module;
+  x.emb_module = names.embedding_prefix;
   const std::vector<std::pair<std::string, const Tensor*>> none;
   auto leaves = [&](const std::string& module) -> const std::vector<std::pair<std::string, const Tensor*>>& {
     const auto it = module.empty() ? modules.end() : modules.find(module);
     return it == modules.end() ? none : it->second;
   };
   for (const auto& [leaf, t] : leaves(head_module)) {
-    if (leaf == "weight") fc_weight = t;
-    else if (leaf == "bias") fc_bias = t;
-    else throw Error(name, "unexpected tensor '" + head_name + "." + leaf + "' in the head (an nn.Linear has weight and bias)");
+    if (leaf == "weight") x.fc_weight = t;
+    else if (leaf == "bias") x.fc_bias = t;
+    else throw Error(name, "unexpected tensor '" + x.head_name + "." + leaf + "' in the head (an nn.Linear has weight and bias)");
   }
-  for (const auto& [leaf, t] : leaves(emb_module)) {
-    if (leaf == "weight") emb_weight = t;
-    else throw Error(name, "unexpected tensor '" + emb_module + "." + leaf + "' in the embedding (an nn.Embedding has only weight)");
+  for (const auto& [leaf, t] : leaves(x.emb_module)) {
+    if (leaf == "weight") x.emb_weight = t;
+    else throw Error(name, "unexpected tensor '" + x.emb_module + "." + leaf + "' in the embedding (an nn.Embedding has only weight)");
   }
-  if (!emb_module.empty() && !emb_weight) throw Error(name, "embedding '" + emb_module + "' has no weight");
+  if (!x.emb_module.empty() && !x.emb_weight) throw Error(name, "embedding '" + x.emb_module + "' has no weight");
+  return x;
+}
 
-  // ---- the RNN's cells ----
-  static const std::regex kCell(R"((weight_ih|weight_hh|bias_ih|bias_hh)_l(0|[1-9][0-9]{0,5})(_reverse)?)");
-  std::map<std::tuple<std::string, int64_t, int64_t>, const Tensor*> cell_tensors;
+// The RNN's cell tensors by (base name, layer, direction).
+struct Cells {
+  std::map<std::tuple<std::string, int64_t, int64_t>, const Tensor*> tensors;
   int64_t max_layer = -1;
   bool any_reverse = false;
+
+  // The tensor, or nullptr.
+  const Tensor* get(const std::string& base, int64_t l, int64_t d) const {
+    auto it = tensors.find({base, l, d});
+    return it == tensors.end() ? nullptr : it->second;
+  }
+};
+
+// The RNN's tensors by cell; each must be named like an nn.RNN parameter.
+Cells parse_cells(const std::vector<std::pair<std::string, const Tensor*>>& rnn_tensors, const std::string& pre,
+                  const std::string& name) {
+  static const std::regex kCell(R"((weight_ih|weight_hh|bias_ih|bias_hh)_l(0|[1-9][0-9]{0,5})(_reverse)?)");
+  Cells cells;
   for (const auto& [n, t] : rnn_tensors) {
     std::smatch m;
     if (!std::regex_match(n, m, kCell))
       throw Error(name, "unexpected tensor '" + pre + n + "' (not an nn.RNN parameter)");
     const int64_t layer = std::stoll(m[2].str());
     const int64_t dir = m[3].matched ? 1 : 0;
-    cell_tensors[{m[1].str(), layer, dir}] = t;
-    max_layer = std::max(max_layer, layer);
-    any_reverse = any_reverse || dir == 1;
+    cells.tensors[{m[1].str(), layer, dir}] = t;
+    cells.max_layer = std::max(cells.max_layer, layer);
+    cells.any_reverse = cells.any_reverse || dir == 1;
   }
+  return cells;
+}
 
-  auto get = [&](const std::string& base, int64_t l, int64_t d) -> const Tensor* {
-    auto it = cell_tensors.find({base, l, d});
-    return it == cell_tensors.end() ? nullptr : it->second;
-  };
+// L, D, H, I and bias from the cells (layer 0's shapes checked), the
+// nonlinearity from the file's metadata.
+ModelConfig rnn_config(const TensorFile& file, const Cells& cells, const std::string& pre, const std::string& name) {
   auto require = [&](const std::string& base, int64_t l, int64_t d) -> const Tensor& {
-    const Tensor* t = get(base, l, d);
+    const Tensor* t = cells.get(base, l, d);
     if (!t) throw Error(name, "missing tensor '" + pre + parameter_name(base, l, d) + "'");
     return *t;
   };
 
   ModelConfig cfg;
-  cfg.num_layers = max_layer + 1;
-  cfg.bidirectional = any_reverse;
+  cfg.num_layers = cells.max_layer + 1;
+  cfg.bidirectional = cells.any_reverse;
   const Tensor& whh0 = require("weight_hh", 0, 0);
   const Tensor& wih0 = require("weight_ih", 0, 0);
   if (whh0.rank() != 2 || whh0.dim(0) != whh0.dim(1) || whh0.dim(0) < 1)
@@ -225,7 +257,7 @@ Model model_from_tensors(const TensorFile& file, const std::string& name, const 
     throw Error(name, "tensor '" + pre + "weight_ih_l0' has shape " + shape_string(wih0.shape()) + ", expected [H, I]");
   cfg.hidden_size = whh0.dim(0);
   cfg.input_size = wih0.dim(1);
-  cfg.bias = get("bias_ih", 0, 0) != nullptr || get("bias_hh", 0, 0) != nullptr;
+  cfg.bias = cells.get("bias_ih", 0, 0) != nullptr || cells.get("bias_hh", 0, 0) != nullptr;
   if (file.metadata.count("nonlinearity")) {
     // The subject must be the file (as for every other load error); the
     // text stays "<file>: __metadata__ nonlinearity: unknown ...".
@@ -235,21 +267,29 @@ Model model_from_tensors(const TensorFile& file, const std::string& name, const 
       throw Error(name, e.what());
     }
   }
-  if (fc_weight) {
-    if (fc_weight->rank() != 2 || fc_weight->dim(0) < 1)
-      throw Error(name, "tensor '" + head_name + ".weight' has shape " + shape_string(fc_weight->shape()) +
-                            ", expected [O, D*H]");
-    cfg.output_size = fc_weight->dim(0);
-    cfg.output_bias = fc_bias != nullptr;
-  } else if (fc_bias) {
-    throw Error(name, "has '" + head_name + ".bias' without '" + head_name + ".weight'");
-  }
-  if (emb_weight && (emb_weight->rank() != 2 || emb_weight->dim(0) < 1 || emb_weight->dim(1) != cfg.input_size))
-    throw Error(name, "tensor '" + emb_module + ".weight' has shape " + shape_string(emb_weight->shape()) +
-                          ", expected [V, " + std::to_string(cfg.input_size) + "] (V tokens, the RNN's input size)");
+  return cfg;
+}
 
-  // Check every tensor against the shapes the config implies before
-  // allocating anything, so a lying header cannot cause a large allocation.
+// O and the head's bias from the head; checks the head's weight and the
+// embedding's shape ([V, I]).
+void add_extras(ModelConfig& cfg, const Extras& x, const std::string& name) {
+  if (x.fc_weight) {
+    if (x.fc_weight->rank() != 2 || x.fc_weight->dim(0) < 1)
+      throw Error(name, "tensor '" + x.head_name + ".weight' has shape " + shape_string(x.fc_weight->shape()) +
+                            ", expected [O, D*H]");
+    cfg.output_size = x.fc_weight->dim(0);
+    cfg.output_bias = x.fc_bias != nullptr;
+  } else if (x.fc_bias) {
+    throw Error(name, "has '" + x.head_name + ".bias' without '" + x.head_name + ".weight'");
+  }
+  if (x.emb_weight && (x.emb_weight->rank() != 2 || x.emb_weight->dim(0) < 1 || x.emb_weight->dim(1) != cfg.input_size))
+    throw Error(name, "tensor '" + x.emb_module + ".weight' has shape " + shape_string(x.emb_weight->shape()) +
+                          ", expected [V, " + std::to_string(cfg.input_size) + "] (V tokens, the RNN's input size)");
+}
+
+// Checks every cell tensor against the shapes the config implies before
+// allocating anything, so a lying header cannot cause a large allocation.
+void check_cells(const Cells& cells, const ModelConfig& cfg, const std::string& pre, const std::string& name) {
   const int64_t D = cfg.num_directions(), H = cfg.hidden_size;
   const std::vector<std::string> bases = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
   for (int64_t l = 0; l < cfg.num_layers; ++l) {
@@ -258,7 +298,7 @@ Model model_from_tensors(const TensorFile& file, const std::string& name, const 
       for (size_t k = 0; k < 4; ++k) {
         const bool is_bias = k >= 2;
         const std::string tname = pre + parameter_name(bases[k], l, d);
-        const Tensor* t = get(bases[k], l, d);
+        const Tensor* t = cells.get(bases[k], l, d);
         if (is_bias && !cfg.bias) {
           if (t) throw Error(name, "tensor '" + tname + "' is present but layer 0 has no bias");
           continue;
@@ -270,35 +310,41 @@ Model model_from_tensors(const TensorFile& file, const std::string& name, const 
       }
     }
   }
-  if (cell_tensors.size() != static_cast<size_t>(cfg.num_layers * D * (cfg.bias ? 4 : 2)))
+  if (cells.tensors.size() != static_cast<size_t>(cfg.num_layers * D * (cfg.bias ? 4 : 2)))
     throw Error(name, "holds tensors that do not fit a " + std::to_string(cfg.num_layers) + "-layer model");
+}
 
+// The model of `cfg` holding the checked tensors (the head's shapes checked
+// against it) and the file's metadata, validated.
+Model build_model(const TensorFile& file, const Cells& cells, const Extras& x, const ModelConfig& cfg,
+                  const std::string& name) {
+  const int64_t D = cfg.num_directions();
   Model model(cfg);
   for (int64_t l = 0; l < cfg.num_layers; ++l) {
     for (int64_t d = 0; d < D; ++d) {
       CellWeights& c = model.cell(l, d);
-      c.w_ih = *get("weight_ih", l, d);
-      c.w_hh = *get("weight_hh", l, d);
+      c.w_ih = *cells.get("weight_ih", l, d);
+      c.w_hh = *cells.get("weight_hh", l, d);
       if (cfg.bias) {
-        c.b_ih = *get("bias_ih", l, d);
-        c.b_hh = *get("bias_hh", l, d);
+        c.b_ih = *cells.get("bias_ih", l, d);
+        c.b_hh = *cells.get("bias_hh", l, d);
       }
     }
   }
-  if (fc_weight) {
-    if (fc_weight->shape() != model.head().weight.shape())
-      throw Error(name, "tensor '" + head_name + ".weight' has shape " + shape_string(fc_weight->shape()) +
+  if (x.fc_weight) {
+    if (x.fc_weight->shape() != model.head().weight.shape())
+      throw Error(name, "tensor '" + x.head_name + ".weight' has shape " + shape_string(x.fc_weight->shape()) +
                             ", expected " + shape_string(model.head().weight.shape()) + " (the RNN's output is D*H = " +
                             std::to_string(D * cfg.hidden_size) + " wide)");
-    model.head().weight = *fc_weight;
-    if (fc_bias) {
-      if (fc_bias->shape() != model.head().bias.shape())
-        throw Error(name, "tensor '" + head_name + ".bias' has shape " + shape_string(fc_bias->shape()) +
+    model.head().weight = *x.fc_weight;
+    if (x.fc_bias) {
+      if (x.fc_bias->shape() != model.head().bias.shape())
+        throw Error(name, "tensor '" + x.head_name + ".bias' has shape " + shape_string(x.fc_bias->shape()) +
                               ", expected " + shape_string(model.head().bias.shape()));
-      model.head().bias = *fc_bias;
+      model.head().bias = *x.fc_bias;
     }
   }
-  if (emb_weight) model.embedding = *emb_weight;
+  if (x.emb_weight) model.embedding = *x.emb_weight;
   for (const auto& [k, v] : file.metadata) {
     if (k == "nonlinearity") continue;
     if (k == "vocab") model.vocab = v;
@@ -306,6 +352,24 @@ Model model_from_tensors(const TensorFile& file, const std::string& name, const 
   }
   model.validate();
   return model;
+}
+
+}  // namespace
+
+Model model_from_tensors(const TensorFile& file, const std::string& name, const LoadOptions& options) {
+  const LoadOptions names = module_names(file, name, options);
+  const std::string pre = names.rnn_prefix == "." ? "" : names.rnn_prefix + ".";
+  const Split split = split_by_module(file, pre);
+  const Extras extras = find_extras(split, names, name);
+  const Cells cells = parse_cells(split.rnn, pre, name);  // the RNN's cells
+  ModelConfig cfg = rnn_config(file, cells, pre, name);
+  add_extras(cfg, extras, name);
+  check_cells(cells, cfg, pre, name);
+  return build_model(file, cells, extras, cfg, name);
+}
+
+Model parse_model(const uint8_t* bytes, size_t size, const std::string& name, const LoadOptions& options) {
+  return model_from_tensors(parse_safetensors(bytes, size, name), name, options);
 }
 
 SaveOptions SaveOptions::like(const LoadOptions& names) {
