@@ -6,6 +6,7 @@
 
 #include "engine/backend.hpp"
 #include "rnn/error.hpp"
+#include "api/sample.hpp"
 #include "rnn/sample.hpp"
 #include "rnn/train.hpp"
 
@@ -29,9 +30,13 @@ void check_generate_args(const Model& model, const std::vector<int64_t>& prime, 
   if (!(temperature >= 0.0)) throw Error("temperature", "must be 0 (greedy) or more");
 }
 
+}  // namespace
+
+namespace detail {
+
 // The next index from logits z: greedy at temperature 0, else drawn from
 // softmax(z / temperature) with one uniform draw of `gen`.
-int64_t pick(const Tensor& z, double temperature, std::mt19937_64& gen, std::vector<double>& p) {
+int64_t pick_next(const Tensor& z, double temperature, std::mt19937_64& gen, std::vector<double>& p) {
   int64_t best = 0;
   if (temperature == 0.0) {
     for (int64_t k = 1; k < z.numel(); ++k)
@@ -51,7 +56,7 @@ int64_t pick(const Tensor& z, double temperature, std::mt19937_64& gen, std::vec
   return z.numel() - 1;
 }
 
-}  // namespace
+}  // namespace detail
 
 std::vector<int64_t> generate(const Model& model, const std::vector<int64_t>& prime, int64_t length,
                               double temperature, uint64_t seed, Device device) {
@@ -63,7 +68,7 @@ std::vector<int64_t> generate(const Model& model, const std::vector<int64_t>& pr
   std::vector<double> p;
   std::vector<int64_t> out;
   for (int64_t n = 0; n < length; ++n) {
-    out.push_back(pick(stepper.logits(), temperature, gen, p));
+    out.push_back(detail::pick_next(stepper.logits(), temperature, gen, p));
     stepper.step_one_hot({out.back()});
   }
   return out;

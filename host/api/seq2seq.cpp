@@ -11,6 +11,7 @@
 #include "rnn/forward.hpp"
 #include "rnn/seq2seq.hpp"
 
+#include "api/sample.hpp"
 #include "engine/pass.hpp"
 
 namespace rnn {
@@ -112,7 +113,7 @@ std::vector<int64_t> seq2seq_sample(const Seq2SeqModel& model, const Tensor& src
                                     int64_t max_length, double temperature, uint64_t seed) {
   if (!(temperature >= 0.0)) throw Error("temperature", "must be 0 (greedy) or more");
   std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<double> p;
   check_pair(model);
   ForwardOptions cpu;
   cpu.device = Device::Cpu;
@@ -135,25 +136,7 @@ std::vector<int64_t> seq2seq_sample(const Seq2SeqModel& model, const Tensor& src
     std::fill(in.data(), in.data() + V, 0.0f);
     in[next] = 1.0f;
     dec.step(in);
-    const Tensor z = dec.logits();
-    int64_t arg = 0;
-    for (int64_t k = 1; k < z.numel(); ++k)
-      if (z[k] > z[arg]) arg = k;
-    if (temperature > 0.0) {
-      std::vector<double> p(static_cast<size_t>(z.numel()));
-      double sum = 0.0;
-      for (int64_t k = 0; k < z.numel(); ++k) sum += (p[k] = std::exp((z[k] - z[arg]) / temperature));
-      double r = u(gen) * sum;
-      int64_t pick = z.numel() - 1;
-      for (int64_t k = 0; k < z.numel(); ++k) {
-        if (r < p[k]) {
-          pick = k;
-          break;
-        }
-        r -= p[k];
-      }
-      arg = pick;
-    }
+    const int64_t arg = detail::pick_next(dec.logits(), temperature, gen, p);
     if (arg == stop) break;
     out.push_back(arg);
     next = arg;
