@@ -2,6 +2,9 @@
 #include "cpu/team.hpp"
 
 #include <immintrin.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <memory>
@@ -23,6 +26,19 @@ inline void pause() {
   std::this_thread::yield();
 #endif
 }
+
+// Sleeps while *a holds `expected` (returns at once if it does not, or on a
+// spurious wake-up: callers check again).
+void futex_wait(std::atomic<uint32_t>& a, uint32_t expected) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&a), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+void futex_wake_all(std::atomic<uint32_t>& a) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&a), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+// Pauses a barrier spins before sleeping: tens of microseconds, about a
+// step of the recurrence at the sizes that split steps across threads.
+constexpr int kBarrierSpins = 4000;
 
 thread_local bool in_job = false;  // this thread runs a team's job: a nested call runs alone
 
@@ -58,7 +74,10 @@ class Team {
     }
     wake_.notify_all();
     job(0, n_, barrier);
-    while (pending_.load(std::memory_order_acquire) != 0) pause();
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+      if (spins < kBarrierSpins) pause();
+      else std::this_thread::yield();  // a worker descheduled: let it have a core
+    }
   }
 
  private:
@@ -106,10 +125,21 @@ void Barrier::wait() {
   const uint32_t g = generation_.load(std::memory_order_acquire);
   if (arrived_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
     arrived_.store(0, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    // seq_cst here and in the sleeper's two steps: either the sleeper sees
+    // the new generation, or this sees the sleeper and wakes it.
+    generation_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) futex_wake_all(generation_);
     return;
   }
-  while (generation_.load(std::memory_order_acquire) == g) pause();
+  for (int spins = 0; generation_.load(std::memory_order_acquire) == g; ++spins) {
+    if (spins < kBarrierSpins) {
+      pause();
+      continue;
+    }
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    if (generation_.load(std::memory_order_seq_cst) == g) futex_wait(generation_, g);
+    sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  }
 }
 
 void run_team(bool parallel, const std::function<void(int, int, Barrier&)>& job) {

@@ -16,7 +16,11 @@
 
 namespace rnn::cpu::fast {
 
-// A barrier for the n threads of one job, spinning (they are all running).
+// A barrier for the n threads of one job. A thread spins a while (the
+// others are running and come within microseconds), then sleeps until the
+// last one arrives: a thread the OS has descheduled (cores shared with
+// other programs) then costs the others a wake-up, not a time slice of
+// spinning each.
 class Barrier {
  public:
   explicit Barrier(int n) : n_(n) {}
@@ -26,6 +30,7 @@ class Barrier {
   const int n_;
   std::atomic<int> arrived_{0};
   std::atomic<uint32_t> generation_{0};
+  std::atomic<int> sleepers_{0};
 };
 
 // Runs job(t, n, barrier) for t = 0..n-1 on n threads, n = threads() (or 1:
