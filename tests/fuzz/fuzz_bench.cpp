@@ -14,28 +14,16 @@
 #include <string>
 #include <vector>
 
+#include "arguments.hpp"
 #include "cli.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::vector<std::string> words = {"rnn-bench"};
-  std::string word;
-  for (size_t i = 0; i < size && words.size() <= 64; ++i) {
-    if (data[i] == 0) {
-      words.push_back(word);
-      word.clear();
-    } else {
-      word.push_back(static_cast<char>(data[i]));
-    }
-  }
-  if (!word.empty() && words.size() <= 64) words.push_back(word);
-  std::vector<char*> argv;
-  for (std::string& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
+  fuzz::Arguments args = fuzz::split_arguments(data, size, "rnn-bench");
 
   std::ostringstream out, err;
   std::streambuf* const cout = std::cout.rdbuf(out.rdbuf());
   std::streambuf* const cerr = std::cerr.rdbuf(err.rdbuf());
-  const int code = rnn::bench::cli_main(static_cast<int>(words.size()), argv.data(), true);
+  const int code = rnn::bench::cli_main(args.argc(), args.argv.data(), true);
   std::cout.rdbuf(cout);
   std::cerr.rdbuf(cerr);
   if (code != 0 && code != 1 && code != 2) std::abort();

@@ -11,29 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "arguments.hpp"
 #include "cli.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::vector<std::string> words = {"rnn"};
-  std::string word;
-  for (size_t i = 0; i < size && words.size() <= 64; ++i) {
-    if (data[i] == 0) {
-      words.push_back(word);
-      word.clear();
-    } else {
-      word.push_back(static_cast<char>(data[i]));
-    }
-  }
-  if (!word.empty() && words.size() <= 64) words.push_back(word);
-  std::vector<char*> argv;
-  for (std::string& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
+  fuzz::Arguments args = fuzz::split_arguments(data, size, "rnn");
 
   // The messages go to a buffer: at most one error line may come out.
   std::ostringstream out, err;
   std::streambuf* const cout = std::cout.rdbuf(out.rdbuf());
   std::streambuf* const cerr = std::cerr.rdbuf(err.rdbuf());
-  const int code = cli::main(static_cast<int>(words.size()), argv.data(), cli::Mode::ParseOnly);
+  const int code = cli::main(args.argc(), args.argv.data(), cli::Mode::ParseOnly);
   std::cout.rdbuf(cout);
   std::cerr.rdbuf(cerr);
   if (code != 0 && code != 2) std::abort();
