@@ -127,8 +127,11 @@ int train(const TrainArgs& a) {
     if (!label_index.count(e.label)) throw rnn::Error(a.test, "label '" + e.label + "' does not occur in " + a.train);
   const Vocab vocab = vocab_of(train);
 
-  rnn::Model model = make_model(a, train, vocab, labels, fo.device);
-  rnn::Optimizer opt(model, oo);
+  rnn::LearnOptions lo;
+  lo.optimizer = oo;
+  lo.clip = a.clip;
+  lo.device = fo.device;
+  rnn::Learner learner(make_model(a, train, vocab, labels, fo.device), lo);
   std::fprintf(stderr,
                "rnn train-classify: %zu train, %zu test examples, %zu labels, vocabulary %lld; H=%lld L=%lld%s; %s on "
                "%s, %lld updates of %lld\n",
@@ -147,16 +150,16 @@ int train(const TrainArgs& a) {
     }
     std::vector<int64_t> lengths;
     const rnn::Tensor x = tasks::one_hot_texts(texts, vocab, lengths);
-    const rnn::ClassifyStepResult r = rnn::classify_step(model, opt, x, lengths, y, a.clip, fo);
+    const rnn::StepStats r = learner.classify(x, lengths, y);
     const double acc = static_cast<double>(r.correct) / static_cast<double>(texts.size());
     acc_smooth = acc_smooth < 0 ? acc : 0.98 * acc_smooth + 0.02 * acc;
     char extra[48];
     std::snprintf(extra, sizeof extra, "  train accuracy %.3f", acc_smooth);
     return tasks::Update{r.loss, extra};
   };
-  if (const int code = tasks::train_loop(a, train.size(), out, update, [&] { training::save(model, out); }))
+  if (const int code = tasks::train_loop(a, train.size(), out, update, [&] { training::save(learner.model(), out); }))
     return code;
-  return report_test(model, vocab, labels, test, fo.device, out);
+  return report_test(learner.model(), vocab, labels, test, fo.device, out);
 }
 
 int classify(const std::string& model_path, const std::string& device, const std::string& unknown) {

@@ -196,8 +196,11 @@ int train(const TrainArgs& a) {
   const std::pair<Vocab, Vocab> vocabs = vocabs_of(train);
   const Vocab &src = vocabs.first, &tgt = vocabs.second;
   const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
-  rnn::Seq2SeqModel m = make_model(a, train, src, tgt, device);
-  rnn::Optimizer eo(m.encoder, oo), dopt(m.decoder, oo);
+  rnn::LearnOptions lo;
+  lo.optimizer = oo;
+  lo.clip = a.clip;
+  lo.device = device;
+  rnn::Seq2SeqLearner learner(make_model(a, train, src, tgt, device), lo);
   std::fprintf(stderr,
                "rnn train-seq2seq: %zu train, %zu test pairs; vocabularies %lld -> %lld; H=%lld L=%lld; %s; %lld updates "
                "on %s\n",
@@ -208,11 +211,11 @@ int train(const TrainArgs& a) {
 
   auto update = [&](const std::vector<size_t>& pick) {
     const Batch b = batch(train, pick, src, tgt, a.reverse_source);
-    return tasks::Update{rnn::seq2seq_step(m, eo, dopt, b.x, b.s_len, b.y_in, b.t_len, b.targets, a.clip, device).loss,
-                         ""};
+    return tasks::Update{learner.step(b.x, b.s_len, b.y_in, b.t_len, b.targets).loss, ""};
   };
-  auto save = [&] { training::save_bytes(file_bytes(m, src, tgt, a, save_to), save_to); };
+  auto save = [&] { training::save_bytes(file_bytes(learner.model(), src, tgt, a, save_to), save_to); };
   if (const int code = tasks::train_loop(a, train.size(), save_to, update, save)) return code;
+  const rnn::Seq2SeqModel m = learner.model();
   int64_t exact = 0;
   for (const Pair& p : test) exact += decode(m, src, tgt, a.reverse_source, p.source, a.max_length) == p.target;
   std::printf("saved %s\n", save_to.c_str());

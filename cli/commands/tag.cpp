@@ -138,8 +138,6 @@ int train(const TrainArgs& a) {
   training::check_sizes(a.hidden, a.layers, a.batch, a.steps, a.save_every);
   const rnn::OptimizerOptions oo = training::optimizer_options(a.optimizer, a.lr, a.momentum);
   const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
-  rnn::ForwardOptions train_on;
-  train_on.device = device;
 
   tasks::check_sources(a.train, a.test);
   const std::vector<Example> train = read_examples(a.train), test = read_examples(a.test);
@@ -151,8 +149,11 @@ int train(const TrainArgs& a) {
       if (tag_index.index(t) < 0)
         throw rnn::Error(a.test, "tag '" + rnn::encode_utf8({t}) + "' does not occur in " + a.train);
 
-  rnn::Model model = make_model(a, train, char_index, tag_index, device);
-  rnn::Optimizer opt(model, oo);
+  rnn::LearnOptions lo;
+  lo.optimizer = oo;
+  lo.clip = a.clip;
+  lo.device = device;
+  rnn::Learner learner(make_model(a, train, char_index, tag_index, device), lo);
   std::fprintf(stderr,
                "rnn train-tag: %zu train, %zu test lines; vocabulary %lld, %lld tags; H=%lld L=%lld%s; %lld updates on "
                "%s\n",
@@ -167,11 +168,11 @@ int train(const TrainArgs& a) {
     std::vector<int64_t> lengths;
     const rnn::Tensor x = tasks::one_hot_texts(texts, char_index, lengths);
     const std::vector<int64_t> targets = batch_targets(train, pick, tag_index, x.dim(0), x.dim(1));
-    return tasks::Update{rnn::train_step(model, opt, x, nullptr, &lengths, targets, a.clip, train_on).loss, ""};
+    return tasks::Update{learner.step(x, &lengths, targets).loss, ""};
   };
-  if (const int code = tasks::train_loop(a, train.size(), out, update, [&] { training::save(model, out); }))
+  if (const int code = tasks::train_loop(a, train.size(), out, update, [&] { training::save(learner.model(), out); }))
     return code;
-  return report_test(model, char_index, tag_index, test, device, out);
+  return report_test(learner.model(), char_index, tag_index, test, device, out);
 }
 
 int tag(const std::string& model_path, const std::string& device, const std::string& unknown) {

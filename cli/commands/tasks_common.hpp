@@ -124,7 +124,8 @@ inline rnn::ModelConfig model_config(const TrainArgs& a, int64_t inputs, int64_t
 // most) of up to `longest` steps.
 inline void check_memory(const std::vector<rnn::ModelConfig>& configs, size_t longest, const TrainArgs& a, size_t n,
                          rnn::Device device) {
-  training::check_memory(configs, static_cast<int64_t>(longest), std::min<int64_t>(a.batch, n), 1,
+  // Two copies: the model made and the learner's own (rnn::Learner).
+  training::check_memory(configs, static_cast<int64_t>(longest), std::min<int64_t>(a.batch, n), 2,
                          device == rnn::Device::Cuda, "--hidden");
 }
 

@@ -28,6 +28,18 @@ Tensor swap01(const Tensor& t) {
   return out;
 }
 
+void check_lengths(const std::vector<int64_t>& lengths, int64_t T, int64_t B) {
+  if (static_cast<int64_t>(lengths.size()) != B)
+    throw Error("lengths", "holds " + std::to_string(lengths.size()) + " lengths for a batch of " + std::to_string(B) +
+                               " sequences");
+  for (size_t b = 0; b < lengths.size(); ++b) {
+    const int64_t len = lengths[b];
+    if (len < 1 || len > T)
+      throw Error("lengths", "length " + std::to_string(len) + " of sequence " + std::to_string(b) +
+                                 " is outside [1, T] = [1, " + std::to_string(T) + "]");
+  }
+}
+
 void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                      bool batch_first) {
   try {
@@ -35,7 +47,11 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
   } catch (const Error& e) {
     throw Error("model", e.what());
   }
-  const ModelConfig& cfg = model.config();
+  check_inputs_fit(model.config(), x, h0, lengths, batch_first);
+}
+
+void check_inputs_fit(const ModelConfig& cfg, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
+                      bool batch_first) {
   const char* layout = batch_first ? "[B, T, I]" : "[T, B, I]";
   if (x.rank() != 3)
     throw Error("x", "has " + std::to_string(x.rank()) + " dimensions " + shape_string(x.shape()) + ", expected 3 " +
@@ -62,17 +78,7 @@ void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, cons
     if (h0->shape() != want)
       throw Error("h0", "has shape " + shape_string(h0->shape()) + ", expected [L*D, B, H] = " + shape_string(want));
   }
-  if (lengths) {
-    if (static_cast<int64_t>(lengths->size()) != B)
-      throw Error("lengths", "holds " + std::to_string(lengths->size()) + " lengths for a batch of " +
-                                 std::to_string(B) + " sequences");
-    for (size_t b = 0; b < lengths->size(); ++b) {
-      const int64_t len = (*lengths)[b];
-      if (len < 1 || len > T)
-        throw Error("lengths", "length " + std::to_string(len) + " of sequence " + std::to_string(b) +
-                                   " is outside [1, T] = [1, " + std::to_string(T) + "]");
-    }
-  }
+  if (lengths) check_lengths(*lengths, T, B);
 }
 
 void check_cpu_pass_memory(const ModelConfig& config, int64_t T, int64_t B, bool backward, bool batch_first) {

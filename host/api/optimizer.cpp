@@ -90,12 +90,21 @@ void same_config(const Model& a, const Model& b, const char* what) {
 
 }  // namespace
 
-Optimizer::Optimizer(const Model& model, const OptimizerOptions& options)
-    : options_(options), first_(model.config()), second_(model.config()) {
+namespace detail {
+
+void check_optimizer_options(const OptimizerOptions& options) {
   if (!(options.lr > 0.0)) throw Error("optimizer", "learning rate must be positive");
   if (options.momentum < 0.0 || options.beta1 < 0.0 || options.beta1 >= 1.0 || options.beta2 < 0.0 ||
       options.beta2 >= 1.0 || !(options.eps > 0.0))
     throw Error("optimizer", "momentum >= 0, 0 <= beta1, beta2 < 1 and eps > 0 are required");
+}
+
+}  // namespace detail
+
+Optimizer::Optimizer(const Model& model, const OptimizerOptions& options) : options_(options) {
+  detail::check_optimizer_options(options);
+  first_ = Model(model.config());
+  second_ = Model(model.config());
 }
 
 void Optimizer::step(Model& model, const Model& grads) {

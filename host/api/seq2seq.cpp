@@ -11,29 +11,13 @@
 #include "rnn/forward.hpp"
 #include "rnn/seq2seq.hpp"
 
+#include "api/inputs.hpp"
 #include "api/sample.hpp"
 #include "engine/pass.hpp"
 
 namespace rnn {
 
 namespace {
-void check_pair(const Seq2SeqModel& m) {
-  const ModelConfig &e = m.encoder.config(), &d = m.decoder.config();
-  if (e.bidirectional || d.bidirectional) throw Error("model", "seq2seq encoder and decoder are unidirectional");
-  if (e.num_layers != d.num_layers || e.hidden_size != d.hidden_size)
-    throw Error("model", "the encoder's final states must fit the decoder: same layers and hidden size");
-  if (!m.decoder.has_head()) throw Error("model", "the decoder needs an output head");
-  if (m.context && d.input_size <= d.hidden_size)
-    throw Error("model", "with context the decoder's input_size (" + std::to_string(d.input_size) +
-                             ") must exceed its hidden size (" + std::to_string(d.hidden_size) +
-                             "): symbols plus the encoder's state");
-  // Each symbol the head produces is fed back as the next input.
-  const int64_t symbols = m.context ? d.input_size - d.hidden_size : d.input_size;
-  if (d.output_size > symbols)
-    throw Error("model", "the decoder's head has " + std::to_string(d.output_size) + " outputs but its input only " +
-                             std::to_string(symbols) + " symbols: every output must be a valid next input");
-}
-
 // [Tt, B, Vt] symbols and the top layer of h_n [L, B, H] -> [Tt, B, Vt + H].
 Tensor with_context(const Tensor& symbols, const Tensor& h_n) {
   const int64_t T = symbols.dim(0), B = symbols.dim(1), V = symbols.dim(2), H = h_n.dim(2);
@@ -50,6 +34,45 @@ Tensor with_context(const Tensor& symbols, const Tensor& h_n) {
 }
 }  // namespace
 
+namespace detail {
+
+void check_seq2seq_pair(const ModelConfig& e, const ModelConfig& d, bool context) {
+  if (e.bidirectional || d.bidirectional) throw Error("model", "seq2seq encoder and decoder are unidirectional");
+  if (e.num_layers != d.num_layers || e.hidden_size != d.hidden_size)
+    throw Error("model", "the encoder's final states must fit the decoder: same layers and hidden size");
+  if (d.output_size < 1) throw Error("model", "the decoder needs an output head");
+  if (context && d.input_size <= d.hidden_size)
+    throw Error("model", "with context the decoder's input_size (" + std::to_string(d.input_size) +
+                             ") must exceed its hidden size (" + std::to_string(d.hidden_size) +
+                             "): symbols plus the encoder's state");
+  // Each symbol the head produces is fed back as the next input.
+  const int64_t symbols = context ? d.input_size - d.hidden_size : d.input_size;
+  if (d.output_size > symbols)
+    throw Error("model", "the decoder's head has " + std::to_string(d.output_size) + " outputs but its input only " +
+                             std::to_string(symbols) + " symbols: every output must be a valid next input");
+}
+
+void check_seq2seq_step(const ModelConfig& encoder, const ModelConfig& decoder, bool context, const Tensor& src,
+                        const std::vector<int64_t>& src_lengths, const Tensor& dec_in,
+                        const std::vector<int64_t>& tgt_lengths, const std::vector<int64_t>& targets) {
+  check_seq2seq_pair(encoder, decoder, context);
+  const int64_t symbols = context ? decoder.input_size - decoder.hidden_size : decoder.input_size;
+  if (dec_in.rank() != 3 || dec_in.dim(2) != symbols)
+    throw Error("dec_in", "has shape " + shape_string(dec_in.shape()) + ", expected [Tt, B, " +
+                              std::to_string(symbols) + "] (the decoder's symbols)");
+  if (src.rank() != 3 || src.dim(1) != dec_in.dim(1))
+    throw Error("dec_in", "holds " + std::to_string(dec_in.dim(1)) + " sequences but src " + shape_string(src.shape()) +
+                              " holds " + (src.rank() == 3 ? std::to_string(src.dim(1)) : std::string("?")) +
+                              ": one target per source");
+  check_inputs_fit(encoder, src, nullptr, &src_lengths, /*batch_first=*/false);
+  const int64_t T = dec_in.dim(0), B = dec_in.dim(1);
+  if (T < 1) throw Error("dec_in", "Tt = 0: the target must be at least 1 step");
+  check_lengths(tgt_lengths, T, B);
+  check_targets_within(targets, T, B, &tgt_lengths);
+}
+
+}  // namespace detail
+
 int64_t seq2seq_symbols(const Seq2SeqModel& model) {
   const ModelConfig& d = model.decoder.config();
   return model.context ? d.input_size - d.hidden_size : d.input_size;
@@ -59,16 +82,16 @@ Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Opti
                                const std::vector<int64_t>& src_lengths, const Tensor& dec_in,
                                const std::vector<int64_t>& tgt_lengths, const std::vector<int64_t>& targets,
                                double clip, Device device) {
-  check_pair(model);
+  try {
+    model.encoder.validate();
+    model.decoder.validate();
+  } catch (const Error& e) {
+    throw Error("model", e.what());
+  }
+  detail::check_seq2seq_step(model.encoder.config(), model.decoder.config(), model.context, src, src_lengths, dec_in,
+                             tgt_lengths, targets);
   ForwardOptions cpu;
   cpu.device = resolve_device(device);  // the device of both RNNs' passes
-  if (dec_in.rank() != 3 || dec_in.dim(2) != seq2seq_symbols(model))
-    throw Error("dec_in", "has shape " + shape_string(dec_in.shape()) + ", expected [Tt, B, " +
-                              std::to_string(seq2seq_symbols(model)) + "] (the decoder's symbols)");
-  if (src.rank() != 3 || src.dim(1) != dec_in.dim(1))
-    throw Error("dec_in", "holds " + std::to_string(dec_in.dim(1)) + " sequences but src " + shape_string(src.shape()) +
-                              " holds " + (src.rank() == 3 ? std::to_string(src.dim(1)) : std::string("?")) +
-                              ": one target per source");
   // The encoder's forward pass, kept for its backward pass below.
   const std::unique_ptr<detail::Pass> enc_pass =
       detail::forward_for_backward(model.encoder, src, nullptr, &src_lengths, cpu);
@@ -114,7 +137,7 @@ std::vector<int64_t> seq2seq_sample(const Seq2SeqModel& model, const Tensor& src
   if (!(temperature >= 0.0)) throw Error("temperature", "must be 0 (greedy) or more");
   std::mt19937_64 gen(seed);
   std::vector<double> p;
-  check_pair(model);
+  detail::check_seq2seq_pair(model.encoder.config(), model.decoder.config(), model.context);
   ForwardOptions cpu;
   cpu.device = Device::Cpu;
   if (src.rank() != 3 || src.dim(1) != 1) throw Error("src", "must be one source [Ts, 1, Vs]");

@@ -41,22 +41,6 @@ uint64_t train_step_bytes(const ModelConfig& config, int64_t T, int64_t B, const
 
 namespace {
 
-// The checks both loss_and_grads paths make before any work.
-void check_training_inputs(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>& targets,
-                           const std::vector<int64_t>* lengths) {
-  if (!model.has_head()) throw Error("model", "has no output head (fc.weight): nothing to train against");
-  detail::validate_inputs(model, x, h0, lengths, /*batch_first=*/false);
-  const int64_t T = x.dim(0), B = x.dim(1);
-  if (static_cast<int64_t>(targets.size()) != T * B)
-    throw Error("targets", "holds " + std::to_string(targets.size()) + " targets for T*B = " + std::to_string(T * B));
-  if (lengths)
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t b = 0; b < B; ++b)
-        if (t >= (*lengths)[static_cast<size_t>(b)] && targets[static_cast<size_t>(t * B + b)] >= 0)
-          throw Error("targets", "target at t=" + std::to_string(t) + ", b=" + std::to_string(b) +
-                                     " lies past the sequence's length: it must be -1");
-}
-
 // The head's backward pass, logits = y W^T + b: dW = dlogits^T y and
 // db = sum dlogits go into grads' head; returns dy = dlogits W. `y` holds
 // the N = T*B rows of the top layer (double on the CPU path, float from the
@@ -104,6 +88,50 @@ void take_rnn_grads(const Model& rnn_grads, Model& grads) {
 }
 
 }  // namespace
+
+namespace detail {
+
+void check_targets_within(const std::vector<int64_t>& targets, int64_t T, int64_t B,
+                          const std::vector<int64_t>* lengths) {
+  if (static_cast<int64_t>(targets.size()) != T * B)
+    throw Error("targets", "holds " + std::to_string(targets.size()) + " targets for T*B = " + std::to_string(T * B));
+  if (lengths)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t b = 0; b < B; ++b)
+        if (t >= (*lengths)[static_cast<size_t>(b)] && targets[static_cast<size_t>(t * B + b)] >= 0)
+          throw Error("targets", "target at t=" + std::to_string(t) + ", b=" + std::to_string(b) +
+                                     " lies past the sequence's length: it must be -1");
+}
+
+void check_training_inputs(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>& targets,
+                           const std::vector<int64_t>* lengths) {
+  if (!model.has_head()) throw Error("model", "has no output head (fc.weight): nothing to train against");
+  validate_inputs(model, x, h0, lengths, /*batch_first=*/false);
+  check_targets_within(targets, x.dim(0), x.dim(1), lengths);
+}
+
+void check_training_inputs(const ModelConfig& config, const Tensor& x, const Tensor* h0,
+                           const std::vector<int64_t>& targets, const std::vector<int64_t>* lengths) {
+  if (config.output_size < 1) throw Error("model", "has no output head (fc.weight): nothing to train against");
+  check_inputs_fit(config, x, h0, lengths, /*batch_first=*/false);
+  check_targets_within(targets, x.dim(0), x.dim(1), lengths);
+}
+
+int64_t counted_targets(const std::vector<int64_t>& targets, int64_t O) {
+  int64_t count = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i] >= O)
+      throw Error("targets", "target " + std::to_string(targets[i]) + " at row " + std::to_string(i) +
+                                 " is outside [0, " + std::to_string(O) + ")");
+    count += targets[i] >= 0;
+  }
+  if (count == 0) throw Error("targets", "none is counted (all -1): a step needs at least one target");
+  return count;
+}
+
+}  // namespace detail
+
+using detail::check_training_inputs;
 
 Tensor head_backward(const Model& model, const Tensor& y, const Tensor& dlogits, Model& grads) {
   if (!model.has_head()) throw Error("model", "has no output head");

@@ -20,9 +20,11 @@ class Cuda final : public CudaBackend {
                                                 Kernel kernel) const override {
     return std::make_unique<CudaBackwardPass>(model, x, h0, lengths, batch_first, kernel);
   }
-  std::unique_ptr<GpuChunkTrainer> chunk_trainer(const Model& model, const OptimizerOptions& optimizer, double clip,
-                                                 int64_t max_steps, int64_t max_batch) const override {
-    return std::make_unique<CudaChunkTrainer>(model, optimizer, clip, max_steps, max_batch);
+  std::unique_ptr<Learner> learner(const Model& model, const LearnOptions& options) const override {
+    return cuda_learner(model, options);
+  }
+  std::unique_ptr<PairLearner> pair_learner(const Seq2SeqModel& model, const LearnOptions& options) const override {
+    return cuda_pair_learner(model, options);
   }
   std::vector<int64_t> generate(const Model& model, const std::vector<int64_t>& prime, int64_t length,
                                 double temperature, uint64_t seed) const override {

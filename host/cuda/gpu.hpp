@@ -33,22 +33,11 @@ class CudaBackwardPass final : public Pass {
   std::unique_ptr<State> s_;
 };
 
-// host/cuda/session.cpp: a cuda::Trainer with the device buffers of x and
-// the carried state (two, used in turn); generation through cuda::Stepper.
-class CudaChunkTrainer final : public GpuChunkTrainer {
- public:
-  CudaChunkTrainer(const Model& model, const OptimizerOptions& optimizer, double clip, int64_t max_steps,
-                   int64_t max_batch);
-  ~CudaChunkTrainer() override;
-  CudaChunkTrainer(const CudaChunkTrainer&) = delete;
-  CudaChunkTrainer& operator=(const CudaChunkTrainer&) = delete;
-  double step(const Tensor& x, const std::vector<int64_t>& targets, bool fresh) override;
-  Model model() const override;
+// host/cuda/learner.cpp: the engine's learners on the GPU.
+std::unique_ptr<Learner> cuda_learner(const Model& model, const LearnOptions& options);
+std::unique_ptr<PairLearner> cuda_pair_learner(const Seq2SeqModel& model, const LearnOptions& options);
 
- private:
-  struct State;
-  std::unique_ptr<State> s_;
-};
+// host/cuda/generate.cpp: generation through cuda::Stepper.
 std::vector<int64_t> cuda_generate(const Model& model, const std::vector<int64_t>& prime, int64_t length,
                                    double temperature, uint64_t seed);
 

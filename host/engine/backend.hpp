@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/learner.hpp"
 #include "rnn/device.hpp"
 #include "rnn/model.hpp"
 #include "rnn/tensor.hpp"
@@ -42,15 +43,6 @@ class Pass {
   bool dx_wanted_ = true;
 };
 
-// rnn::ChunkTrainer's GPU half: a cuda::Trainer and the device buffers of x
-// and the carried state.
-class GpuChunkTrainer {
- public:
-  virtual ~GpuChunkTrainer() = default;
-  virtual double step(const Tensor& x, const std::vector<int64_t>& targets, bool fresh) = 0;
-  virtual Model model() const = 0;  // weights only (no vocab or metadata)
-};
-
 class CudaBackend {
  public:
   virtual ~CudaBackend() = default;
@@ -62,9 +54,10 @@ class CudaBackend {
   virtual std::unique_ptr<Pass> forward_for_backward(const Model& model, const Tensor& x, const Tensor* h0,
                                                      const std::vector<int64_t>* lengths, bool batch_first,
                                                      Kernel kernel) const = 0;
-  virtual std::unique_ptr<GpuChunkTrainer> chunk_trainer(const Model& model, const OptimizerOptions& optimizer,
-                                                         double clip, int64_t max_steps,
-                                                         int64_t max_batch) const = 0;
+  // The engine's learners on the GPU (host/engine/learner.hpp): the model,
+  // its gradients and optimizer state on the device for the learner's life.
+  virtual std::unique_ptr<Learner> learner(const Model& model, const LearnOptions& options) const = 0;
+  virtual std::unique_ptr<PairLearner> pair_learner(const Seq2SeqModel& model, const LearnOptions& options) const = 0;
   // rnn::generate's GPU half (cuda::Stepper), arguments validated.
   virtual std::vector<int64_t> generate(const Model& model, const std::vector<int64_t>& prime, int64_t length,
                                         double temperature, uint64_t seed) const = 0;

@@ -31,6 +31,10 @@
 #include "rnn/model.hpp"
 #include "rnn/train.hpp"
 
+namespace rnn::cuda_detail {
+class DeviceModel;  // host/cuda/device_model.hpp
+}  // namespace rnn::cuda_detail
+
 namespace rnn::cuda {
 
 // For benchmarks only: one part of every recurrence step that a plan's
@@ -141,7 +145,7 @@ class Plan {
   struct Impl;  // private to host/cuda/plan.cpp
 
  private:
-  friend class Trainer;
+  friend class rnn::cuda_detail::DeviceModel;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -18,6 +18,7 @@
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
 #include "rnn/io.hpp"
+#include "rnn/learner.hpp"
 #include "rnn/limits.hpp"
 #include "rnn/model.hpp"
 #include "rnn/sample.hpp"

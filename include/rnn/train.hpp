@@ -2,8 +2,12 @@
 // clipping, a training step with truncated BPTT, and the step API for
 // streaming (one input at a time, state carried by the caller).
 //
-// These run on the CPU (double accumulation); on the GPU, training is
-// rnn::cuda::Trainer and stepping rnn::cuda::Stepper (rnn/cuda.hpp).
+// train_step and loss_and_grads run on the device their options name (the
+// fast CPU backend by default; the double reference; the GPU's passes with
+// the head and update on the host). A whole training run with the model
+// kept where it trains is rnn::Learner (rnn/learner.hpp) or, with the state
+// carried from chunk to chunk, ChunkTrainer below; on device pointers,
+// rnn::cuda::Trainer and rnn::cuda::Stepper (rnn/cuda.hpp).
 #pragma once
 
 #include <cstdint>
