@@ -247,4 +247,33 @@ inline bool relu_sides_differ(const rnn::Model& m, const rnn::Tensor& x, const r
 // reaches the same one).
 inline uint64_t next_seed(uint64_t seed) { return seed * 6364136223846793005ull + 1442695040888963407ull; }
 
+// A training batch's lengths in [1, T] (one of them T) and targets [T*B]
+// (-1 past each length and at random places, targets[0] counted), drawn
+// from `seed`.
+inline void random_batch(int64_t T, int64_t B, int64_t O, uint64_t seed, std::vector<int64_t>& lengths,
+                         std::vector<int64_t>& targets) {
+  std::mt19937_64 gen(seed);
+  lengths.assign(static_cast<size_t>(B), 0);
+  for (auto& l : lengths) l = 1 + static_cast<int64_t>(gen() % T);
+  lengths[gen() % lengths.size()] = T;
+  targets.assign(static_cast<size_t>(T * B), -1);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b)
+      if (t < lengths[static_cast<size_t>(b)] && gen() % 5 != 0)
+        targets[static_cast<size_t>(t * B + b)] = static_cast<int64_t>(gen() % O);
+  targets[0] = 1;
+}
+
+// The subject of the rnn::Error that call() throws ("(nothing thrown)" when
+// it returns).
+template <class Call>
+std::string error_subject(Call&& call) {
+  try {
+    call();
+  } catch (const rnn::Error& e) {
+    return e.subject();
+  }
+  return "(nothing thrown)";
+}
+
 }  // namespace testbed

@@ -23,22 +23,6 @@ rnn::Model tagger(int64_t I, int64_t H, int64_t O, bool bidirectional, uint64_t 
   return m;
 }
 
-// Random lengths in [1, T] (one of them T) and targets (-1 past each length
-// and at random places, at least one counted).
-void random_batch(int64_t T, int64_t B, int64_t O, uint64_t seed, std::vector<int64_t>& lengths,
-                  std::vector<int64_t>& targets) {
-  std::mt19937_64 gen(seed);
-  lengths.assign(static_cast<size_t>(B), 0);
-  for (auto& l : lengths) l = 1 + static_cast<int64_t>(gen() % T);
-  lengths[gen() % lengths.size()] = T;
-  targets.assign(static_cast<size_t>(T * B), -1);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t b = 0; b < B; ++b)
-      if (t < lengths[static_cast<size_t>(b)] && gen() % 5 != 0)
-        targets[static_cast<size_t>(t * B + b)] = static_cast<int64_t>(gen() % O);
-  targets[0] = 1;
-}
-
 void expect_same_weights(const rnn::Model& a, const rnn::Model& b) {
   const auto pa = a.parameters();
   const auto pb = b.parameters();
@@ -66,7 +50,7 @@ TEST_P(LearnerOnCpu, StepIsTrainStepBitForBit) {
     const int64_t T = 3 + step, B = 2 + step % 2;  // shapes change from step to step
     const rnn::Tensor x = testbed::random_tensor({T, B, I}, seed + 10 + step);
     std::vector<int64_t> lengths, targets;
-    random_batch(T, B, O, seed + 20 + step, lengths, targets);
+    testbed::random_batch(T, B, O, seed + 20 + step, lengths, targets);
     const rnn::StepStats s = learner.step(x, &lengths, targets);
     const rnn::TrainStepResult r = rnn::train_step(m, opt, x, nullptr, &lengths, targets, lo.clip, on);
     EXPECT_EQ(s.loss, r.loss);
@@ -97,7 +81,7 @@ TEST_P(LearnerOnCpu, ClassifyIsClassifyStepBitForBit) {
   for (int step = 0; step < 3; ++step) {
     const rnn::Tensor x = testbed::random_tensor({T, B, I}, seed + 10 + step);
     std::vector<int64_t> lengths, unused;
-    random_batch(T, B, O, seed + 20 + step, lengths, unused);
+    testbed::random_batch(T, B, O, seed + 20 + step, lengths, unused);
     std::vector<int64_t> labels(static_cast<size_t>(B));
     for (size_t b = 0; b < labels.size(); ++b) labels[b] = static_cast<int64_t>((b + step) % O);
     const rnn::StepStats s = learner.classify(x, lengths, labels);
@@ -140,8 +124,8 @@ TEST_P(LearnerOnCpu, Seq2SeqIsSeq2SeqStepBitForBit) {
       const rnn::Tensor src = testbed::random_tensor({Ts, B, 5}, seed + 10 + step);
       const rnn::Tensor dec_in = testbed::random_tensor({Tt, B, 4}, seed + 20 + step);
       std::vector<int64_t> src_len, tgt_len, targets, unused;
-      random_batch(Ts, B, 4, seed + 30 + step, src_len, unused);
-      random_batch(Tt, B, 4, seed + 40 + step, tgt_len, targets);
+      testbed::random_batch(Ts, B, 4, seed + 30 + step, src_len, unused);
+      testbed::random_batch(Tt, B, 4, seed + 40 + step, tgt_len, targets);
       const rnn::StepStats s = learner.step(src, src_len, dec_in, tgt_len, targets);
       const rnn::Seq2SeqStepResult r =
           rnn::seq2seq_step(m, eo, dopt, src, src_len, dec_in, tgt_len, targets, lo.clip, GetParam());
@@ -169,60 +153,44 @@ TEST(Learner, RefusesBadInputAndKeepsTheModel) {
   rnn::Learner learner(m0, lo);
   const rnn::Tensor x = testbed::random_tensor({2, 2, 3}, 6);
   const std::vector<int64_t> lengths = {2, 1};
-  auto subject = [](auto&& call) {
-    try {
-      call();
-    } catch (const rnn::Error& e) {
-      return e.subject();
-    }
-    return std::string("(nothing thrown)");
-  };
-  EXPECT_EQ(subject([&] { learner.step(x, &lengths, {-1, -1, -1, -1}); }), "targets");  // none counted
-  EXPECT_EQ(subject([&] { learner.step(x, &lengths, {0, 1, 2, 3}); }), "targets");     // 3 >= O, past length
-  EXPECT_EQ(subject([&] { learner.step(x, &lengths, {0, 1, 2}); }), "targets");        // T*B = 4
-  EXPECT_EQ(subject([&] { learner.step(testbed::random_tensor({2, 2, 5}, 7), nullptr, {0, 1, 2, 0}); }), "x");
+  EXPECT_EQ(testbed::error_subject([&] { learner.step(x, &lengths, {-1, -1, -1, -1}); }), "targets");  // none counted
+  EXPECT_EQ(testbed::error_subject([&] { learner.step(x, &lengths, {0, 1, 2, 3}); }), "targets");     // 3 >= O, past length
+  EXPECT_EQ(testbed::error_subject([&] { learner.step(x, &lengths, {0, 1, 2}); }), "targets");        // T*B = 4
+  EXPECT_EQ(testbed::error_subject([&] { learner.step(testbed::random_tensor({2, 2, 5}, 7), nullptr, {0, 1, 2, 0}); }), "x");
   const std::vector<int64_t> long_lengths = {3, 1};
-  EXPECT_EQ(subject([&] { learner.step(x, &long_lengths, {0, 1, 2, -1}); }), "lengths");
-  EXPECT_EQ(subject([&] { learner.classify(x, lengths, {0}); }), "labels");
-  EXPECT_EQ(subject([&] { learner.classify(x, lengths, {0, 3}); }), "labels");
-  EXPECT_EQ(subject([&] { learner.classify(x, lengths, {-1, 0}); }), "labels");
+  EXPECT_EQ(testbed::error_subject([&] { learner.step(x, &long_lengths, {0, 1, 2, -1}); }), "lengths");
+  EXPECT_EQ(testbed::error_subject([&] { learner.classify(x, lengths, {0}); }), "labels");
+  EXPECT_EQ(testbed::error_subject([&] { learner.classify(x, lengths, {0, 3}); }), "labels");
+  EXPECT_EQ(testbed::error_subject([&] { learner.classify(x, lengths, {-1, 0}); }), "labels");
   expect_same_weights(learner.model(), m0);
 
   rnn::ModelConfig headless = m0.config();
   headless.output_size = 0;
-  EXPECT_EQ(subject([&] { rnn::Learner(rnn::Model::random(headless, 1), lo); }), "model");
+  EXPECT_EQ(testbed::error_subject([&] { rnn::Learner(rnn::Model::random(headless, 1), lo); }), "model");
   rnn::LearnOptions bad = lo;
   bad.optimizer.lr = 0.0;
-  EXPECT_EQ(subject([&] { rnn::Learner(m0, bad); }), "optimizer");
+  EXPECT_EQ(testbed::error_subject([&] { rnn::Learner(m0, bad); }), "optimizer");
 }
 
 TEST(Seq2SeqLearner, RefusesPairsThatDoNotFitAndBadInput) {
   rnn::Seq2SeqModel m = pair_model(true, 3);
   rnn::LearnOptions lo;
   lo.device = rnn::Device::Cpu;
-  auto subject = [](auto&& call) {
-    try {
-      call();
-    } catch (const rnn::Error& e) {
-      return e.subject();
-    }
-    return std::string("(nothing thrown)");
-  };
   rnn::Seq2SeqModel small = m;
   small.decoder = rnn::Model::random([&] {
     rnn::ModelConfig c = m.decoder.config();
     c.hidden_size = 3;
     return c;
   }(), 1);
-  EXPECT_EQ(subject([&] { rnn::Seq2SeqLearner(small, lo); }), "model");
+  EXPECT_EQ(testbed::error_subject([&] { rnn::Seq2SeqLearner(small, lo); }), "model");
   rnn::Seq2SeqLearner learner(m, lo);
   const rnn::Tensor src = testbed::random_tensor({3, 2, 5}, 4), dec_in = testbed::random_tensor({2, 2, 4}, 5);
   const std::vector<int64_t> len = {2, 1};
-  EXPECT_EQ(subject([&] { learner.step(src, len, testbed::random_tensor({2, 2, 10}, 6), len, {0, 1, 2, -1}); }),
+  EXPECT_EQ(testbed::error_subject([&] { learner.step(src, len, testbed::random_tensor({2, 2, 10}, 6), len, {0, 1, 2, -1}); }),
             "dec_in");  // the context columns are the learner's to add
-  EXPECT_EQ(subject([&] { learner.step(src, {4, 1}, dec_in, len, {0, 1, 2, -1}); }), "lengths");
-  EXPECT_EQ(subject([&] { learner.step(src, len, dec_in, len, {0, 1, 2, 3}); }), "targets");
-  EXPECT_EQ(subject([&] { learner.step(src, len, dec_in, len, {-1, -1, -1, -1}); }), "targets");
+  EXPECT_EQ(testbed::error_subject([&] { learner.step(src, {4, 1}, dec_in, len, {0, 1, 2, -1}); }), "lengths");
+  EXPECT_EQ(testbed::error_subject([&] { learner.step(src, len, dec_in, len, {0, 1, 2, 3}); }), "targets");
+  EXPECT_EQ(testbed::error_subject([&] { learner.step(src, len, dec_in, len, {-1, -1, -1, -1}); }), "targets");
   const rnn::Seq2SeqModel after = learner.model();
   expect_same_weights(after.encoder, m.encoder);
   expect_same_weights(after.decoder, m.decoder);

@@ -22,20 +22,6 @@ rnn::Model model(int64_t I, int64_t H, int64_t O, bool bidirectional, uint64_t s
   return rnn::Model::random(c, seed);
 }
 
-void random_batch(int64_t T, int64_t B, int64_t O, uint64_t seed, std::vector<int64_t>& lengths,
-                  std::vector<int64_t>& targets) {
-  std::mt19937_64 gen(seed);
-  lengths.assign(static_cast<size_t>(B), 0);
-  for (auto& l : lengths) l = 1 + static_cast<int64_t>(gen() % T);
-  lengths[gen() % lengths.size()] = T;
-  targets.assign(static_cast<size_t>(T * B), -1);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t b = 0; b < B; ++b)
-      if (t < lengths[static_cast<size_t>(b)] && gen() % 5 != 0)
-        targets[static_cast<size_t>(t * B + b)] = static_cast<int64_t>(gen() % O);
-  targets[0] = 1;
-}
-
 void expect_close_weights(const rnn::Model& a, const rnn::Model& b) {
   const auto pa = a.parameters(), pb = b.parameters();
   ASSERT_EQ(pa.size(), pb.size());
@@ -74,7 +60,7 @@ TEST_P(GpuLearner, StepMatchesTheCpu) {
     const auto [B, T] = kShapes[k];
     const rnn::Tensor x = testbed::random_tensor({T, B, 5}, seed + 10 + k);
     std::vector<int64_t> lengths, targets;
-    random_batch(T, B, 6, seed + 20 + k, lengths, targets);
+    testbed::random_batch(T, B, 6, seed + 20 + k, lengths, targets);
     const rnn::StepStats a = gpu.step(x, &lengths, targets), b = cpu.step(x, &lengths, targets);
     EXPECT_NEAR(a.loss, b.loss, kTol * b.loss) << "update " << k;
     EXPECT_NEAR(a.grad_norm, b.grad_norm, kTol * b.grad_norm) << "update " << k;
@@ -92,7 +78,7 @@ TEST_P(GpuLearner, ClassifyMatchesTheCpu) {
     const auto [B, T] = kShapes[k];
     const rnn::Tensor x = testbed::random_tensor({T, B, 4}, seed + 10 + k);
     std::vector<int64_t> lengths, unused;
-    random_batch(T, B, 3, seed + 20 + k, lengths, unused);
+    testbed::random_batch(T, B, 3, seed + 20 + k, lengths, unused);
     std::vector<int64_t> labels(static_cast<size_t>(B));
     for (size_t b = 0; b < labels.size(); ++b) labels[b] = static_cast<int64_t>((b + k) % 3);
     const rnn::StepStats a = gpu.classify(x, lengths, labels), b = cpu.classify(x, lengths, labels);
@@ -121,8 +107,8 @@ TEST_P(GpuLearner, Seq2SeqMatchesTheCpu) {
       const rnn::Tensor src = testbed::random_tensor({T + 1, B, 5}, seed + 10 + k);
       const rnn::Tensor dec_in = testbed::random_tensor({T, B, 4}, seed + 20 + k);
       std::vector<int64_t> src_len, tgt_len, targets, unused;
-      random_batch(T + 1, B, 4, seed + 30 + k, src_len, unused);
-      random_batch(T, B, 4, seed + 40 + k, tgt_len, targets);
+      testbed::random_batch(T + 1, B, 4, seed + 30 + k, src_len, unused);
+      testbed::random_batch(T, B, 4, seed + 40 + k, tgt_len, targets);
       const rnn::StepStats a = gpu.step(src, src_len, dec_in, tgt_len, targets);
       const rnn::StepStats b = cpu.step(src, src_len, dec_in, tgt_len, targets);
       EXPECT_NEAR(a.loss, b.loss, kTol * b.loss) << "update " << k;
