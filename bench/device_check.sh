@@ -22,7 +22,7 @@
 #   python      the Python package's pytest suite (python/tests) with this
 #               build's librnn_c: rnn.torch.RNN on CUDA tensors against
 #               torch.nn.RNN, torch.compile(fullgraph=True) where PyTorch >= 2.4
-#   workbench   bench/workbench's programs: every forward and backward
+#   workbench   kernels/workbench's programs: every forward and backward
 #               recurrence kernel variant against its CPU twin on random
 #               data, and timed
 #   train       the "hello" model trained and sampled greedily on the GPU, and
@@ -381,7 +381,7 @@ write_results python
 if gpu_begin workbench 20; then
   status[workbench]=pass
   for family in recurrence backward; do
-    run_logged "$(cap 60)" "$bd/bench/rnn-workbench-$family" --cases all --runs 5 || status[workbench]=fail
+    run_logged "$(cap 60)" "$bd/kernels/workbench/rnn-workbench-$family" --cases all --runs 5 || status[workbench]=fail
   done
   detail[workbench]="\"result\": $(jstr "$(grep -E '^workbench:' "$log" | tail -2 | tr '\n' ' ')")"
   note "workbench: ${status[workbench]}"

@@ -1,4 +1,4 @@
-// bench/workbench/recurrence.cpp: the recurrence kernel family's workbench.
+// kernels/workbench/recurrence.cpp: the recurrence kernel family's workbench.
 //
 // One program per kernel family, in the manner of llm.c's dev/cuda: the
 // family's CPU twin (kernels/recurrence.cuh's definition of a layer's
@@ -26,9 +26,9 @@
 #include <string>
 #include <vector>
 
-#include "../../kernels/recurrence_persistent.cuh"
-#include "../../kernels/recurrence_registers.cuh"
-#include "../../kernels/recurrence_stepwise.cuh"
+#include "../recurrence_persistent.cuh"
+#include "../recurrence_registers.cuh"
+#include "../recurrence_stepwise.cuh"
 #include "rnn/rnn.hpp"
 #include "workbench.hpp"
 

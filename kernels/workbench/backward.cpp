@@ -1,5 +1,5 @@
-// bench/workbench/backward.cpp: the backward recurrence kernel family's
-// workbench (see bench/workbench/recurrence.cpp for the manner).
+// kernels/workbench/backward.cpp: the backward recurrence kernel family's
+// workbench (see kernels/workbench/recurrence.cpp for the manner).
 //
 // The CPU twin is kernels/backward.cuh's definition in double: for every
 // step s = T-1 .. -1 of direction d and sequence b, dr (min-char-rnn's
@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "../../kernels/backward.cuh"
-#include "../../kernels/backward_persistent.cuh"
-#include "../../kernels/backward_stepwise.cuh"
-#include "../../kernels/recurrence_persistent.cuh"
+#include "../backward.cuh"
+#include "../backward_persistent.cuh"
+#include "../backward_stepwise.cuh"
+#include "../recurrence_persistent.cuh"
 #include "rnn/rnn.hpp"
 #include "workbench.hpp"
 

@@ -1,4 +1,4 @@
-// bench/workbench/workbench.hpp: what the kernel workbench's programs share
+// kernels/workbench/workbench.hpp: what the kernel workbench's programs share
 // (each stays one file about its family): device buffers, the CUDA check,
 // CUDA-event timing and the command line.
 #pragma once
