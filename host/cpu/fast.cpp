@@ -141,10 +141,14 @@ void layers(const Model& model, const Tensor& x, const Tensor* h0, Cache& cc, bo
   const int64_t T = cc.T, B = cc.B, H = c.hidden_size, D = c.num_directions(), L = c.num_layers, W = D * H;
   int64_t in_w = c.input_size;
   const float* in = x.data();
-  if (cc.permuted) {  // the layer input in row order
-    cc.input.resize(static_cast<size_t>(T * B * in_w));
+  // The layer input in row order, and with zeros at padded positions: x
+  // there is never read (it may hold anything, NaN included), while the
+  // GEMMs over all steps (P, dW_ih) take every row.
+  const bool padded = T > 0 && cc.active[static_cast<size_t>(T - 1)] < B;
+  if (cc.permuted || padded) {
+    cc.input.assign(static_cast<size_t>(T * B * in_w), 0.0f);
     for (int64_t t = 0; t < T; ++t)
-      for (int64_t r = 0; r < B; ++r)
+      for (int64_t r = 0; r < cc.active[static_cast<size_t>(t)]; ++r)
         std::copy_n(x.data() + (t * B + cc.order[static_cast<size_t>(r)]) * in_w, in_w,
                     cc.input.data() + (t * B + r) * in_w);
     in = cc.input.data();

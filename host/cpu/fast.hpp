@@ -31,7 +31,8 @@ struct Cache {
   std::vector<int64_t> len;     // length of row r
   std::vector<int64_t> active;  // [T]: rows 0..active[t) run at step t
   bool permuted = false;        // order is not the identity
-  std::vector<float> input;     // layer 0's input [T, B, I] in row order, only when permuted
+  std::vector<float> input;     // layer 0's input [T, B, I] in row order, 0 where padded; only when
+                                // permuted or padded
   std::vector<std::vector<float>> outputs;  // every layer's output [T, B, D*H] in row order, 0 when padded
   std::vector<float> state0;    // h0 [L*D, B, H] in row order; empty: zeros
   // When every row of layer 0's input holds at most one nonzero, a 1 (a

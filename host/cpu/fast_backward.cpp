@@ -143,7 +143,7 @@ void backward(const Model& model, const Tensor& x, Cache& cc, const Tensor* dh_n
   carry.resize(static_cast<size_t>(B * H));
   for (int64_t l = L - 1; l >= 0; --l) {
     const int64_t in_w = l == 0 ? c.input_size : W;
-    const float* in = l > 0 ? cc.outputs[static_cast<size_t>(l - 1)].data() : cc.permuted ? cc.input.data() : x.data();
+    const float* in = l > 0 ? cc.outputs[static_cast<size_t>(l - 1)].data() : cc.input.empty() ? x.data() : cc.input.data();
     for (int64_t d = 0; d < D; ++d) {
       const int64_t ld = l * D + d;
       for (int64_t r = 0; r < B; ++r) {

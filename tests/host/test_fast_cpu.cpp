@@ -9,6 +9,7 @@
 #include <random>
 
 #include "cpu/fast.hpp"
+#include "case_table.hpp"
 #include "testbed.hpp"
 
 namespace {
@@ -212,6 +213,54 @@ INSTANTIATE_TEST_SUITE_P(Shapes, FastCpu, ::testing::ValuesIn(cases()), [](const
          std::to_string(c.L) + (c.bidir ? "_bidir" : "") + (c.relu ? "_relu" : "") + (c.bias ? "" : "_nobias") +
          (c.lengths ? "_lengths" : "") + (c.h0 ? "_h0" : "") + (c.batch_first ? "_bf" : "");
 });
+
+// The shared case table (tests/case_table.hpp), as the GPU tests run it:
+// the fast backend's forward and backward passes against the double
+// reference, NaN in the padding never read.
+class FastCpuTable : public ::testing::TestWithParam<case_table::Case> {};
+
+TEST_P(FastCpuTable, MatchesTheReference) {
+  const case_table::Case& c = GetParam();
+  const int64_t D = c.bidir ? 2 : 1;
+  const auto shape = [&](int64_t w) {
+    return c.batch_first ? std::vector<int64_t>{c.B, c.T, w} : std::vector<int64_t>{c.T, c.B, w};
+  };
+  const std::vector<int64_t> lengths = case_table::lengths_for(c.T, c.B, 13 + c.H);
+  const auto* len = c.lengths ? &lengths : nullptr;
+  rnn::Model m;
+  rnn::Tensor x, h0;
+  for (uint64_t seed = 1000 + c.H + c.T;; seed = testbed::next_seed(seed)) {
+    m = case_table::model_for(c, seed);
+    x = testbed::random_tensor(shape(c.I), seed + 1, c.x_scale);
+    h0 = testbed::random_tensor({c.L * D, c.B, c.H}, seed + 2, 0.5f);
+    if (!testbed::relu_sides_differ(m, x, c.h0 ? &h0 : nullptr, len, c.batch_first)) break;
+  }
+  const rnn::Tensor* h = c.h0 ? &h0 : nullptr;
+  rnn::Tensor x_fast = x;
+  if (c.nan_padding)
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t t = lengths[static_cast<size_t>(b)]; t < c.T; ++t)
+        for (int64_t k = 0; k < c.I; ++k) x_fast[(c.batch_first ? b * c.T + t : t * c.B + b) * c.I + k] = std::nanf("");
+  rnn::ForwardOptions fast, ref;
+  fast.device = rnn::Device::Cpu;
+  ref.device = rnn::Device::Reference;
+  fast.batch_first = ref.batch_first = c.batch_first;
+  const rnn::ForwardResult a = rnn::forward(m, x_fast, h, len, fast), b = rnn::forward(m, x, h, len, ref);
+  EXPECT_LT(rel_err(a.y, b.y), 1e-5);
+  EXPECT_LT(rel_err(a.h_n, b.h_n), 1e-5);
+  const rnn::Tensor dy = testbed::random_tensor(shape(D * c.H), 33);
+  const rnn::Tensor dh_n = testbed::random_tensor(b.h_n.shape(), 34);
+  const rnn::BackwardResult ga = rnn::backward(m, x_fast, h, len, dy, &dh_n, fast);
+  const rnn::BackwardResult gb = rnn::backward(m, x, h, len, dy, &dh_n, ref);
+  rnn::Tensor dx = ga.dx;
+  if (c.nan_padding)  // dx at padded positions is 0 on both, whatever x held there
+    for (int64_t i = 0; i < dx.numel(); ++i) EXPECT_FALSE(std::isnan(dx[i])) << i;
+  expect_input_grads_close(dx, ga.dh0, gb.dx, gb.dh0, 1e-5);
+  expect_grads_close(ga.grads, gb.grads, 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, FastCpuTable, ::testing::ValuesIn(case_table::cases()),
+                         [](const auto& info) { return info.param.name; });
 
 // One-hot inputs (the char-LM's) take the fast backend's gather path for
 // the input projection and dW_ih: the same results as the reference, with

@@ -12,44 +12,52 @@
 
 #include "kernels/fill.cuh"
 #include "rnn/cuda.hpp"
+#include "case_table.hpp"
 #include "testbed.hpp"
 
 namespace {
 
 bool have_gpu() { return rnn::cuda_device_count() > 0; }
 
-struct BCase {
-  std::string name;
-  int64_t I, H, L;
-  bool bidir, bias, relu;
-  int64_t T, B;
-  bool h0, dhn, lengths, batch_first;
-  // Variants of the call itself:
+// A case of the shared table (tests/case_table.hpp) and the variants of the
+// backward call itself.
+struct BCase : case_table::Case {
+  bool dhn = true;                       // a gradient arrives at h_n too
   bool want_dx = true, want_dh0 = true;  // null dx / dh0: not computed
-  int64_t plan_extra = 0;                // plan for T + extra steps and B + extra sequences
-  bool nan_padding = false;              // x holds NaN at padded positions (must not leak)
 };
 
+BCase variant(const std::string& of, const std::string& name) {
+  for (const case_table::Case& c : case_table::cases())
+    if (c.name == of) {
+      BCase b;
+      static_cast<case_table::Case&>(b) = c;
+      b.name = name;
+      return b;
+    }
+  ADD_FAILURE() << "no case " << of << " in the table";
+  return BCase{};
+}
+
 std::vector<BCase> bcases() {
-  return {
-      //  name                         I   H    L  bidir  bias   relu   T    B  h0     dhn    len    bf
-      {"tanh_single", 4, 6, 1, false, true, false, 5, 3, false, false, false, false},
-      {"relu_h0_dhn", 3, 5, 1, false, true, true, 6, 2, true, true, false, false},
-      {"nobias_layers2", 3, 4, 2, false, false, false, 5, 2, true, true, false, false},
-      {"layers3", 5, 6, 3, false, true, false, 4, 3, true, true, false, false},
-      {"bidir_layers2", 4, 5, 2, true, true, false, 6, 3, true, true, false, false},
-      {"varlen_bidir_relu", 4, 5, 1, true, true, true, 7, 4, true, true, true, false},
-      {"varlen_layers2_batch_first", 3, 4, 2, true, true, false, 6, 3, true, true, true, true},
-      {"T1_B1", 2, 3, 1, false, true, false, 1, 1, true, true, false, false},
-      {"H13_B9_varlen", 7, 13, 1, false, true, false, 20, 9, true, true, true, false},
-      {"H257_bidir", 16, 257, 1, true, true, false, 8, 5, true, true, true, false},
-      {"H1024_B64_batch_chunks", 16, 1024, 1, false, true, false, 6, 64, true, true, true, false},
-      {"long_T1000", 4, 32, 1, false, true, false, 1000, 2, true, true, false, false},
-      {"no_dx_no_dh0", 3, 5, 2, true, true, false, 6, 3, true, true, true, false, false, false},
-      {"run_smaller_than_plan", 3, 5, 2, true, true, false, 6, 3, true, false, true, true, true, true, 3},
-      {"varlen_no_dhn", 4, 6, 1, true, true, false, 7, 4, false, false, true, false},
-      {"nan_in_padding", 3, 5, 1, true, true, false, 6, 4, true, true, true, false, true, true, 0, true},
-  };
+  std::vector<BCase> out;
+  for (const case_table::Case& c : case_table::cases()) {
+    BCase b;
+    static_cast<case_table::Case&>(b) = c;
+    out.push_back(b);
+  }
+  BCase v = variant("bidir_L2_h0", "no_dx_no_dh0");
+  v.want_dx = v.want_dh0 = false;
+  out.push_back(v);
+  v = variant("varlen_bidir_L2_batch_first", "batch_first_run_smaller_than_plan");
+  v.plan_extra = 3;
+  out.push_back(v);
+  v = variant("varlen_unsorted", "varlen_no_dhn");
+  v.dhn = false;
+  out.push_back(v);
+  v = variant("relu_h0", "relu_no_dhn");
+  v.dhn = false;
+  out.push_back(v);
+  return out;
 }
 
 class GpuBackward : public ::testing::TestWithParam<std::tuple<BCase, rnn::Kernel>> {};
@@ -107,7 +115,7 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   }
 
   rnn::ForwardOptions cpu;
-  cpu.device = rnn::Device::Cpu;
+  cpu.device = rnn::Device::Reference;  // the oracle
   cpu.batch_first = c.batch_first;
   const rnn::BackwardResult ref = rnn::backward(model, x_ref, c.h0 ? &h0 : nullptr, c.lengths ? &lengths : nullptr,
                                                 dy, c.dhn ? &dhn : nullptr, cpu);
@@ -119,7 +127,12 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   o.kernel = kernel;
   rnn::cuda::Plan plan(model, o);
   ASSERT_EQ(plan.kernel(), kernel);
-  ASSERT_EQ(plan.backward_kernel(), kernel) << "the backward kernel fell back";
+  if (plan.backward_kernel() != kernel) {
+    // The persistent backward kernel keeps W_hh^T on chip: up to H = 1024
+    // it must fit wherever the forward kernel does; above, it may not.
+    ASSERT_GT(c.H, 1024) << "the backward kernel fell back";
+    GTEST_SKIP() << "the persistent backward kernel does not hold H = " << c.H << " at B = " << c.B;
+  }
   ASSERT_EQ(plan.gradient_count(), static_cast<size_t>(ref.grads.parameter_count()));
   float *d_x = upload(x), *d_h0 = upload(h0), *d_dy = upload(dy), *d_dhn = upload(dhn);
   const std::vector<int32_t> len32(lengths.begin(), lengths.end());
