@@ -64,6 +64,39 @@ std::vector<int64_t> parse_list(const std::string& text, const std::string& flag
   return out;
 }
 
+// The shapes the flags name: --shapes' grid, the grid of --batch x
+// --hidden (and the other shape flags), or the quick or default grid.
+std::vector<rnn::bench::Shape> shapes_of(const BenchArgs& a, bool gpu, bool parse_only) {
+  const bool custom = !a.batch.empty() || !a.hidden.empty() || a.input || a.steps || a.layers != 1 ||
+                      a.bidirectional || a.varlen;
+  if (!a.shapes.empty() && (custom || a.quick))
+    throw rnn::Error("--shapes", "names a whole grid; it cannot be combined with --quick or the shape flags");
+  if (!a.shapes.empty()) return rnn::bench::named_grid(a.shapes, gpu);
+  if (!custom) {
+    if (a.quick || !gpu) {
+      if (!a.quick && !parse_only) std::fprintf(stderr, "rnn bench: no GPU in use: running the quick grid on the CPU (the fast backend beside the reference)\n");
+      return rnn::bench::quick_grid(gpu);
+    }
+    return rnn::bench::default_grid();
+  }
+  std::vector<rnn::bench::Shape> out;
+  const auto batches = parse_list(a.batch.empty() ? (a.quick ? "1,8" : "1,8,64,256") : a.batch, "--batch");
+  const auto hiddens = parse_list(a.hidden.empty() ? (a.quick ? "256,512" : "256,512,1024,2048") : a.hidden, "--hidden");
+  for (int64_t H : hiddens)
+    for (int64_t B : batches) {
+      rnn::bench::Shape s;
+      s.B = B;
+      s.H = H;
+      s.I = a.input ? a.input : H;
+      s.T = a.steps ? a.steps : (a.quick ? 64 : 256);
+      s.L = a.layers;
+      s.bidirectional = a.bidirectional;
+      s.varlen = a.varlen;
+      out.push_back(s);
+    }
+  return out;
+}
+
 int cmd_bench(const BenchArgs& a, bool parse_only) {
   rnn::bench::Options o;
   o.device = rnn::parse_device(a.device, "--device");
@@ -75,35 +108,8 @@ int cmd_bench(const BenchArgs& a, bool parse_only) {
   o.reference_runs = a.reference_runs;
   o.runs = a.runs;
   const bool gpu = rnn::resolve_device(o.device) == rnn::Device::Cuda;
-  const bool custom = !a.batch.empty() || !a.hidden.empty() || a.input || a.steps || a.layers != 1 ||
-                      a.bidirectional || a.varlen;
-  if (!a.shapes.empty() && (custom || a.quick))
-    throw rnn::Error("--shapes", "names a whole grid; it cannot be combined with --quick or the shape flags");
+  o.shapes = shapes_of(a, gpu, parse_only);
   if (a.append && a.json.empty()) throw rnn::Error("--append", "needs --json (the file whose rows it extends)");
-  if (!a.shapes.empty()) {
-    o.shapes = rnn::bench::named_grid(a.shapes, gpu);
-  } else if (custom) {
-    const auto batches = parse_list(a.batch.empty() ? (a.quick ? "1,8" : "1,8,64,256") : a.batch, "--batch");
-    const auto hiddens =
-        parse_list(a.hidden.empty() ? (a.quick ? "256,512" : "256,512,1024,2048") : a.hidden, "--hidden");
-    for (int64_t H : hiddens)
-      for (int64_t B : batches) {
-        rnn::bench::Shape s;
-        s.B = B;
-        s.H = H;
-        s.I = a.input ? a.input : H;
-        s.T = a.steps ? a.steps : (a.quick ? 64 : 256);
-        s.L = a.layers;
-        s.bidirectional = a.bidirectional;
-        s.varlen = a.varlen;
-        o.shapes.push_back(s);
-      }
-  } else if (a.quick || !gpu) {
-    if (!a.quick && !parse_only) std::fprintf(stderr, "rnn bench: no GPU in use: running the quick grid on the CPU (the fast backend beside the reference)\n");
-    o.shapes = rnn::bench::quick_grid(gpu);
-  } else {
-    o.shapes = rnn::bench::default_grid();
-  }
   // A grid that cannot even hold its inputs is a bad argument, refused up
   // front; failures while running become rows of the report instead.
   for (const rnn::bench::Shape& s : o.shapes) rnn::bench::check_host_fits(s);

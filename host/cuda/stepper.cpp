@@ -39,20 +39,13 @@ struct Stepper::Impl {
   }
 };
 
-Stepper::Stepper(const Model& model, int64_t batch) : impl_(std::make_unique<Impl>()) {
-  Impl& s = *impl_;
-  try {
-    model.validate();
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
+namespace {
+
+// The step kernel's weights in one device buffer (per layer W_ih, W_hh and
+// b_ih + b_hh, then the head's W_hy and b_hy), and its parameters pointing
+// into it.
+void upload_weights(const Model& model, int64_t batch, DeviceBuffer& weights, kernels::StepParams& p) {
   const ModelConfig& c = model.config();
-  if (c.bidirectional)
-    throw Error("model", "is bidirectional: its reverse direction needs the whole sequence, it cannot be stepped");
-  if (c.num_layers > 8) throw Error("model", "has more than 8 layers: the GPU step kernel takes at most 8");
-  if (batch < 1) throw Error("batch", "must be at least 1");
-  s.config = c;
-  s.batch = batch;
   const int64_t H = c.hidden_size, O = c.output_size;
   std::vector<float> host;
   std::vector<size_t> at;
@@ -73,10 +66,9 @@ Stepper::Stepper(const Model& model, int64_t batch) : impl_(std::make_unique<Imp
     place(model.head().weight);
     place(model.head().bias.empty() ? Tensor({O}) : model.head().bias);
   }
-  s.weights = DeviceBuffer(host.size() * sizeof(float));
-  RNN_CUDA_CHECK(cudaMemcpy(s.weights.get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
-  const float* base = s.weights.as<float>();
-  kernels::StepParams& p = s.params;
+  weights = DeviceBuffer(host.size() * sizeof(float));
+  RNN_CUDA_CHECK(cudaMemcpy(weights.get(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
+  const float* base = weights.as<float>();
   p.L = static_cast<int>(c.num_layers);
   p.B = static_cast<int>(batch);
   p.H = static_cast<int>(H);
@@ -92,13 +84,33 @@ Stepper::Stepper(const Model& model, int64_t batch) : impl_(std::make_unique<Imp
     p.w_hy = base + at[3 * c.num_layers];
     p.b_hy = base + at[3 * c.num_layers + 1];
   }
+}
+
+}  // namespace
+
+Stepper::Stepper(const Model& model, int64_t batch) : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  try {
+    model.validate();
+  } catch (const Error& e) {
+    throw Error("model", e.what());
+  }
+  const ModelConfig& c = model.config();
+  if (c.bidirectional)
+    throw Error("model", "is bidirectional: its reverse direction needs the whole sequence, it cannot be stepped");
+  if (c.num_layers > 8) throw Error("model", "has more than 8 layers: the GPU step kernel takes at most 8");
+  if (batch < 1) throw Error("batch", "must be at least 1");
+  s.config = c;
+  s.batch = batch;
+  upload_weights(model, batch, s.weights, s.params);
+  const int64_t H = c.hidden_size, O = c.output_size;
   const size_t state = static_cast<size_t>(c.num_layers * batch * H) * sizeof(float);
   s.state[0] = DeviceBuffer(state);
   s.state[1] = DeviceBuffer(state);
   s.logits = DeviceBuffer(static_cast<size_t>(std::max<int64_t>(O, 1) * batch) * sizeof(float));
   s.sample = DeviceBuffer(static_cast<size_t>(batch) * sizeof(int32_t));
   RNN_CUDA_CHECK(kernels::step_grid(&s.blocks));
-  p.logits = s.logits.as<float>();
+  s.params.logits = s.logits.as<float>();
   reset(nullptr, nullptr);
   RNN_CUDA_CHECK(cudaDeviceSynchronize());
 }
