@@ -23,9 +23,9 @@ enum class Kernel {
                // shows it ahead (its backward pass runs the persistent or stepwise kernels)
 };
 
-// "auto" / "stepwise" / "persistent"
+// "auto" / "stepwise" / "persistent" / "registers"
 const char* kernel_name(Kernel k) noexcept;
-// Parses "auto", "stepwise" or "persistent"; throws rnn::Error(subject, ...) otherwise.
+// Parses "auto", "stepwise", "persistent" or "registers"; throws rnn::Error(subject, ...) otherwise.
 Kernel parse_kernel(const std::string& s, const std::string& subject = "kernel");
 
 // "auto" / "cpu" / "cuda" / "reference"
