@@ -6,141 +6,31 @@
 //   with or without bias, plain and "rnn."-prefixed names); hand-built
 //   PyTorch-style state dicts load with and without the prefix; parameter
 //   counts and names.
-// ModelMalformed: one test per class of inconsistent state dict, each
-//   checking that rnn::Error is thrown, that its subject is the file name and
-//   that its message names the problem; ModelConfig::validate and
-//   Model::validate errors.
+// ModelNames: the module names PyTorch users give (embedding, head) found
+//   without options; nn.LSTM and nn.GRU refused by name.
 // ModelRandom: Model::random's determinism and value range.
+// The malformed state dicts and validate(): test_model_malformed.cpp.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
-#include "testbed.hpp"
+#include "model_helpers.hpp"
 
 namespace {
 
-using testbed::error_of;
-using testbed::says;
-
-using testbed::Bytes;
-
-// ---- checking errors ----------------------------------------------------------
-
-
-uint32_t bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
-// ---- state dicts as PyTorch writes them -------------------------------------------
-
-const std::string kName = "model.safetensors";
-
-// The tensors of torch.nn.RNN(I, H, L, bias=bias, bidirectional=bidir) under
-// `prefix`, in state_dict order, filled with seeded random values.
-rnn::TensorFile state_dict(int64_t I, int64_t H, int64_t L, bool bidir, bool bias, const std::string& prefix = "") {
-  rnn::TensorFile f;
-  uint64_t seed = 100;
-  const int64_t D = bidir ? 2 : 1;
-  for (int64_t l = 0; l < L; ++l) {
-    for (int64_t d = 0; d < D; ++d) {
-      const std::string sfx = "_l" + std::to_string(l) + (d ? "_reverse" : "");
-      f.tensors.emplace_back(prefix + "weight_ih" + sfx, testbed::random_tensor({H, l == 0 ? I : D * H}, seed++));
-      f.tensors.emplace_back(prefix + "weight_hh" + sfx, testbed::random_tensor({H, H}, seed++));
-      if (bias) {
-        f.tensors.emplace_back(prefix + "bias_ih" + sfx, testbed::random_tensor({H}, seed++));
-        f.tensors.emplace_back(prefix + "bias_hh" + sfx, testbed::random_tensor({H}, seed++));
-      }
-    }
-  }
-  return f;
-}
-
-void erase(rnn::TensorFile& f, const std::string& name) {
-  const auto it = std::find_if(f.tensors.begin(), f.tensors.end(), [&](const auto& e) { return e.first == name; });
-  ASSERT_NE(it, f.tensors.end()) << "test setup: no tensor " << name;
-  f.tensors.erase(it);
-}
-
-// Replaces the tensor called `name`, or appends it.
-void put(rnn::TensorFile& f, const std::string& name, const rnn::Tensor& t) {
-  for (auto& [n, old] : f.tensors) {
-    if (n == name) {
-      old = t;
-      return;
-    }
-  }
-  f.tensors.emplace_back(name, t);
-}
-
-rnn::Model parse(const rnn::TensorFile& f) {
-  const Bytes b = rnn::safetensors_bytes(f);
-  return rnn::parse_model(b.data(), b.size(), kName);
-}
-
-std::string load_error(const rnn::TensorFile& f) {
-  const Bytes b = rnn::safetensors_bytes(f);
-  return error_of([&] { rnn::parse_model(b.data(), b.size(), kName); }, kName);
-}
-
-// ---- comparing models ---------------------------------------------------------------
-
-void expect_bitwise_equal(const rnn::Tensor& a, const rnn::Tensor& b, const std::string& what) {
-  SCOPED_TRACE(what);
-  ASSERT_EQ(a.shape(), b.shape());
-  ASSERT_EQ(a.numel(), b.numel());
-  for (int64_t i = 0; i < a.numel(); ++i) EXPECT_EQ(bits(a[i]), bits(b[i])) << "element " << i;
-}
-
-void expect_same_config(const rnn::ModelConfig& a, const rnn::ModelConfig& b) {
-  EXPECT_EQ(a.input_size, b.input_size);
-  EXPECT_EQ(a.hidden_size, b.hidden_size);
-  EXPECT_EQ(a.num_layers, b.num_layers);
-  EXPECT_EQ(a.bidirectional, b.bidirectional);
-  EXPECT_EQ(a.bias, b.bias);
-  EXPECT_EQ(a.nonlinearity, b.nonlinearity);
-  EXPECT_EQ(a.output_size, b.output_size);
-  if (a.output_size > 0) EXPECT_EQ(a.output_bias, b.output_bias);  // ignored without a head
-}
-
-void expect_same_model(const rnn::Model& a, const rnn::Model& b) {
-  expect_same_config(a.config(), b.config());
-  const rnn::ModelConfig& c = b.config();
-  if (a.config().num_layers != c.num_layers || a.config().bidirectional != c.bidirectional) return;
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    for (int64_t d = 0; d < c.num_directions(); ++d) {
-      expect_bitwise_equal(a.cell(l, d).w_ih, b.cell(l, d).w_ih, rnn::parameter_name("weight_ih", l, d));
-      expect_bitwise_equal(a.cell(l, d).w_hh, b.cell(l, d).w_hh, rnn::parameter_name("weight_hh", l, d));
-      expect_bitwise_equal(a.cell(l, d).b_ih, b.cell(l, d).b_ih, rnn::parameter_name("bias_ih", l, d));
-      expect_bitwise_equal(a.cell(l, d).b_hh, b.cell(l, d).b_hh, rnn::parameter_name("bias_hh", l, d));
-    }
-  }
-  expect_bitwise_equal(a.head().weight, b.head().weight, "fc.weight");
-  expect_bitwise_equal(a.head().bias, b.head().bias, "fc.bias");
-  EXPECT_EQ(a.vocab, b.vocab);
-  EXPECT_EQ(a.metadata, b.metadata);
-}
-
-rnn::Model save_and_load(const rnn::Model& m, const rnn::SaveOptions& options = {}) {
-  testbed::ScratchDir dir;
-  const std::string path = dir.file("m.safetensors");
-  rnn::save_model(m, path, options);
-  return rnn::load_model(path);
-}
-
-rnn::ModelConfig config(int64_t I, int64_t H, int64_t L, bool bidir) {
-  rnn::ModelConfig c;
-  c.input_size = I;
-  c.hidden_size = H;
-  c.num_layers = L;
-  c.bidirectional = bidir;
-  return c;
-}
+using model_test::bits;
+using model_test::config;
+using model_test::error_of;
+using model_test::expect_bitwise_equal;
+using model_test::expect_same_model;
+using model_test::load_error;
+using model_test::parse;
+using model_test::put;
+using model_test::save_and_load;
+using model_test::says;
+using model_test::state_dict;
 
 }  // namespace
 
@@ -300,108 +190,7 @@ TEST(ModelFile, SaveRefusesInconsistentModelAndWritesNothing) {
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
-// ---- malformed state dicts ----------------------------------------------------------
-
-TEST(ModelMalformed, NoRnnTensors) {
-  EXPECT_TRUE(says(load_error(rnn::TensorFile{}), "holds no nn.RNN tensors"));
-  rnn::TensorFile head_only;
-  put(head_only, "fc.weight", rnn::Tensor({2, 4}));
-  EXPECT_TRUE(says(load_error(head_only), "holds no nn.RNN tensors"));
-}
-
-TEST(ModelMalformed, MissingWeightHhL0) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  erase(f, "weight_hh_l0");
-  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_hh_l0'"));
-}
-
-TEST(ModelMalformed, MissingWeightIhL0) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  erase(f, "weight_ih_l0");
-  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_ih_l0'"));
-}
-
-TEST(ModelMalformed, MissingTensorIsNamedWithItsPrefix) {
-  rnn::TensorFile f = state_dict(3, 4, 2, false, true, "rnn.");
-  erase(f, "rnn.weight_hh_l1");
-  EXPECT_TRUE(says(load_error(f), "missing tensor 'rnn.weight_hh_l1'"));
-}
-
-TEST(ModelMalformed, MissingOneBiasOfAPair) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  erase(f, "bias_hh_l0");
-  EXPECT_TRUE(says(load_error(f), "missing tensor 'bias_hh_l0'"));
-  rnn::TensorFile g = state_dict(3, 4, 1, false, true);
-  erase(g, "bias_ih_l0");
-  EXPECT_TRUE(says(load_error(g), "missing tensor 'bias_ih_l0'"));
-}
-
-TEST(ModelMalformed, BiasInLayer0Only) {
-  rnn::TensorFile f = state_dict(3, 4, 2, false, true);
-  erase(f, "bias_ih_l1");
-  erase(f, "bias_hh_l1");
-  EXPECT_TRUE(says(load_error(f), "missing tensor 'bias_ih_l1'"));
-}
-
-TEST(ModelMalformed, BiasInLayer1Only) {
-  rnn::TensorFile f = state_dict(3, 4, 2, false, true);
-  erase(f, "bias_ih_l0");
-  erase(f, "bias_hh_l0");
-  EXPECT_TRUE(says(load_error(f), "tensor 'bias_ih_l1' is present but layer 0 has no bias"));
-}
-
-TEST(ModelMalformed, LayerGap) {
-  rnn::TensorFile f = state_dict(3, 4, 3, false, true);
-  for (const char* n : {"weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"}) erase(f, n);
-  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_ih_l1'"));
-}
-
-TEST(ModelMalformed, ReverseTensorsOnlyForLayer1) {
-  rnn::TensorFile f = state_dict(3, 4, 2, true, true);
-  for (const char* n : {"weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse"})
-    erase(f, n);
-  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_ih_l0_reverse'"));
-}
-
-TEST(ModelMalformed, WeightHhNotSquare) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  put(f, "weight_hh_l0", rnn::Tensor({4, 3}));
-  EXPECT_TRUE(says(load_error(f), "tensor 'weight_hh_l0' has shape [4, 3], expected [H, H]"));
-  rnn::TensorFile g = state_dict(3, 4, 2, false, true);
-  put(g, "weight_hh_l1", rnn::Tensor({4, 3}));
-  EXPECT_TRUE(says(load_error(g), "tensor 'weight_hh_l1' has shape [4, 3], expected [4, 4]"));
-}
-
-TEST(ModelMalformed, WeightIhL0NotAMatrix) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  put(f, "weight_ih_l0", rnn::Tensor({12}));
-  EXPECT_TRUE(says(load_error(f), "tensor 'weight_ih_l0' has shape [12], expected [H, I]"));
-}
-
-TEST(ModelMalformed, WeightIhL0RowsNotH) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  put(f, "weight_ih_l0", rnn::Tensor({5, 3}));
-  EXPECT_TRUE(says(load_error(f), "tensor 'weight_ih_l0' has shape [5, 3], expected [4, 3]"));
-}
-
-TEST(ModelMalformed, Layer1WeightIhWidthNotDTimesH) {
-  rnn::TensorFile f = state_dict(3, 4, 2, true, true);
-  put(f, "weight_ih_l1", rnn::Tensor({4, 4}));  // H wide, but the layer below is bidirectional: 2H
-  EXPECT_TRUE(says(load_error(f), "tensor 'weight_ih_l1' has shape [4, 4], expected [4, 8]"));
-}
-
-TEST(ModelMalformed, WrongBiasLength) {
-  rnn::TensorFile f = state_dict(3, 4, 1, true, true);
-  put(f, "bias_hh_l0_reverse", rnn::Tensor({5}));
-  EXPECT_TRUE(says(load_error(f), "tensor 'bias_hh_l0_reverse' has shape [5], expected [4]"));
-}
-
-TEST(ModelMalformed, UnknownTensorName) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  put(f, "norm.weight", rnn::Tensor({10, 3}));
-  EXPECT_TRUE(says(load_error(f), "unexpected tensor 'norm.weight' [10, 3]"));
-  EXPECT_TRUE(says(load_error(f), "--head-prefix names a Linear after the RNN"));
-}
+// ---- module names -------------------------------------------------------------------
 
 // What PyTorch users name their modules: found without options.
 TEST(ModelNames, EmbeddingAndHeadUnderTheirCommonNames) {
@@ -443,146 +232,6 @@ TEST(ModelNames, GatedRecurrentModelsAreRefusedByName) {
     EXPECT_TRUE(says(load_error(f), kind)) << kind;
     EXPECT_TRUE(says(load_error(f), "only nn.RNN (Elman) models are supported"));
   }
-}
-
-TEST(ModelMalformed, LayerIndexWithLeadingZeroOrSevenDigits) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  put(f, "weight_ih_l01", rnn::Tensor({4, 4}));
-  EXPECT_TRUE(says(load_error(f), "unexpected tensor 'weight_ih_l01'"));
-  rnn::TensorFile g = state_dict(3, 4, 1, false, true);
-  put(g, "weight_ih_l1000000", rnn::Tensor({4, 4}));
-  EXPECT_TRUE(says(load_error(g), "unexpected tensor 'weight_ih_l1000000'"));
-}
-
-TEST(ModelMalformed, MixedPrefixedAndUnprefixedNames) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true, "rnn.");
-  erase(f, "rnn.weight_hh_l0");
-  put(f, "weight_hh_l0", testbed::random_tensor({4, 4}, 1));
-  EXPECT_TRUE(says(load_error(f), "holds 2 RNNs (rnn.*, (bare)): choose one with the rnn prefix"));
-}
-
-TEST(ModelMalformed, UnknownNonlinearity) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  f.metadata["nonlinearity"] = "gelu";
-  const std::string msg = load_error(f);
-  EXPECT_TRUE(says(msg, "__metadata__ nonlinearity: unknown nonlinearity 'gelu' (expected tanh or relu)"));
-}
-
-TEST(ModelMalformed, FcBiasWithoutFcWeight) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  put(f, "fc.bias", rnn::Tensor({2}));
-  EXPECT_TRUE(says(load_error(f), "has 'fc.bias' without 'fc.weight'"));
-}
-
-TEST(ModelMalformed, FcWeightWidthNotDTimesH) {
-  rnn::TensorFile f = state_dict(3, 4, 1, true, true);
-  put(f, "fc.weight", rnn::Tensor({2, 4}));  // H wide; a bidirectional RNN gives 2H
-  const std::string msg = load_error(f);
-  EXPECT_TRUE(says(msg, "tensor 'fc.weight' has shape [2, 4], expected [2, 8]"));
-  EXPECT_TRUE(says(msg, "D*H = 8"));
-}
-
-TEST(ModelMalformed, FcWeightNotAMatrix) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  put(f, "fc.weight", rnn::Tensor({8}));
-  EXPECT_TRUE(says(load_error(f), "tensor 'fc.weight' has shape [8], expected [O, D*H]"));
-}
-
-TEST(ModelMalformed, FcBiasWrongLength) {
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  put(f, "fc.weight", rnn::Tensor({2, 4}));
-  put(f, "fc.bias", rnn::Tensor({3}));
-  EXPECT_TRUE(says(load_error(f), "tensor 'fc.bias' has shape [3], expected [2]"));
-}
-
-// A lone weight_ih_l999999 would mean a million layers: the loader must
-// report the first missing tensor without building anything that size.
-TEST(ModelMalformed, MillionLayerIndexFailsFast) {
-  rnn::TensorFile f;
-  put(f, "weight_ih_l999999", rnn::Tensor({4, 8}));
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(says(load_error(f), "missing tensor 'weight_hh_l0'"));
-
-  rnn::TensorFile g = state_dict(3, 4, 1, false, true);
-  put(g, "weight_ih_l999999", rnn::Tensor({4, 4}));
-  put(g, "weight_hh_l999999", rnn::Tensor({4, 4}));
-  EXPECT_TRUE(says(load_error(g), "missing tensor 'weight_ih_l1'"));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(seconds, 2.0);
-}
-
-TEST(ModelMalformed, MalformedSafetensorsIsReportedAgainstTheFile) {
-  const Bytes b = {3, 0, 0, 0, 0, 0, 0, 0, '{', '}', '}'};  // header length 3, "{}}"
-  EXPECT_TRUE(says(error_of([&] { rnn::parse_model(b.data(), b.size(), kName); }, kName), "not valid JSON"));
-}
-
-TEST(ModelMalformed, NonexistentPath) {
-  testbed::ScratchDir dir;
-  const std::string path = dir.file("none.safetensors");
-  EXPECT_TRUE(says(error_of([&] { rnn::load_model(path); }, path), "no such file"));
-}
-
-TEST(ModelMalformed, MalformedFileNamesThePath) {
-  testbed::ScratchDir dir;
-  const std::string path = dir.file("bad.safetensors");
-  rnn::TensorFile f = state_dict(3, 4, 1, false, true);
-  erase(f, "weight_hh_l0");
-  rnn::write_safetensors(path, f);
-  EXPECT_TRUE(says(error_of([&] { rnn::load_model(path); }, path), "missing tensor 'weight_hh_l0'"));
-}
-
-// ---- ModelConfig::validate and Model::validate ------------------------------------------
-
-TEST(ModelMalformed, ConfigSizesBelowOne) {
-  rnn::ModelConfig c = config(0, 4, 1, false);
-  EXPECT_TRUE(says(error_of([&] { c.validate(); }, "config"), "input_size must be at least 1, got 0"));
-  c = config(3, 0, 1, false);
-  EXPECT_TRUE(says(error_of([&] { c.validate(); }, "config"), "hidden_size must be at least 1, got 0"));
-  c = config(3, 4, 0, false);
-  EXPECT_TRUE(says(error_of([&] { c.validate(); }, "config"), "num_layers must be at least 1, got 0"));
-  c = config(3, 4, 1, false);
-  c.output_size = -1;
-  EXPECT_TRUE(says(error_of([&] { c.validate(); }, "config"), "output_size must be 0 (no head) or more, got -1"));
-  c = config(-2, 4, 1, false);
-  EXPECT_TRUE(says(error_of([&] { rnn::Model m(c); }, "config"), "input_size must be at least 1, got -2"));
-  EXPECT_TRUE(says(error_of([&] { rnn::Model::random(c, 1); }, "config"), "input_size"));
-  EXPECT_NO_THROW(config(1, 1, 1, false).validate());
-}
-
-TEST(ModelMalformed, ValidateCatchesTensorReshapedAfterConstruction) {
-  rnn::Model m = rnn::Model::random(config(3, 4, 2, true), 7);
-  EXPECT_NO_THROW(m.validate());
-  m.cell(1, 1).w_ih = rnn::Tensor({4, 4});
-  EXPECT_TRUE(says(error_of([&] { m.validate(); }, "weight_ih_l1_reverse"), "shape [4, 4], expected [4, 8]"));
-}
-
-TEST(ModelMalformed, ValidateCatchesBiasReshaped) {
-  rnn::Model m = rnn::Model::random(config(3, 4, 1, false), 7);
-  m.cell(0, 0).b_hh = rnn::Tensor({5});
-  EXPECT_TRUE(says(error_of([&] { m.validate(); }, "bias_hh_l0"), "shape [5], expected [4]"));
-}
-
-TEST(ModelMalformed, ValidateCatchesBiasInModelWithoutBias) {
-  rnn::ModelConfig c = config(3, 4, 1, false);
-  c.bias = false;
-  rnn::Model m(c);
-  m.cell(0, 0).b_ih = rnn::Tensor({4});
-  EXPECT_TRUE(says(error_of([&] { m.validate(); }, "bias_ih_l0"), "present in a model configured without bias"));
-}
-
-TEST(ModelMalformed, ValidateCatchesHeadReshaped) {
-  rnn::ModelConfig c = config(3, 4, 1, false);
-  c.output_size = 2;
-  rnn::Model m(c);
-  m.head().weight = rnn::Tensor({2, 3});
-  EXPECT_TRUE(says(error_of([&] { m.validate(); }, "fc.weight"), "shape [2, 3], expected [2, 4]"));
-}
-
-TEST(ModelMalformed, CellOutOfRange) {
-  const rnn::Model m(config(3, 4, 2, false));
-  EXPECT_TRUE(says(error_of([&] { m.cell(2, 0); }, "model"), "no cell for layer 2, direction 0"));
-  EXPECT_TRUE(says(error_of([&] { m.cell(0, 1); }, "model"), "no cell for layer 0, direction 1"));
-  EXPECT_TRUE(says(error_of([&] { m.cell(-1, 0); }, "model"), "no cell for layer -1"));
 }
 
 // ---- Model::random ------------------------------------------------------------------
