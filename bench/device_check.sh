@@ -54,6 +54,7 @@
 #   logs.txt      environment, build, tests, parity, sanitizers, in sections,
 #                 written as they run
 #   bench.json, bench.csv, bench.txt (our table, then PyTorch's), torch.json,
+#   auto_table.rows (Kernel::Auto's table as bench.json measures it),
 #   time_per_step.png, ratio_to_cudnn.png
 # Temporary files live in a folder of their own, outside $OUT, removed at
 # the end. The summary is printed last.
@@ -178,6 +179,14 @@ compose_bench_txt() {
     [ -f "$tmpd/torch-table.txt" ] && { echo; echo "---- torch.nn.RNN on the same shapes ----"; cat "$tmpd/torch-table.txt"; }
   } >"$out/bench.txt"
 }
+# auto_table_rows: Kernel::Auto's table as this record's bench.json measures
+# it (auto_table.rows: the block for host/cuda/auto_table.hpp; bench/auto_table.py
+# --write puts it in).
+auto_table_rows() {
+  [ -f "$out/bench.json" ] || return 0
+  $py bench/auto_table.py "$out/bench.json" >"$out/auto_table.rows" 2>>"$log" || rm -f "$out/auto_table.rows"
+}
+
 # bench_detail: the figures of bench.json for results.json.
 bench_detail() {
   [ -f "$out/bench.json" ] || return 0
@@ -319,6 +328,7 @@ if gpu_begin bench 40; then
   compose_bench_txt
   cat "$tmpd/bench-table.txt"
   detail[bench]=$(bench_detail)
+  auto_table_rows
   note "benchmark (target grid): ${status[bench]}"
 fi
 write_results bench
@@ -500,6 +510,7 @@ if gpu_begin bench-more 60; then
     compose_bench_txt
   fi
   detail[bench]=$(bench_detail)
+  auto_table_rows
   note "benchmark (the rest of the default grid): ${status[bench-more]}"
 fi
 write_results bench-more

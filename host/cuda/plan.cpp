@@ -28,6 +28,7 @@
 #include "../../kernels/barrier_probe.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
+#include "auto_table.hpp"
 #include "plan_impl.hpp"
 
 namespace rnn::cuda {
@@ -68,10 +69,30 @@ void Plan::Impl::load_parameters(const float* flat, cudaStream_t stream) {
 namespace {
 
 // The forward and backward kernels for m.options (m.config, m.device set).
-// The persistent kernel wins wherever it fits: it pays one grid barrier per
-// step instead of a launch and reads W_hh from shared memory instead of L2.
-// (To be refined against measurements.) Throws rnn::Error ("kernel" or
-// "options") for a kernel or timing variant that cannot run.
+// Kernel::Auto takes the row of auto_table.hpp that holds the plan's
+// B x H x T (the design's estimate until a GPU record fills the table).
+// Throws rnn::Error ("kernel" or "options") for a kernel or timing variant
+// that cannot run.
+// Kernel::Auto's choice for the plan: the table's row, a registers row
+// taken only where the registers kernel fits (and no timing variant asks
+// for a kernel it lacks).
+Kernel auto_choice(Plan::Impl& m, bool persistent_fits) {
+  const PlanOptions& o = m.options;
+  const int64_t H = m.config.hidden_size, D = m.config.num_directions();
+  Kernel k = cuda_detail::auto_kernel(o.max_batch, H, o.max_steps, persistent_fits, true);
+  if (k == Kernel::Registers) {
+    kernels::RegistersShape probe;
+    const bool fits = o.timing_skip == TimingSkip::None &&
+                      kernels::registers_shape(static_cast<int>(H), static_cast<int>(D), static_cast<int>(o.max_batch),
+                                               &probe) == cudaSuccess;
+    if (!fits) {
+      cudaGetLastError();
+      k = cuda_detail::auto_kernel(o.max_batch, H, o.max_steps, persistent_fits, false);
+    }
+  }
+  return k;
+}
+
 void choose_kernels(Plan::Impl& m) {
   const ModelConfig& c = m.config;
   const PlanOptions& options = m.options;
@@ -83,10 +104,11 @@ void choose_kernels(Plan::Impl& m) {
     why = persistent_reason(fit, c);
     cudaGetLastError();
   }
-  if (options.kernel == Kernel::Persistent) {
+  const Kernel want = options.kernel == Kernel::Auto ? auto_choice(m, fit == cudaSuccess) : options.kernel;
+  if (want == Kernel::Persistent) {
     if (fit != cudaSuccess) throw Error("kernel", "persistent: " + why);
     m.kernel = Kernel::Persistent;
-  } else if (options.kernel == Kernel::Registers) {
+  } else if (want == Kernel::Registers) {
     const cudaError_t reg = kernels::registers_shape(static_cast<int>(H), static_cast<int>(D),
                                                      static_cast<int>(options.max_batch), &m.registers_shape);
     if (reg != cudaSuccess) {
@@ -101,10 +123,8 @@ void choose_kernels(Plan::Impl& m) {
       throw Error("options", "timing_skip applies to the stepwise and persistent kernels (the registers kernel "
                              "has no timing variants)");
     m.kernel = Kernel::Registers;
-  } else if (options.kernel == Kernel::Stepwise) {
-    m.kernel = Kernel::Stepwise;
   } else {
-    m.kernel = fit == cudaSuccess ? Kernel::Persistent : Kernel::Stepwise;
+    m.kernel = Kernel::Stepwise;
   }
   // The backward recurrence follows the forward's kernel where the
   // persistent backward kernel fits as well, else it runs stepwise (a

@@ -14,8 +14,9 @@ enum class Device {
 
 // Which recurrence kernel the CUDA backend runs (ignored on the CPU).
 enum class Kernel {
-  Auto,        // the persistent kernel where the layer's W_hh fits on chip, else stepwise (a table by
-               // B, H and T from GPU measurements is to replace this rule)
+  Auto,        // the kernel a table by the plan's B, H and T names (host/cuda/auto_table.hpp):
+               // until a GPU record fills it, the persistent kernel where W_hh fits on chip, else
+               // stepwise
   Stepwise,    // one launch per step, replayed as a CUDA graph
   Persistent,  // one cooperative launch per layer, W_hh kept on chip (in shared memory)
   Registers,   // the persistent kernel's second generation: W_hh held in registers, only h_prev
