@@ -29,6 +29,7 @@ struct Given {
   ModelConfig config;
   std::string vocab;
   std::map<std::string, std::string> metadata;
+  Tensor embedding;  // not trained (not among parameters()), kept with the model
 };
 
 // The model validated (rnn::Error "model"), with a head unless it is an
@@ -41,13 +42,15 @@ Given given_of(const Model& model, bool encoder = false) {
   }
   if (!encoder && !model.has_head())
     throw Error("model", "has no output head (fc.weight): nothing to train against");
-  return Given{model.config(), model.vocab, model.metadata};
+  return Given{model.config(), model.vocab, model.metadata, model.embedding};
 }
 
-// The model's weights from `trained`, its vocab and metadata from `given`.
+// The model's weights from `trained`, its vocab, metadata and embedding
+// from `given`.
 Model labelled(Model trained, const Given& given) {
   trained.vocab = given.vocab;
   trained.metadata = given.metadata;
+  trained.embedding = given.embedding;
   return trained;
 }
 

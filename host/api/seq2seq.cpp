@@ -38,6 +38,8 @@ namespace detail {
 
 void check_seq2seq_pair(const ModelConfig& e, const ModelConfig& d, bool context) {
   if (e.bidirectional || d.bidirectional) throw Error("model", "seq2seq encoder and decoder are unidirectional");
+  if (e.output_size > 0)
+    throw Error("model", "the encoder has an output head (fc.*): seq2seq reads its final states, not a head");
   if (e.num_layers != d.num_layers || e.hidden_size != d.hidden_size)
     throw Error("model", "the encoder's final states must fit the decoder: same layers and hidden size");
   if (d.output_size < 1) throw Error("model", "the decoder needs an output head");

@@ -23,7 +23,11 @@ size_t floats(int64_t a, int64_t b, int64_t c = 1) {
 DeviceModel::DeviceModel(const Model& model, const OptimizerOptions& optimizer, Kernel kernel, int64_t max_steps,
                          int64_t max_batch)
     : config_(model.config()), optimizer_(optimizer), kernel_(kernel) {
-  if (!model.has_head()) throw Error("model", "has no output head (fc.weight): nothing to train against");
+  try {
+    model.validate();  // the flat buffer below follows the config's shapes
+  } catch (const Error& e) {
+    throw Error("model", e.what());
+  }
   std::vector<float> flat;
   for (const auto& [name, p] : model.parameters()) flat.insert(flat.end(), p->values().begin(), p->values().end());
   n_params_ = flat.size();
@@ -33,6 +37,7 @@ DeviceModel::DeviceModel(const Model& model, const OptimizerOptions& optimizer, 
   first_ = DeviceBuffer(bytes);
   second_ = DeviceBuffer(bytes);
   RNN_CUDA_CHECK(cudaMemcpy(params_.get(), flat.data(), bytes, cudaMemcpyHostToDevice));
+  RNN_CUDA_CHECK(cudaMemset(grads_.get(), 0, bytes));
   RNN_CUDA_CHECK(cudaMemset(first_.get(), 0, bytes));
   RNN_CUDA_CHECK(cudaMemset(second_.get(), 0, bytes));
   if (max_steps > 0 && max_batch > 0) grow(max_steps, max_batch);
@@ -88,14 +93,15 @@ float* DeviceModel::upload_x(const Tensor& x, cudaStream_t stream) {
 
 const int32_t* DeviceModel::upload_lengths(const std::vector<int64_t>* lengths, cudaStream_t stream) {
   if (!lengths) return nullptr;
-  const std::vector<int32_t> l32(lengths->begin(), lengths->end());
-  RNN_CUDA_CHECK(cudaMemcpyAsync(lengths_.get(), l32.data(), l32.size() * sizeof(int32_t), cudaMemcpyHostToDevice,
-                                 stream));
+  staged_lengths_.assign(lengths->begin(), lengths->end());
+  RNN_CUDA_CHECK(cudaMemcpyAsync(lengths_.get(), staged_lengths_.data(), staged_lengths_.size() * sizeof(int32_t),
+                                 cudaMemcpyHostToDevice, stream));
   return lengths_.as<int32_t>();
 }
 
 const int32_t* DeviceModel::upload_targets(const std::vector<int64_t>& targets, cudaStream_t stream) {
-  std::vector<int32_t> t32(targets.size());
+  std::vector<int32_t>& t32 = staged_targets_;
+  t32.resize(targets.size());
   for (size_t i = 0; i < targets.size(); ++i) t32[i] = targets[i] < 0 ? -1 : static_cast<int32_t>(targets[i]);
   RNN_CUDA_CHECK(cudaMemcpyAsync(targets_.get(), t32.data(), t32.size() * sizeof(int32_t), cudaMemcpyHostToDevice,
                                  stream));
@@ -120,6 +126,7 @@ void DeviceModel::forward(const float* x, int64_t T, int64_t B, const float* h0,
 
 void DeviceModel::head(const float* in, int rows, const int32_t* targets, int count, float* d_in, float* logits_out,
                        cudaStream_t stream) {
+  if (config_.output_size < 1) throw Error("model", "has no output head (fc.weight): nothing to train against");
   const int O = static_cast<int>(config_.output_size);
   const int W = static_cast<int>(config_.num_directions() * config_.hidden_size);
   const float* w_hy = params_.as<float>() + n_rnn_;

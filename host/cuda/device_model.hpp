@@ -37,8 +37,10 @@ namespace rnn::cuda_detail {
 
 class DeviceModel {
  public:
-  // Uploads the model (which needs a head) and makes room for max_steps x
-  // max_batch (0 x 0: none until reserve()). Throws rnn::Error like cuda::Plan.
+  // Validates and uploads the model (an encoder may have no head; head()
+  // then refuses) and makes room for max_steps x max_batch (0 x 0: none
+  // until reserve()). Gradients start at zero. Throws rnn::Error like
+  // cuda::Plan.
   DeviceModel(const Model& model, const OptimizerOptions& optimizer, Kernel kernel, int64_t max_steps,
               int64_t max_batch);
   ~DeviceModel();
@@ -100,6 +102,10 @@ class DeviceModel {
   cuda::RunArgs last_;  // the last forward pass, for backward()
   DeviceBuffer params_, grads_, first_, second_;  // flat, n_params_ floats each
   DeviceBuffer workspace_, x_, lengths_, y_, dy_, logits_, row_loss_, targets_, ones_;
+  // Host copies of the last upload's lengths and targets, kept until the
+  // next step (which synchronises first): an asynchronous copy may read
+  // them after the upload returns.
+  std::vector<int32_t> staged_lengths_, staged_targets_;
 };
 
 }  // namespace rnn::cuda_detail

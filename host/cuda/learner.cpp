@@ -73,8 +73,6 @@ class GpuLearner final : public Learner {
     const float* h0 = from_carried ? state_[current_].as<float>() : nullptr;
     const int next = current_ ^ 1;
     dm_.forward(xs, T, B, h0, len, state_[next].as<float>(), kStream);
-    current_ = next;
-    carried_ = B;
     const int rows = static_cast<int>(T * B);
     dm_.head(dm_.y(), rows, tg, static_cast<int>(count), dm_.dy(), nullptr, kStream);
     dm_.backward(dm_.dy(), nullptr, nullptr, nullptr, kStream);
@@ -82,6 +80,8 @@ class GpuLearner final : public Learner {
     s.grad_norm = clip_and_update({&dm_}, o_.clip);
     s.loss = dm_.mean_loss(rows, count, kStream);
     s.count = count;
+    current_ = next;  // the step went through: its h_n is the state carried
+    carried_ = B;
     return s;
   }
 

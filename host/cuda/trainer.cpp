@@ -23,6 +23,8 @@ namespace {
 
 const Model& checked(const Model& model, const TrainerOptions& options) {
   if (!model.has_head()) throw Error("model", "has no output head (fc.weight): nothing to train against");
+  if (options.max_steps < 1 || options.max_batch < 1)
+    throw Error("options", "max_steps and max_batch must be at least 1");
   Optimizer check(model, options.optimizer);  // validates the optimizer settings
   (void)check;
   return model;

@@ -62,8 +62,8 @@ class Learner {
   // counts the batch's right answers before the update.
   StepStats classify(const Tensor& x, const std::vector<int64_t>& lengths, const std::vector<int64_t>& labels);
 
-  // The current weights, with the vocab and metadata of the model given (a
-  // download on the GPU).
+  // The current weights, with the vocab, metadata and embedding table (not
+  // trained) of the model given (a download on the GPU).
   Model model() const;
   Device device() const noexcept;  // where it trains: Cpu, Reference or Cuda
 
@@ -87,7 +87,7 @@ class Seq2SeqLearner {
   // seq2seq_step's arguments and semantics.
   StepStats step(const Tensor& src, const std::vector<int64_t>& src_lengths, const Tensor& dec_in,
                  const std::vector<int64_t>& tgt_lengths, const std::vector<int64_t>& targets);
-  Seq2SeqModel model() const;  // with the vocabs and metadata of the models given
+  Seq2SeqModel model() const;  // with the vocabs, metadata and embeddings of the models given
   Device device() const noexcept;
 
  private:

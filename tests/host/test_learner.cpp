@@ -20,6 +20,7 @@ rnn::Model tagger(int64_t I, int64_t H, int64_t O, bool bidirectional, uint64_t 
   rnn::Model m = rnn::Model::random(c, seed);
   m.vocab = "abc";
   m.metadata["task"] = "test";
+  m.embedding = testbed::random_tensor({3, I}, seed + 99);  // kept, not trained
   return m;
 }
 
@@ -59,6 +60,7 @@ TEST_P(LearnerOnCpu, StepIsTrainStepBitForBit) {
   }
   const rnn::Model trained = learner.model();
   expect_same_weights(trained, m);
+  EXPECT_EQ(trained.embedding.values(), m0.embedding.values());
   EXPECT_EQ(trained.vocab, "abc");
   EXPECT_EQ(trained.metadata.at("task"), "test");
 }
@@ -183,6 +185,13 @@ TEST(Seq2SeqLearner, RefusesPairsThatDoNotFitAndBadInput) {
     return c;
   }(), 1);
   EXPECT_EQ(testbed::error_subject([&] { rnn::Seq2SeqLearner(small, lo); }), "model");
+  rnn::Seq2SeqModel headed = m;  // an encoder's head would never be trained
+  headed.encoder = rnn::Model::random([&] {
+    rnn::ModelConfig c = m.encoder.config();
+    c.output_size = 2;
+    return c;
+  }(), 1);
+  EXPECT_EQ(testbed::error_subject([&] { rnn::Seq2SeqLearner(headed, lo); }), "model");
   rnn::Seq2SeqLearner learner(m, lo);
   const rnn::Tensor src = testbed::random_tensor({3, 2, 5}, 4), dec_in = testbed::random_tensor({2, 2, 4}, 5);
   const std::vector<int64_t> len = {2, 1};
