@@ -276,4 +276,15 @@ std::string error_subject(Call&& call) {
   return "(nothing thrown)";
 }
 
+// A random two-layer model with a head of O outputs (the learners' tests).
+inline rnn::Model two_layer_model(int64_t I, int64_t H, int64_t O, bool bidirectional, uint64_t seed) {
+  rnn::ModelConfig c;
+  c.input_size = I;
+  c.hidden_size = H;
+  c.num_layers = 2;
+  c.bidirectional = bidirectional;
+  c.output_size = O;
+  return rnn::Model::random(c, seed);
+}
+
 }  // namespace testbed

@@ -11,13 +11,7 @@
 namespace {
 
 rnn::Model tagger(int64_t I, int64_t H, int64_t O, bool bidirectional, uint64_t seed) {
-  rnn::ModelConfig c;
-  c.input_size = I;
-  c.hidden_size = H;
-  c.num_layers = 2;
-  c.bidirectional = bidirectional;
-  c.output_size = O;
-  rnn::Model m = rnn::Model::random(c, seed);
+  rnn::Model m = testbed::two_layer_model(I, H, O, bidirectional, seed);
   m.vocab = "abc";
   m.metadata["task"] = "test";
   m.embedding = testbed::random_tensor({3, I}, seed + 99);  // kept, not trained

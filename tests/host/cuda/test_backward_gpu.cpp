@@ -85,14 +85,8 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   if (!have_gpu()) GTEST_SKIP() << "no usable CUDA device on this machine";
   const BCase& c = std::get<0>(GetParam());
   const rnn::Kernel kernel = std::get<1>(GetParam());
-  rnn::ModelConfig cfg;
-  cfg.input_size = c.I;
-  cfg.hidden_size = c.H;
-  cfg.num_layers = c.L;
-  cfg.bidirectional = c.bidir;
-  cfg.bias = c.bias;
-  cfg.nonlinearity = c.relu ? rnn::Nonlinearity::Relu : rnn::Nonlinearity::Tanh;
-  const rnn::Model model = rnn::Model::random(cfg, 500 + c.H);
+  const rnn::Model model = case_table::model_for(c, 500 + c.H);
+  const rnn::ModelConfig& cfg = model.config();
   std::string why;
   if (kernel == rnn::Kernel::Persistent && !rnn::cuda::persistent_fits(cfg, c.B, &why)) GTEST_SKIP() << why;
   if (kernel == rnn::Kernel::Registers && c.H > 1024) GTEST_SKIP() << "the registers kernel holds H <= 1024";

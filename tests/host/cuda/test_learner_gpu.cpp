@@ -12,15 +12,7 @@ namespace {
 
 constexpr double kTol = 1e-5;
 
-rnn::Model model(int64_t I, int64_t H, int64_t O, bool bidirectional, uint64_t seed) {
-  rnn::ModelConfig c;
-  c.input_size = I;
-  c.hidden_size = H;
-  c.num_layers = 2;
-  c.bidirectional = bidirectional;
-  c.output_size = O;
-  return rnn::Model::random(c, seed);
-}
+using testbed::two_layer_model;
 
 void expect_close_weights(const rnn::Model& a, const rnn::Model& b) {
   const auto pa = a.parameters(), pb = b.parameters();
@@ -53,7 +45,7 @@ class GpuLearner : public ::testing::TestWithParam<rnn::Kernel> {
 TEST_P(GpuLearner, StepMatchesTheCpu) {
   const uint64_t seed = testbed::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed) + " (RNN_TEST_SEED replays it)");
-  const rnn::Model m0 = model(5, 16, 6, true, seed);
+  const rnn::Model m0 = two_layer_model(5, 16, 6, true, seed);
   rnn::Learner gpu(m0, sgd(rnn::Device::Cuda, GetParam())), cpu(m0, sgd(rnn::Device::Cpu, GetParam()));
   EXPECT_EQ(gpu.device(), rnn::Device::Cuda);
   for (size_t k = 0; k < kShapes.size(); ++k) {
@@ -72,7 +64,7 @@ TEST_P(GpuLearner, StepMatchesTheCpu) {
 TEST_P(GpuLearner, ClassifyMatchesTheCpu) {
   const uint64_t seed = testbed::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed) + " (RNN_TEST_SEED replays it)");
-  const rnn::Model m0 = model(4, 12, 3, true, seed);
+  const rnn::Model m0 = two_layer_model(4, 12, 3, true, seed);
   rnn::Learner gpu(m0, sgd(rnn::Device::Cuda, GetParam())), cpu(m0, sgd(rnn::Device::Cpu, GetParam()));
   for (size_t k = 0; k < kShapes.size(); ++k) {
     const auto [B, T] = kShapes[k];
@@ -126,7 +118,7 @@ INSTANTIATE_TEST_SUITE_P(Kernels, GpuLearner, ::testing::Values(rnn::Kernel::Ste
 // A carried state needs the batch it was made for.
 TEST(GpuChunkTrainerCarry, RefusesAnotherBatchSize) {
   if (rnn::cuda_device_count() == 0) GTEST_SKIP() << "no usable CUDA device on this machine";
-  const rnn::Model m0 = model(3, 8, 4, false, 3);
+  const rnn::Model m0 = two_layer_model(3, 8, 4, false, 3);
   rnn::ChunkTrainer gpu(m0, rnn::OptimizerOptions{}, 0.0, rnn::Device::Cuda, 4, 3);
   gpu.step(testbed::random_tensor({4, 3, 3}, 1), std::vector<int64_t>(12, 1), true);
   EXPECT_THROW(gpu.step(testbed::random_tensor({4, 2, 3}, 2), std::vector<int64_t>(8, 1), false), rnn::Error);
