@@ -261,6 +261,10 @@ void ShapeRun::time_kernels() {
   // timed beside the first until a record shows which wins where.
   if (s.H <= 1024)
     attempt(make_row("rnn registers"), [&](Row& r) { time_ours(r, Kernel::Registers, cuda::TimingSkip::None); });
+  // A cuBLAS GEMM per step, for large batches: timed at every shape until a
+  // record shows where it wins.
+  if (s.B <= 65535)
+    attempt(make_row("rnn gemm"), [&](Row& r) { time_ours(r, Kernel::Gemm, cuda::TimingSkip::None); });
   time_auto(stepwise, persistent);
   time_variants(stepwise, persistent);
 }

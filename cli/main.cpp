@@ -5,7 +5,7 @@
 // commands; info.cpp: info, bench).
 //
 //   rnn run  --model M --input X [--h0 H0] [--lengths L] [--batch-first]
-//            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent|registers]
+//            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent|registers|gemm]
 //            [--output Y] [--final-state HN]
 //   rnn backward --model M --input X [--h0 H0] [--lengths L] [--batch-first]
 //            --grad-output DY [--grad-final-state DHN] [--grad-input DX]
@@ -150,8 +150,8 @@ void add_run_commands(CLI::App& app, Args& a) {
   run_cmd->add_flag("--batch-first", run.batch_first, "x and y are [B, T, ...]");
   run_cmd->add_option("--device", run.device, kDeviceHelp);
   run_cmd->add_option("--kernel", run.kernel,
-                      "CUDA recurrence kernel: auto (default), stepwise, persistent or registers (W_hh in registers, "
-                      "H <= 1024)");
+                      "CUDA recurrence kernel: auto (default), stepwise, persistent, registers (W_hh in registers, "
+                      "H <= 1024) or gemm (a cuBLAS GEMM per step, for large batches)");
   run_cmd->add_option("--output", run.output,
                       "write the model's output .npy: with a head the logits [T, B, O], else y [T, B, D*H] "
                       "(batch first with --batch-first)");

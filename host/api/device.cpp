@@ -69,6 +69,7 @@ const char* kernel_name(Kernel k) noexcept {
     case Kernel::Stepwise: return "stepwise";
     case Kernel::Persistent: return "persistent";
     case Kernel::Registers: return "registers";
+    case Kernel::Gemm: return "gemm";
   }
   return "?";
 }
@@ -78,7 +79,8 @@ Kernel parse_kernel(const std::string& s, const std::string& subject) {
   if (s == "stepwise") return Kernel::Stepwise;
   if (s == "persistent") return Kernel::Persistent;
   if (s == "registers") return Kernel::Registers;
-  throw Error(subject, "unknown kernel '" + s + "' (expected auto, stepwise, persistent or registers)");
+  if (s == "gemm") return Kernel::Gemm;
+  throw Error(subject, "unknown kernel '" + s + "' (expected auto, stepwise, persistent, registers or gemm)");
 }
 
 int cpu_threads() noexcept { return cpu::fast::threads(); }

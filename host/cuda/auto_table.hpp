@@ -23,7 +23,7 @@ namespace rnn::cuda_detail {
 
 struct AutoRow {
   int64_t max_batch, max_hidden, max_steps;  // inclusive bounds
-  Kernel kernel;                             // Stepwise, Persistent or Registers
+  Kernel kernel;                             // Stepwise, Persistent, Registers or Gemm
 };
 
 inline constexpr int64_t kAnySize = std::numeric_limits<int64_t>::max();

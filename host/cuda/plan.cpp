@@ -123,6 +123,14 @@ void choose_kernels(Plan::Impl& m) {
       throw Error("options", "timing_skip applies to the stepwise and persistent kernels (the registers kernel "
                              "has no timing variants)");
     m.kernel = Kernel::Registers;
+  } else if (want == Kernel::Gemm) {
+    if (options.timing_skip != TimingSkip::None)
+      throw Error("options", "timing_skip applies to the stepwise and persistent kernels (the gemm kernel has no "
+                             "timing variants)");
+    if (options.max_batch > 65535)
+      throw Error("kernel", "gemm: max_batch = " + std::to_string(options.max_batch) +
+                                " exceeds the gemm kernel's limit of 65535 sequences");
+    m.kernel = Kernel::Gemm;
   } else {
     m.kernel = Kernel::Stepwise;
   }
@@ -220,6 +228,8 @@ Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_uni
 
   m.rows_bytes = align_up(static_cast<size_t>(options.max_steps * options.max_batch * D * H) * sizeof(float));
   m.cublas_workspace = DeviceBuffer(kCublasWorkspace);
+  if (m.kernel == Kernel::Gemm)
+    m.gemm_space = DeviceBuffer(2 * static_cast<size_t>(D * options.max_batch * H) * sizeof(float));
   RNN_CUDA_CHECK(cublasCreate(&m.cublas));
   RNN_CUDA_CHECK(cublasSetWorkspace(m.cublas, m.cublas_workspace.get(), kCublasWorkspace));
   RNN_CUDA_CHECK(cublasSetMathMode(m.cublas, options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
@@ -267,7 +277,8 @@ void Plan::Impl::check_run_args(const RunArgs& a, const void* workspace) const {
 void Plan::run(const RunArgs& a, void* workspace, cudaStream_t stream) {
   Impl& m = *impl_;
   m.check_run_args(a, workspace);
-  if (m.kernel == Kernel::Stepwise && kUseGraphs && m.ran && a.steps * m.config.num_layers <= kMaxGraphLaunches) {
+  const bool stepped = m.kernel == Kernel::Stepwise || m.kernel == Kernel::Gemm;  // launches per step: a graph
+  if (stepped && kUseGraphs && m.ran && a.steps * m.config.num_layers <= kMaxGraphLaunches) {
     const GraphKey key{a.x, a.h0, a.lengths, a.y, a.h_n, workspace, a.steps, a.batch};
     if (!m.graph || !(key == m.graph_key)) m.capture(a, workspace, key);
     RNN_CUDA_CHECK(cudaGraphLaunch(m.graph, stream));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../../kernels/gemm_step.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_registers.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
@@ -93,6 +94,7 @@ struct Plan::Impl {
   Kernel kernel = Kernel::Stepwise;
   kernels::PersistentShape shape;
   kernels::RegistersShape registers_shape;  // Kernel::Registers's launch
+  DeviceBuffer gemm_space;                  // Kernel::Gemm: state and Z, [D, max_batch, H] each
   std::vector<LayerWeights> layers;
   DeviceBuffer weights;
   DeviceBuffer cublas_workspace;
@@ -154,11 +156,38 @@ struct Plan::Impl {
         RNN_LAUNCH_CHECK(kernels::launch_recurrence_persistent(rp, shape, stream));
       } else if (kernel == Kernel::Registers) {
         RNN_LAUNCH_CHECK(kernels::launch_recurrence_registers(rp, registers_shape, stream));
+      } else if (kernel == Kernel::Gemm) {
+        enqueue_gemm_steps(rp, stream);
       } else {
         for (int s = 0; s < rp.T; ++s) RNN_LAUNCH_CHECK(kernels::launch_recurrence_stepwise(rp, s, stream));
       }
       in = out;
     }
+  }
+
+  // Kernel::Gemm's recurrence of one layer (kernels/gemm_step.cuh): state
+  // seeded from h0 (or zeros); per step Z = state W_hh^T, one SGEMM
+  // strided over the directions (strict FP32, whatever allow_tf32 says of
+  // the input projection), then gemm_step; h_n copied from state.
+  void enqueue_gemm_steps(const kernels::RecurrenceParams& rp, cudaStream_t stream) {
+    const int B = rp.B, H = rp.H, D = rp.D;
+    const size_t bytes = static_cast<size_t>(D) * B * H * sizeof(float);
+    float* state = gemm_space.as<float>();
+    float* z = state + static_cast<size_t>(D) * options.max_batch * H;
+    if (rp.h0) RNN_CUDA_CHECK(cudaMemcpyAsync(state, rp.h0, bytes, cudaMemcpyDeviceToDevice, stream));
+    else RNN_CUDA_CHECK(cudaMemsetAsync(state, 0, bytes, stream));
+    RNN_CUDA_CHECK(cublasSetMathMode(cublas, CUBLAS_DEFAULT_MATH));
+    const float one = 1.0f, zero = 0.0f;
+    const long long w_stride = static_cast<long long>(H) * H, s_stride = static_cast<long long>(B) * H;
+    for (int s = 0; s < rp.T; ++s) {
+      // Z^T [H, B] = W_hh [H, H] . state^T [H, B] per direction, in cuBLAS's column-major terms.
+      RNN_CUDA_CHECK(cublasSgemmStridedBatched(cublas, CUBLAS_OP_T, CUBLAS_OP_N, H, B, H, &one, rp.w_hh, H, w_stride,
+                                               state, H, s_stride, &zero, z, H, s_stride, D));
+      RNN_LAUNCH_CHECK(kernels::launch_gemm_step(rp, s, z, state, stream));
+    }
+    RNN_CUDA_CHECK(
+        cublasSetMathMode(cublas, options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    if (rp.h_n) RNN_CUDA_CHECK(cudaMemcpyAsync(rp.h_n, state, bytes, cudaMemcpyDeviceToDevice, stream));
   }
 
   // cublasSetStream resets the handle's workspace to cuBLAS's own pool

@@ -22,11 +22,14 @@ enum class Kernel {
   Registers,   // the persistent kernel's second generation: W_hh held in registers, only h_prev
                // through shared memory (H <= 1024); selected by name only until a GPU record
                // shows it ahead (its backward pass runs the persistent or stepwise kernels)
+  Gemm,        // for large batches: each step one cuBLAS SGEMM over the whole batch, then an
+               // elementwise kernel (bias, projection, activation); B <= 65535; selected by name
+               // only until a GPU record shows it ahead (its backward pass runs stepwise)
 };
 
-// "auto" / "stepwise" / "persistent" / "registers"
+// "auto" / "stepwise" / "persistent" / "registers" / "gemm"
 const char* kernel_name(Kernel k) noexcept;
-// Parses "auto", "stepwise", "persistent" or "registers"; throws rnn::Error(subject, ...) otherwise.
+// Parses "auto", "stepwise", "persistent", "registers" or "gemm"; throws rnn::Error(subject, ...) otherwise.
 Kernel parse_kernel(const std::string& s, const std::string& subject = "kernel");
 
 // "auto" / "cpu" / "cuda" / "reference"

@@ -121,7 +121,13 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   o.kernel = kernel;
   rnn::cuda::Plan plan(model, o);
   ASSERT_EQ(plan.kernel(), kernel);
-  if (plan.backward_kernel() != kernel) {
+  // The backward recurrence's kernel: the forward's, the persistent one
+  // after a registers forward where it fits, stepwise after a gemm forward.
+  rnn::Kernel want_backward = kernel;
+  if (kernel == rnn::Kernel::Gemm) want_backward = rnn::Kernel::Stepwise;
+  if (kernel == rnn::Kernel::Registers)
+    want_backward = rnn::cuda::persistent_fits(cfg, o.max_batch) ? rnn::Kernel::Persistent : rnn::Kernel::Stepwise;
+  if (plan.backward_kernel() != want_backward) {
     // The persistent backward kernel keeps W_hh^T on chip: up to H = 1024
     // it must fit wherever the forward kernel does; above, it may not.
     ASSERT_GT(c.H, 1024) << "the backward kernel fell back";
@@ -194,7 +200,8 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
 
 INSTANTIATE_TEST_SUITE_P(Table, GpuBackward,
                          ::testing::Combine(::testing::ValuesIn(bcases()),
-                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers)),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers,
+                                                              rnn::Kernel::Gemm)),
                          [](const auto& info) {
                            return std::get<0>(info.param).name + "_" + rnn::kernel_name(std::get<1>(info.param));
                          });
@@ -220,7 +227,8 @@ TEST_P(GpuGradParity, HostApiOnCudaMatchesAutograd) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GpuGradParity,
                          ::testing::Combine(::testing::ValuesIn(testbed::case_names("grad")),
-                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers)),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers,
+                                                              rnn::Kernel::Gemm)),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + rnn::kernel_name(std::get<1>(info.param));
                          });

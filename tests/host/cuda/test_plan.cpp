@@ -108,7 +108,8 @@ std::string case_name(const ::testing::TestParamInfo<std::tuple<Case, rnn::Kerne
 
 INSTANTIATE_TEST_SUITE_P(Table, GpuForward,
                          ::testing::Combine(::testing::ValuesIn(cases()),
-                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers)),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers,
+                                                              rnn::Kernel::Gemm)),
                          case_name);
 
 // The host API on the GPU gives PyTorch's outputs on every parity fixture.
@@ -126,7 +127,8 @@ TEST_P(GpuParity, HostApiOnCudaMatchesPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GpuParity,
                          ::testing::Combine(::testing::ValuesIn(testbed::case_names("parity")),
-                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers)),
+                                            ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers,
+                                                              rnn::Kernel::Gemm)),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + rnn::kernel_name(std::get<1>(info.param));
                          });
