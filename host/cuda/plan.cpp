@@ -73,9 +73,9 @@ namespace {
 // B x H x T (the design's estimate until a GPU record fills the table).
 // Throws rnn::Error ("kernel" or "options") for a kernel or timing variant
 // that cannot run.
-// Kernel::Auto's choice for the plan: the table's row, a registers row
-// taken only where the registers kernel fits (and no timing variant asks
-// for a kernel it lacks).
+// Kernel::Auto's choice for the plan: the table's row, a registers or gemm
+// row taken only where that kernel fits (and no timing variant asks for a
+// kernel it lacks).
 Kernel auto_choice(Plan::Impl& m, bool persistent_fits) {
   const PlanOptions& o = m.options;
   const int64_t H = m.config.hidden_size, D = m.config.num_directions();
@@ -90,6 +90,8 @@ Kernel auto_choice(Plan::Impl& m, bool persistent_fits) {
       k = cuda_detail::auto_kernel(o.max_batch, H, o.max_steps, persistent_fits, false);
     }
   }
+  if (k == Kernel::Gemm && (o.max_batch > 65535 || o.timing_skip != TimingSkip::None))
+    k = persistent_fits ? Kernel::Persistent : Kernel::Stepwise;
   return k;
 }
 
