@@ -127,11 +127,7 @@ int train(const TrainArgs& a) {
     if (!label_index.count(e.label)) throw rnn::Error(a.test, "label '" + e.label + "' does not occur in " + a.train);
   const Vocab vocab = vocab_of(train);
 
-  rnn::LearnOptions lo;
-  lo.optimizer = oo;
-  lo.clip = a.clip;
-  lo.device = fo.device;
-  rnn::Learner learner(make_model(a, train, vocab, labels, fo.device), lo);
+  rnn::Learner learner(make_model(a, train, vocab, labels, fo.device), tasks::learn_options(oo, a.clip, fo.device));
   std::fprintf(stderr,
                "rnn train-classify: %zu train, %zu test examples, %zu labels, vocabulary %lld; H=%lld L=%lld%s; %s on "
                "%s, %lld updates of %lld\n",

@@ -196,11 +196,7 @@ int train(const TrainArgs& a) {
   const std::pair<Vocab, Vocab> vocabs = vocabs_of(train);
   const Vocab &src = vocabs.first, &tgt = vocabs.second;
   const rnn::Device device = rnn::resolve_device(rnn::parse_device(a.device, "--device"));
-  rnn::LearnOptions lo;
-  lo.optimizer = oo;
-  lo.clip = a.clip;
-  lo.device = device;
-  rnn::Seq2SeqLearner learner(make_model(a, train, src, tgt, device), lo);
+  rnn::Seq2SeqLearner learner(make_model(a, train, src, tgt, device), tasks::learn_options(oo, a.clip, device));
   std::fprintf(stderr,
                "rnn train-seq2seq: %zu train, %zu test pairs; vocabularies %lld -> %lld; H=%lld L=%lld; %s; %lld updates "
                "on %s\n",

@@ -149,11 +149,7 @@ int train(const TrainArgs& a) {
       if (tag_index.index(t) < 0)
         throw rnn::Error(a.test, "tag '" + rnn::encode_utf8({t}) + "' does not occur in " + a.train);
 
-  rnn::LearnOptions lo;
-  lo.optimizer = oo;
-  lo.clip = a.clip;
-  lo.device = device;
-  rnn::Learner learner(make_model(a, train, char_index, tag_index, device), lo);
+  rnn::Learner learner(make_model(a, train, char_index, tag_index, device), tasks::learn_options(oo, a.clip, device));
   std::fprintf(stderr,
                "rnn train-tag: %zu train, %zu test lines; vocabulary %lld, %lld tags; H=%lld L=%lld%s; %lld updates on "
                "%s\n",

@@ -119,6 +119,17 @@ inline rnn::ModelConfig model_config(const TrainArgs& a, int64_t inputs, int64_t
   return cfg;
 }
 
+// A task command's learner settings: the optimizer its flags gave
+// (training::optimizer_options, checked before the data is read), --clip,
+// and the device.
+inline rnn::LearnOptions learn_options(const rnn::OptimizerOptions& optimizer, double clip, rnn::Device device) {
+  rnn::LearnOptions lo;
+  lo.optimizer = optimizer;
+  lo.clip = clip;
+  lo.device = device;
+  return lo;
+}
+
 // Refuses (naming --hidden) a run whose host memory would not fit: one copy
 // of each model and, on the CPU, a step on --batch of the n examples (at
 // most) of up to `longest` steps.
