@@ -22,7 +22,8 @@ namespace detail {
 // and for layer 0 the rows of W_ih^T + bias (a one-hot input's projection,
 // as the forward pass computes it), the last row the bias alone.
 struct StepWeights {
-  std::vector<std::vector<float>> bias, packed;
+  std::vector<std::vector<float>> bias;
+  std::vector<cpu::fast::Packed> packed;
   std::vector<float> hot;  // [I + 1, H]
 };
 
@@ -39,7 +40,7 @@ std::shared_ptr<const detail::StepWeights> step_weights(const Model& model, int6
     std::vector<float> bias(static_cast<size_t>(H), 0.0f);
     if (c.bias)
       for (int64_t k = 0; k < H; ++k) bias[static_cast<size_t>(k)] = cw.b_ih[k] + cw.b_hh[k];
-    std::vector<float> packed;
+    cpu::fast::Packed packed;
     if (cpu::fast::wants_packed(batch, batch)) cpu::fast::pack_panels(cw.w_hh.data(), H, H, packed);
     w->bias.push_back(std::move(bias));
     w->packed.push_back(std::move(packed));
@@ -143,7 +144,7 @@ void Stepper::advance_fast(const float* x, const std::vector<int64_t>* hot) {
         for (int64_t b = 0; b < B; ++b) cpu::fast::add_to(out.data() + b * H, w.bias[static_cast<size_t>(l)].data(), H);
     }
     float* h = hf_.data() + l * B * H;
-    const std::vector<float>& packed = w.packed[static_cast<size_t>(l)];
+    const cpu::fast::Packed& packed = w.packed[static_cast<size_t>(l)];
     cpu::fast::step_gemm(B, H, H, h, H, cw.w_hh.data(), packed.empty() ? nullptr : packed.data(), out.data(), H);
     for (int64_t b = 0; b < B; ++b) cpu::fast::activate(out.data() + b * H, H, c.nonlinearity);
     std::copy(out.begin(), out.end(), h);

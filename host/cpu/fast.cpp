@@ -55,12 +55,18 @@ bool one_hot_rows(const float* x, int64_t n, int64_t width, std::vector<int32_t>
 void project(const Model& model, int64_t l, const float* in, int64_t in_w, Cache& cc, float* out) {
   const ModelConfig& c = model.config();
   const int64_t H = c.hidden_size, D = c.num_directions(), W = D * H, T = cc.T, B = cc.B;
-  std::vector<float>& w_ih = cc.w_stack;
-  w_ih.resize(static_cast<size_t>(W * in_w));
+  // W_ih of both directions stacked [W, in_w]; one direction's is the
+  // model's own (no copy: a megabyte copied would also push W_hh out of L2).
+  const float* w_ih = model.cell(l, 0).w_ih.data();
+  if (D > 1) {
+    cc.w_stack.resize(static_cast<size_t>(W * in_w));
+    for (int64_t d = 0; d < D; ++d)
+      std::copy_n(model.cell(l, d).w_ih.data(), H * in_w, cc.w_stack.data() + d * H * in_w);
+    w_ih = cc.w_stack.data();
+  }
   std::vector<float> bias(static_cast<size_t>(W));
   for (int64_t d = 0; d < D; ++d) {
     const CellWeights& cw = model.cell(l, d);
-    std::copy_n(cw.w_ih.data(), H * in_w, w_ih.data() + d * H * in_w);
     for (int64_t k = 0; k < H; ++k) bias[static_cast<size_t>(d * H + k)] = c.bias ? cw.b_ih[k] + cw.b_hh[k] : 0.0f;
   }
   if (l == 0) cc.one_hot = one_hot_rows(in, T * B, in_w, cc.hot);
@@ -71,7 +77,7 @@ void project(const Model& model, int64_t l, const float* in, int64_t in_w, Cache
     wt.resize(static_cast<size_t>((in_w + 1) * W));
     for (int64_t j = 0; j < W; ++j) {
       for (int64_t i = 0; i < in_w; ++i)
-        wt[static_cast<size_t>(i * W + j)] = w_ih[static_cast<size_t>(j * in_w + i)] + bias[static_cast<size_t>(j)];
+        wt[static_cast<size_t>(i * W + j)] = w_ih[j * in_w + i] + bias[static_cast<size_t>(j)];
       wt[static_cast<size_t>(in_w * W + j)] = bias[static_cast<size_t>(j)];
     }
     for (int64_t row = 0; row < T * B; ++row) {
@@ -79,7 +85,7 @@ void project(const Model& model, int64_t l, const float* in, int64_t in_w, Cache
       std::copy_n(wt.data() + (v >= 0 ? v : in_w) * W, W, out + row * W);
     }
   } else {
-    gemm_nt(T * B, W, in_w, in, in_w, w_ih.data(), in_w, 0.0f, out, W);
+    gemm_nt(T * B, W, in_w, in, in_w, w_ih, in_w, 0.0f, out, W);
   }
   const bool add_bias = c.bias && !(l == 0 && cc.one_hot);
   for (int64_t t = 0; t < T; ++t) {

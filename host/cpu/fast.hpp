@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cpu/fast_kernels.hpp"
 #include "rnn/model.hpp"
 #include "rnn/tensor.hpp"
 
@@ -45,7 +46,8 @@ struct Cache {
   std::vector<float> dtop;
   // Working buffers, kept so that a Cache reused from step to step
   // allocates nothing after the first.
-  std::vector<float> din, logits, carry, w_t, packed, w_stack, first, hot_grad;
+  std::vector<float> din, logits, carry, w_t, w_stack, first, hot_grad;
+  Packed packed;  // W_hh (forward) or W_hh^T (backward) for the step kernel
   // The memory of the last pass's output() (host/engine/pass.cpp's FastPass
   // hands it back), for the next.
   std::vector<float> spare_output;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -131,14 +132,19 @@ int panel_width() {
 
 // W [N, K] packed in panels of PW columns: panel p holds W[PW p + j, k] at
 // p * K * PW + k * PW + j (columns past N zero), so a step reads it in order.
-void pack_panels(const float* w, int64_t n, int64_t k, std::vector<float>& out) {
+void pack_panels(const float* w, int64_t n, int64_t k, Packed& out) {
   const int64_t pw = panel_width(), panels = (n + pw - 1) / pw;
+  if (have_avx2_fma() && (pw - 1) * k <= INT32_MAX) {  // every value written: no zeroing first
+    out.resize(static_cast<size_t>(panels * k * pw));
+    if (pw == 16) return pack_panels_avx512(w, n, k, out.data());
+    return pack_panels_avx2(w, n, k, out.data());
+  }
   out.assign(static_cast<size_t>(panels * k * pw), 0.0f);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t kk = 0; kk < k; ++kk) out[static_cast<size_t>((i / pw) * k * pw + kk * pw + i % pw)] = w[i * k + kk];
 }
 
-void pack_panels_transposed(const float* w, int64_t k, int64_t n, std::vector<float>& out) {
+void pack_panels_transposed(const float* w, int64_t k, int64_t n, Packed& out) {
   const int64_t pw = panel_width(), panels = (n + pw - 1) / pw;
   out.assign(static_cast<size_t>(panels * k * pw), 0.0f);
   for (int64_t p = 0; p < panels; ++p) {
@@ -161,8 +167,7 @@ void step_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, con
 void step_gemm_columns(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w,
                        const float* packed, float* c, int64_t ldc, int64_t n0, int64_t n1) {
   if (n1 <= n0 || m == 0) return;
-  // One row: BLAS's GEMV streams W as well as this kernel does.
-  if (packed && m >= 2 && m <= kPackedRows) {
+  if (packed && m <= kPackedRows) {
     if (panel_width() == 16) return packed_gemm_avx512(m, n, k, a, lda, packed, c, ldc, n0 / 16, (n1 + 15) / 16);
     return packed_gemm_avx2(m, n, k, a, lda, packed, c, ldc, n0 / 8, (n1 + 7) / 8);
   }

@@ -194,4 +194,38 @@ __attribute__((target("avx512f"))) void packed_gemm_avx512(int64_t M, int64_t N,
   }
 }
 
+// ---- packing: a panel's values for one k are a column of W ---------------
+// Rows past n are written as zeros.
+
+// Gathered PW at a time (one gather per output vector, written in order):
+// a panel's PW rows of W are read as PW streams, each line of them used for
+// 16 consecutive k. As fast as a copy of W here (the stores bound it).
+
+__attribute__((target("avx2,fma"))) void pack_panels_avx2(const float* w, int64_t n, int64_t k, float* out) {
+  const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                         _mm256_set1_epi32(static_cast<int32_t>(k)));
+  for (int64_t p = 0; p * 8 < n; ++p) {
+    const int64_t rows = std::min<int64_t>(8, n - p * 8);
+    const __m256 mask = _mm256_castsi256_ps(
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(rows)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+    const float* base = w + p * 8 * k;
+    float* o = out + p * k * 8;
+    for (int64_t kk = 0; kk < k; ++kk)
+      _mm256_storeu_ps(o + kk * 8, _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base + kk, idx, mask, 4));
+  }
+}
+
+__attribute__((target("avx512f"))) void pack_panels_avx512(const float* w, int64_t n, int64_t k, float* out) {
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32(static_cast<int32_t>(k)));
+  for (int64_t p = 0; p * 16 < n; ++p) {
+    const int64_t rows = std::min<int64_t>(16, n - p * 16);
+    const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1u);
+    const float* base = w + p * 16 * k;
+    float* o = out + p * k * 16;
+    for (int64_t kk = 0; kk < k; ++kk)
+      _mm512_storeu_ps(o + kk * 16, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, idx, base + kk, 4));
+  }
+}
+
 }  // namespace rnn::cpu::fast
