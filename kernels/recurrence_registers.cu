@@ -6,13 +6,22 @@
 // k of direction d owns rows [32k, 32k + 32) of W_hh[d]: warp w holds rows
 // 32k + 4w .. +3, and lane l of it the columns 4(l + 32m) .. +3 of those
 // rows, m = 0 .. KPT/4 - 1: 4 x KPT floats of W_hh in registers for the
-// whole launch. Each step, for each chunk of sequences, the block stages
-// h_prev (full width, zero-padded to 32 KPT columns) into shared memory;
-// then every warp, for each sequence of the chunk, reads h_prev four
-// columns at a time (one 16-byte shared load, conflict-free across the
-// warp) into 16 FMAs against its 4 rows, reduces its 4 sums across the warp
-// with shuffles, and lanes 0..3 finish the 4 rows (bias, activation, store).
-// Blocks meet at a grid-wide barrier before the next step reads y.
+// whole launch. The batch's lengths are read once into shared memory, each
+// lane's bias into a register.
+//
+// Each step, for each chunk of sequences, the block stages h_prev (full
+// width, zero-padded to 32 KPT columns) into shared memory with 16-byte
+// asynchronous copies through L2 (cp.async.cg; every thread's copies in
+// flight at once); when the batch takes several chunks, two buffers: chunk
+// k + 1 is copied while chunk k is computed. Then every warp takes the
+// chunk's sequences eight at a time: for each it reads h_prev four columns
+// at a time (one 16-byte shared load, conflict-free across the warp) into
+// 16 FMAs against its 4 rows and reduces its 4 sums across the warp with
+// shuffles; the group's projections were loaded before its dot products,
+// one per lane, and the 32 lanes finish the group's 4 rows x 8 sequences
+// together (bias, activation, store). No division in a per-step loop other
+// than by powers of two. Blocks meet at a grid-wide barrier before the next
+// step reads y.
 //
 // Accumulation order: each lane's partial sums in column order, then the
 // shuffle tree; fixed for a shape, so a run is bitwise reproducible.
@@ -26,6 +35,7 @@
 
 #include <algorithm>
 
+#include "async_copy.cuh"
 #include "recurrence_registers.cuh"
 
 namespace rnn::kernels {
@@ -36,6 +46,41 @@ namespace {
 constexpr int kThreads = 256;  // 8 warps
 constexpr int kRows = 4;       // rows per warp
 constexpr int kBlockRows = kRows * kThreads / 32;
+constexpr int kGroup = 8;      // sequences finished together: lane l finishes row l % 4 of sequence l / 4
+
+// Where step s reads h_prev[b][col] from (recurrence.cuh's rec_load_prev),
+// or null for zeros (an ended sequence, no h0, a padding column).
+__device__ __forceinline__ const float* prev_source(const RecurrenceParams& p, int d, int b, int s, int len, int col) {
+  if (col >= p.H || s >= len) return nullptr;
+  if (s == 0) return p.h0 ? p.h0 + state_index(d, b, col, p.B, p.H) : nullptr;
+  const int t_prev = d == 0 ? s - 1 : len - s;
+  return p.y + rec_row(p, t_prev, b) * (p.D * p.H) + d * p.H + col;
+}
+
+// Stages h_prev of sequences b0 .. b0+nb-1 into hb [nb][HP], zero-padded.
+// vec: 16-byte asynchronous copies, several in flight per thread (each
+// thread's share issued before any lands; the caller commits and waits);
+// else one float at a time (H not a multiple of 4, or y / h0 not 16-byte
+// aligned). Row and column of an element by shifts (HP a power of two).
+template <int KPT>
+__device__ __forceinline__ void stage_chunk(const RecurrenceParams& p, int d, int s, int b0, int nb, const int* lens,
+                                            float* hb, bool vec) {
+  constexpr int HP = 32 * KPT, kSegs = HP / 4;
+  if (vec) {
+    for (int seg = threadIdx.x; seg < nb * kSegs; seg += kThreads) {
+      const int c = seg / kSegs, col = 4 * (seg % kSegs), b = b0 + c;
+      const float* src = prev_source(p, d, b, s, lens[b], col);
+      copy16_async(hb + c * HP + col, src ? src : p.y, src != nullptr);
+    }
+  } else {
+    for (int k = threadIdx.x; k < nb * HP; k += kThreads) {
+      const int c = k / HP, col = k % HP, b = b0 + c;
+      const float* src = prev_source(p, d, b, s, lens[b], col);
+      hb[k] = src ? __ldcg(src) : 0.0f;
+    }
+  }
+}
+
 }  // namespace
 
 template <int KPT>
@@ -43,11 +88,17 @@ static __global__ void __launch_bounds__(kThreads, 1) recurrence_registers_kerne
   cg::grid_group grid = cg::this_grid();
   extern __shared__ float4 smem4[];
   constexpr int HP = 32 * KPT;  // padded width of a staged h_prev row
-  const int H = p.H, chunk = shape.batch_chunk;
+  const int H = p.H, DH = p.D * H, chunk = shape.batch_chunk, buffers = shape.buffers;
   const int d = blockIdx.x / shape.blocks_per_dir;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row0 = (blockIdx.x % shape.blocks_per_dir) * kBlockRows + warp * kRows;
-  float* hb = reinterpret_cast<float*>(smem4);  // [chunk][HP]
+  float* hb = reinterpret_cast<float*>(smem4);  // [buffers][chunk][HP]
+  int* lens = reinterpret_cast<int*>(hb + static_cast<int64_t>(buffers) * chunk * HP);  // [B], read once
+  // 16-byte copies need H a multiple of 4 and 16-byte aligned y and h0.
+  const bool vec = H % 4 == 0 && reinterpret_cast<uintptr_t>(p.y) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(p.h0) % 16 == 0;
+
+  for (int b = threadIdx.x; b < p.B; b += kThreads) lens[b] = rec_length(p, b);
 
   // This lane's slice of W_hh[d]: rows row0 .. row0+3, columns 4(lane + 32m) + 0..3.
   float w[kRows][KPT];
@@ -60,62 +111,86 @@ static __global__ void __launch_bounds__(kThreads, 1) recurrence_registers_kerne
         const int row = row0 + r, col = 4 * (lane + 32 * m) + q;
         w[r][4 * m + q] = row < H && col < H ? p.w_hh[(static_cast<int64_t>(d) * H + row) * H + col] : 0.0f;
       }
-
-  // The staging loop's (sequence, column) of element k, stepped rather than divided.
-  const int bb_first = static_cast<int>(threadIdx.x) / HP, j_first = static_cast<int>(threadIdx.x) % HP;
-  constexpr int step_bb = kThreads / HP, step_j = kThreads % HP;
+  // The row this lane finishes (lane % 4 of its warp's four) and its bias,
+  // read once for the launch.
+  const int my_r = lane % kRows, my_row = row0 + my_r, my_c = lane / kRows;
+  const float my_bias = p.bias && my_row < H ? p.bias[d * H + my_row] : 0.0f;
+  __syncthreads();  // lens
 
   for (int s = 0; s < p.T; ++s) {
-    for (int b0 = 0; b0 < p.B; b0 += chunk) {
+    // Chunk k is staged into buffer k % buffers; with two buffers, chunk
+    // k + 1's copies fly while chunk k is computed.
+    stage_chunk<KPT>(p, d, s, 0, min(chunk, p.B), lens, hb, vec);
+    copies_commit();
+    for (int b0 = 0, k = 0; b0 < p.B; b0 += chunk, ++k) {
       const int nb = min(chunk, p.B - b0);
-      __syncthreads();  // the previous chunk's readers are done with hb
-      {
-        int bb = bb_first, j = j_first;
-        const int staged = nb * HP;
-        for (int k = threadIdx.x; k < staged; k += kThreads) {
-          float v = 0.0f;
-          if (j < H) {
-            const int b = b0 + bb, len = rec_length(p, b);
-            if (s < len) v = rec_load_prev(p, d, b, s, len, j);
-          }
-          hb[k] = v;
-          bb += step_bb;
-          j += step_j;
-          if (j >= HP) {
-            j -= HP;
-            ++bb;
-          }
-        }
+      float* cur = hb + static_cast<int64_t>(buffers == 2 ? k & 1 : 0) * chunk * HP;
+      if (buffers == 1 && k > 0) {  // one buffer: staged once its last readers are done
+        stage_chunk<KPT>(p, d, s, b0, nb, lens, cur, vec);
+        copies_commit();
       }
-      __syncthreads();
-      for (int c = 0; c < nb; ++c) {
-        const int b = b0 + c, len = rec_length(p, b);
-        float acc[kRows] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (s < len) {  // the whole warp agrees: one sequence
-          const float4* h4 = reinterpret_cast<const float4*>(hb + static_cast<int64_t>(c) * HP);
+      if (buffers == 2 && b0 + chunk < p.B) {
+        stage_chunk<KPT>(p, d, s, b0 + chunk, min(chunk, p.B - b0 - chunk), lens,
+                         hb + static_cast<int64_t>((k + 1) & 1) * chunk * HP, vec);
+        copies_commit();
+        copies_wait<1>();  // this chunk's copies landed; the next chunk's may fly
+      } else {
+        copies_wait<0>();
+      }
+      __syncthreads();  // every thread's copies of this chunk visible
+      for (int g0 = 0; g0 < nb; g0 += kGroup) {
+        // This lane's element of the group, its projection loaded before the
+        // group's dot products (their FMAs hide the load).
+        const int c = g0 + my_c, b = b0 + c;
+        const bool mine = c < nb && my_row < H;
+        const int len = mine ? lens[b] : 0;
+        int64_t at = 0;
+        float pv = 0.0f;
+        if (mine) {
+          at = rec_row(p, s < len ? time_of_step(d, s, len) : s, b) * DH + d * H + my_row;
+          if (s < len) pv = __ldg(p.p + at);
+        }
+        float sum = 0.0f;
+        const int gn = min(kGroup, nb - g0);
+        for (int g = 0; g < gn; ++g) {
+          float acc[kRows] = {0.0f, 0.0f, 0.0f, 0.0f};
+          if (s < lens[b0 + g0 + g]) {  // the whole warp agrees: one sequence
+            const float4* h4 = reinterpret_cast<const float4*>(cur + static_cast<int64_t>(g0 + g) * HP);
 #pragma unroll
-          for (int m = 0; m < KPT / 4; ++m) {
-            const float4 h = h4[lane + 32 * m];
+            for (int m = 0; m < KPT / 4; ++m) {
+              const float4 h = h4[lane + 32 * m];
 #pragma unroll
-            for (int r = 0; r < kRows; ++r) {
-              acc[r] = fmaf(w[r][4 * m + 0], h.x, acc[r]);
-              acc[r] = fmaf(w[r][4 * m + 1], h.y, acc[r]);
-              acc[r] = fmaf(w[r][4 * m + 2], h.z, acc[r]);
-              acc[r] = fmaf(w[r][4 * m + 3], h.w, acc[r]);
+              for (int r = 0; r < kRows; ++r) {
+                acc[r] = fmaf(w[r][4 * m + 0], h.x, acc[r]);
+                acc[r] = fmaf(w[r][4 * m + 1], h.y, acc[r]);
+                acc[r] = fmaf(w[r][4 * m + 2], h.z, acc[r]);
+                acc[r] = fmaf(w[r][4 * m + 3], h.w, acc[r]);
+              }
             }
+#pragma unroll
+            for (int off = 16; off > 0; off /= 2)
+#pragma unroll
+              for (int r = 0; r < kRows; ++r) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
           }
+          // Every lane holds the four sums; the lanes of sequence g keep theirs.
 #pragma unroll
-          for (int off = 16; off > 0; off /= 2)
-#pragma unroll
-            for (int r = 0; r < kRows; ++r) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
+          for (int r = 0; r < kRows; ++r)
+            if (my_c == g && my_r == r) sum = acc[r];
         }
-        // Lane r finishes row r (every lane holds every sum after the xor tree).
-        float mine = acc[0];
-#pragma unroll
-        for (int r = 1; r < kRows; ++r)
-          if (lane == r) mine = acc[r];
-        if (lane < kRows && row0 + lane < H) rec_store(p, d, b, row0 + lane, s, len, mine);
+        // rec_store's arithmetic, all 32 lanes at once (4 rows x 8 sequences).
+        if (mine) {
+          if (s < len) {
+            float pre = pv + sum;
+            if (p.bias) pre += my_bias;
+            const float h = rec_activate(pre, p.relu);
+            p.y[at] = h;
+            if (s == len - 1 && p.h_n) p.h_n[state_index(d, b, my_row, p.B, H)] = h;
+          } else {
+            p.y[at] = 0.0f;
+          }
+        }
       }
+      __syncthreads();  // this buffer's readers are done before it is staged again
     }
     grid.sync();
   }
@@ -152,10 +227,15 @@ cudaError_t registers_shape(int H, int D, int B, RegistersShape* shape) {
   s.cols_per_lane = H <= 128 ? 4 : H <= 256 ? 8 : H <= 512 ? 16 : 32;
   s.blocks_per_dir = (H + kBlockRows - 1) / kBlockRows;
   const size_t row_bytes = static_cast<size_t>(32 * s.cols_per_lane) * sizeof(float);
-  const size_t room = static_cast<size_t>(smem_optin) / row_bytes;
+  const size_t lens_bytes = (static_cast<size_t>(B) * sizeof(int) + 15) / 16 * 16;
+  if (lens_bytes >= static_cast<size_t>(smem_optin)) return cudaErrorInvalidConfiguration;
+  const size_t room = (static_cast<size_t>(smem_optin) - lens_bytes) / row_bytes;
   if (room < 1) return cudaErrorInvalidConfiguration;
-  s.batch_chunk = static_cast<int>(std::min<size_t>(room, static_cast<size_t>(B)));
-  s.smem_bytes = static_cast<size_t>(s.batch_chunk) * row_bytes;
+  // The whole batch in one buffer where it fits; else two buffers, one
+  // filling while the other is computed.
+  s.buffers = static_cast<size_t>(B) <= room || room < 2 ? 1 : 2;
+  s.batch_chunk = static_cast<int>(std::min<size_t>(room / s.buffers, static_cast<size_t>(B)));
+  s.smem_bytes = static_cast<size_t>(s.buffers) * s.batch_chunk * row_bytes + lens_bytes;
   int per_sm = 0;
   switch (s.cols_per_lane) {
     case 4: err = blocks_per_sm<4>(s.smem_bytes, smem_optin, &per_sm); break;
@@ -172,6 +252,7 @@ cudaError_t registers_shape(int H, int D, int B, RegistersShape* shape) {
 cudaError_t launch_recurrence_registers(const RecurrenceParams& p, const RegistersShape& shape, cudaStream_t stream) {
   if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || !p.p || !p.w_hh || !p.y) return cudaErrorInvalidValue;
   if (p.timing_skip != kSkipNone || p.H > 32 * shape.cols_per_lane || shape.batch_chunk < 1 ||
+      shape.buffers < 1 || shape.buffers > 2 ||
       static_cast<int64_t>(shape.blocks_per_dir) * kBlockRows < p.H)
     return cudaErrorInvalidValue;
   switch (shape.cols_per_lane) {

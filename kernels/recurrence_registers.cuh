@@ -14,7 +14,8 @@ struct RegistersShape {
   int blocks_per_dir = 0;  // blocks per direction: ceil(H / 32), 32 rows each
   int cols_per_lane = 0;   // KPT: each lane's columns of its 4 rows (4, 8, 16 or 32; H <= 32 * KPT)
   int batch_chunk = 0;     // sequences whose h_prev is staged at once
-  size_t smem_bytes = 0;   // dynamic shared memory per block
+  int buffers = 1;         // staging buffers: 2 when the batch takes several chunks
+  size_t smem_bytes = 0;   // dynamic shared memory per block: the buffers, then the lengths [B]
 };
 
 // The largest hidden size the kernel holds in registers (4 rows x 32
@@ -30,7 +31,8 @@ cudaError_t registers_shape(int H, int D, int B, RegistersShape* shape);
 
 // Runs all p.T steps of both directions of one layer (see recurrence.cuh)
 // as one cooperative launch on `stream`. Requires p.w_hh and a shape from
-// registers_shape() for the same H, D and a batch >= p.B. Timing variants
+// registers_shape() for the same H, D and a batch >= p.B (the batch sizes
+// the lengths' room in shared memory). Timing variants
 // are not offered (p.timing_skip must be kSkipNone).
 cudaError_t launch_recurrence_registers(const RecurrenceParams& p, const RegistersShape& shape, cudaStream_t stream);
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "../../kernels/backward_persistent.cuh"
+#include "../../kernels/backward_registers.cuh"
 #include "../../kernels/barrier_probe.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
@@ -136,11 +137,18 @@ void choose_kernels(Plan::Impl& m) {
   } else {
     m.kernel = Kernel::Stepwise;
   }
-  // The backward recurrence follows the forward's kernel where the
-  // persistent backward kernel fits as well, else it runs stepwise (a
-  // registers forward takes the persistent backward where it fits).
+  // The backward recurrence follows the forward's kernel where its twin
+  // fits as well: a registers forward takes the registers backward (same
+  // shape), else the persistent one where that fits; a persistent forward
+  // the persistent backward; anything else runs stepwise.
   m.backward_kernel = Kernel::Stepwise;
-  if (m.kernel == Kernel::Persistent || (m.kernel == Kernel::Registers && fit == cudaSuccess)) {
+  if (m.kernel == Kernel::Registers) {
+    const cudaError_t br = kernels::backward_registers_prepare(m.registers_shape, static_cast<int>(D));
+    if (br == cudaSuccess) m.backward_kernel = Kernel::Registers;
+    else cudaGetLastError();
+  }
+  if (m.backward_kernel == Kernel::Stepwise &&
+      (m.kernel == Kernel::Persistent || (m.kernel == Kernel::Registers && fit == cudaSuccess))) {
     const cudaError_t bp = kernels::backward_persistent_prepare(m.shape, static_cast<int>(D));
     if (bp == cudaSuccess) m.backward_kernel = Kernel::Persistent;
     else cudaGetLastError();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../../kernels/backward_persistent.cuh"
+#include "../../kernels/backward_registers.cuh"
 #include "../../kernels/backward_stepwise.cuh"
 #include "../../kernels/fill.cuh"
 #include "../../kernels/mask_padding.cuh"
@@ -131,7 +132,9 @@ void Plan::Impl::backward_from(const RunArgs& a, const BackwardArgs& g, void* wo
     // The previous states first: h0 is read before dh0 (which may be h0's buffer) is written.
     RNN_LAUNCH_CHECK(kernels::launch_prev_states(T, B, H, D, options.batch_first, sp.layer_out[l],
                                                  a.h0 ? a.h0 + l * state : nullptr, a.lengths, sp.prev, stream));
-    if (backward_kernel == Kernel::Persistent) {
+    if (backward_kernel == Kernel::Registers) {
+      RNN_LAUNCH_CHECK(kernels::launch_backward_registers(bp, registers_shape, stream));
+    } else if (backward_kernel == Kernel::Persistent) {
       RNN_LAUNCH_CHECK(kernels::launch_backward_persistent(bp, shape, stream));
     } else {
       for (int s = T - 1; s >= (bp.dh0 ? -1 : 0); --s) RNN_LAUNCH_CHECK(kernels::launch_backward_stepwise(bp, s, stream));

@@ -6,8 +6,9 @@
 // dhraw) and dh0. On every machine the twin is checked against the
 // library's double reference: a one-layer model with W_ih = identity
 // (I = H) has dx = the sum of both directions' dr, and the same dh0. On a
-// GPU, the stepwise kernel (steps T-1 .. -1, one launch each) and the
-// persistent kernel are validated against the twin at 1e-5 on random data
+// GPU, the stepwise kernel (steps T-1 .. -1, one launch each), the
+// persistent kernel and the registers kernel (W_hh^T in registers, H <=
+// 1024) are validated against the twin at 1e-5 on random data
 // and timed:
 //
 //   build/bench/rnn-workbench-backward [--cases all|small|timing] [--runs N]
@@ -22,6 +23,7 @@
 
 #include "../backward.cuh"
 #include "../backward_persistent.cuh"
+#include "../backward_registers.cuh"
 #include "../backward_stepwise.cuh"
 #include "../recurrence_persistent.cuh"
 #include "rnn/rnn.hpp"
@@ -42,6 +44,7 @@ std::vector<Case> cases(const std::string& which) {
       {3, 64, 128, 2, true, true, false, false, false},
       {256, 1, 256, 1, false, true, false, false, true}, {256, 8, 1024, 1, false, true, false, false, true},
       {256, 64, 1024, 1, false, true, false, false, true}, {256, 256, 1024, 1, false, true, false, false, true},
+      {3, 70, 1024, 1, true, true, false, false, false},  // registers: two staging buffers, three chunks
   };
   std::vector<Case> out;
   for (const Case& c : all)
@@ -253,8 +256,20 @@ bool run_variant(const Problem& pr, const std::vector<double>& rdr, const std::v
       return true;
     }
   }
+  rnn::kernels::RegistersShape reg;
+  if (variant == "registers") {
+    cudaError_t fit = rnn::kernels::registers_shape(c.H, c.D, c.B, &reg);
+    if (fit == cudaSuccess) fit = rnn::kernels::backward_registers_prepare(reg, c.D);
+    if (fit != cudaSuccess) {
+      std::printf("%-12s T=%-3d B=%-3d H=%-4d D=%d  does not fit: %s\n", variant.c_str(), c.T, c.B, c.H, c.D,
+                  cudaGetErrorString(fit));
+      cudaGetLastError();
+      return true;
+    }
+  }
   auto launch = [&]() -> cudaError_t {
     if (variant == "persistent") return rnn::kernels::launch_backward_persistent(bp, shape, nullptr);
+    if (variant == "registers") return rnn::kernels::launch_backward_registers(bp, reg, nullptr);
     for (int s = c.T - 1; s >= -1; --s) {
       const cudaError_t e = rnn::kernels::launch_backward_stepwise(bp, s, nullptr);
       if (e != cudaSuccess) return e;
@@ -297,7 +312,7 @@ int main(int argc, char** argv) {
     const Problem pr = make(c, 11 + c.T * 131 + c.B * 17 + c.H);
     std::vector<double> dr, dh0;
     twin(pr, checked(c), dr, dh0);
-    for (const char* v : {"stepwise", "persistent"})
+    for (const char* v : {"stepwise", "persistent", "registers"})
       if (!run_variant(pr, dr, dh0, v, runs, failed)) return 1;
   }
   std::printf("workbench: %s\n", failed ? "FAIL" : "every variant matches the twin");

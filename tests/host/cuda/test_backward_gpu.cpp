@@ -121,16 +121,15 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   o.kernel = kernel;
   rnn::cuda::Plan plan(model, o);
   ASSERT_EQ(plan.kernel(), kernel);
-  // The backward recurrence's kernel: the forward's, the persistent one
-  // after a registers forward where it fits, stepwise after a gemm forward.
+  // The backward recurrence's kernel: the forward's (its twin, with the
+  // same shape, after a registers forward), stepwise after a gemm forward.
   rnn::Kernel want_backward = kernel;
   if (kernel == rnn::Kernel::Gemm) want_backward = rnn::Kernel::Stepwise;
-  if (kernel == rnn::Kernel::Registers)
-    want_backward = rnn::cuda::persistent_fits(cfg, o.max_batch) ? rnn::Kernel::Persistent : rnn::Kernel::Stepwise;
   if (plan.backward_kernel() != want_backward) {
-    // The persistent backward kernel keeps W_hh^T on chip: up to H = 1024
-    // it must fit wherever the forward kernel does; above, it may not.
-    ASSERT_GT(c.H, 1024) << "the backward kernel fell back";
+    // The backward twins keep W_hh^T on chip as the forward kernels keep
+    // W_hh: up to H = 1024 they must fit wherever the forward kernel does;
+    // above, the persistent one may not.
+    ASSERT_GT(c.H, 1024) << "the backward kernel fell back to " << rnn::kernel_name(plan.backward_kernel());
     GTEST_SKIP() << "the persistent backward kernel does not hold H = " << c.H << " at B = " << c.B;
   }
   ASSERT_EQ(plan.gradient_count(), static_cast<size_t>(ref.grads.parameter_count()));

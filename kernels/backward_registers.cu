@@ -1,0 +1,230 @@
+// kernels/backward_registers.cu: the backward recurrence with W_hh^T in
+// registers, the reverse-time twin of recurrence_registers.cu (same grid,
+// same RegistersShape, same data movement).
+//
+// Block k of direction d owns units [32k, 32k + 32): warp w the units
+// 32k + 4w .. +3, lane l of it the columns 4(l + 32m) .. +3 of those rows of
+// W_hh[d]^T, in registers for the whole launch. The batch's lengths are
+// read once into shared memory. Each step s (T-1 down to -1), for each
+// chunk of sequences, dr of step s+1 is staged into shared memory with
+// 16-byte asynchronous copies through L2 (two buffers when the batch takes
+// several chunks: chunk k + 1 is copied while chunk k is computed); warps
+// take the chunk's sequences eight at a time, the group's y, dout (or
+// dh_n) loaded one per lane before its dot products, and the 32 lanes
+// finish the group's 4 units x 8 sequences together (backward.cuh's
+// bwd_store arithmetic). Blocks meet at a grid barrier before the next
+// (earlier) step.
+//
+// Kernels:
+//   backward_registers_kernel<KPT>   (static) steps T-1 .. -1 of a layer
+//
+// Registers, spills and the hot loop's instruction mix: scripts/kernel_report.sh.
+#include <cooperative_groups.h>
+
+#include "async_copy.cuh"
+#include "backward_registers.cuh"
+
+namespace cg = cooperative_groups;
+
+namespace rnn::kernels {
+
+namespace {
+constexpr int kThreads = 256;
+constexpr int kRows = 4;
+constexpr int kBlockRows = kRows * kThreads / 32;
+constexpr int kGroup = 8;
+
+// Where step s reads dr of step s+1 at unit col, or null for zeros (a
+// padded position, the sequence's last step, a padding column).
+__device__ __forceinline__ const float* next_source(const BackwardParams& p, int d, int b, int s, int len, int col) {
+  if (col >= p.H || s >= len || !bwd_uses_next(s, len)) return nullptr;
+  return p.dr + bwd_row(p, time_of_step(d, s + 1, len), b) * (p.D * p.H) + d * p.H + col;
+}
+
+template <int KPT>
+__device__ __forceinline__ void stage_chunk(const BackwardParams& p, int d, int s, int b0, int nb, const int* lens,
+                                            float* vb, bool vec) {
+  constexpr int HP = 32 * KPT, kSegs = HP / 4;
+  if (vec) {
+    for (int seg = threadIdx.x; seg < nb * kSegs; seg += kThreads) {
+      const int c = seg / kSegs, col = 4 * (seg % kSegs), b = b0 + c;
+      const float* src = next_source(p, d, b, s, lens[b], col);
+      copy16_async(vb + c * HP + col, src ? src : p.dr, src != nullptr);
+    }
+  } else {
+    for (int k = threadIdx.x; k < nb * HP; k += kThreads) {
+      const int c = k / HP, col = k % HP, b = b0 + c;
+      const float* src = next_source(p, d, b, s, lens[b], col);
+      vb[k] = src ? __ldcg(src) : 0.0f;
+    }
+  }
+}
+
+}  // namespace
+
+template <int KPT>
+static __global__ void __launch_bounds__(kThreads, 1) backward_registers_kernel(BackwardParams p, RegistersShape shape) {
+  cg::grid_group grid = cg::this_grid();
+  extern __shared__ float4 smem4[];
+  constexpr int HP = 32 * KPT;
+  const int H = p.H, DH = p.D * H, chunk = shape.batch_chunk, buffers = shape.buffers;
+  const int d = blockIdx.x / shape.blocks_per_dir;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int row0 = (blockIdx.x % shape.blocks_per_dir) * kBlockRows + warp * kRows;
+  float* vb = reinterpret_cast<float*>(smem4);  // [buffers][chunk][HP]
+  int* lens = reinterpret_cast<int*>(vb + static_cast<int64_t>(buffers) * chunk * HP);  // [B]
+  const bool vec = H % 4 == 0 && reinterpret_cast<uintptr_t>(p.dr) % 16 == 0;
+
+  for (int b = threadIdx.x; b < p.B; b += kThreads) lens[b] = bwd_length(p, b);
+
+  // Rows row0 .. row0+3 of W_hh[d]^T, columns 4(lane + 32m) + 0..3.
+  float w[kRows][KPT];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+#pragma unroll
+    for (int m = 0; m < KPT / 4; ++m)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        const int row = row0 + r, col = 4 * (lane + 32 * m) + q;
+        w[r][4 * m + q] = row < H && col < H ? p.w_hh_t[(static_cast<int64_t>(d) * H + row) * H + col] : 0.0f;
+      }
+  const int my_r = lane % kRows, my_row = row0 + my_r, my_c = lane / kRows;
+  __syncthreads();  // lens
+
+  const int last = p.dh0 ? -1 : 0;  // step -1 only produces dh0
+  for (int s = p.T - 1; s >= last; --s) {
+    stage_chunk<KPT>(p, d, s, 0, min(chunk, p.B), lens, vb, vec);
+    copies_commit();
+    for (int b0 = 0, k = 0; b0 < p.B; b0 += chunk, ++k) {
+      const int nb = min(chunk, p.B - b0);
+      float* cur = vb + static_cast<int64_t>(buffers == 2 ? k & 1 : 0) * chunk * HP;
+      if (buffers == 1 && k > 0) {
+        stage_chunk<KPT>(p, d, s, b0, nb, lens, cur, vec);
+        copies_commit();
+      }
+      if (buffers == 2 && b0 + chunk < p.B) {
+        stage_chunk<KPT>(p, d, s, b0 + chunk, min(chunk, p.B - b0 - chunk), lens,
+                         vb + static_cast<int64_t>((k + 1) & 1) * chunk * HP, vec);
+        copies_commit();
+        copies_wait<1>();
+      } else {
+        copies_wait<0>();
+      }
+      __syncthreads();
+      for (int g0 = 0; g0 < nb; g0 += kGroup) {
+        // This lane's element: what bwd_store reads besides the sum, loaded
+        // before the group's dot products.
+        const int c = g0 + my_c, b = b0 + c;
+        const bool mine = c < nb && my_row < H;
+        const int len = mine ? lens[b] : 0;
+        int64_t at = 0;
+        float h = 0.0f, dout = 0.0f, r_end = 0.0f;
+        if (mine && s < len) {
+          if (!bwd_uses_next(s, len) && p.dh_n) r_end = __ldg(p.dh_n + state_index(d, b, my_row, p.B, H));
+          if (s >= 0) {
+            at = bwd_row(p, time_of_step(d, s, len), b) * DH + d * H + my_row;
+            h = __ldg(p.y + at);
+            dout = __ldg(p.dout + at);
+          }
+        } else if (mine) {
+          at = bwd_row(p, s, b) * DH + d * H + my_row;  // a padded position (s >= len >= 1)
+        }
+        float sum = 0.0f;
+        const int gn = min(kGroup, nb - g0);
+        for (int g = 0; g < gn; ++g) {
+          float acc[kRows] = {0.0f, 0.0f, 0.0f, 0.0f};
+          const int lg = lens[b0 + g0 + g];
+          if (s < lg && bwd_uses_next(s, lg)) {  // the whole warp agrees: one sequence
+            const float4* v4 = reinterpret_cast<const float4*>(cur + static_cast<int64_t>(g0 + g) * HP);
+#pragma unroll
+            for (int m = 0; m < KPT / 4; ++m) {
+              const float4 v = v4[lane + 32 * m];
+#pragma unroll
+              for (int r = 0; r < kRows; ++r) {
+                acc[r] = fmaf(w[r][4 * m + 0], v.x, acc[r]);
+                acc[r] = fmaf(w[r][4 * m + 1], v.y, acc[r]);
+                acc[r] = fmaf(w[r][4 * m + 2], v.z, acc[r]);
+                acc[r] = fmaf(w[r][4 * m + 3], v.w, acc[r]);
+              }
+            }
+#pragma unroll
+            for (int off = 16; off > 0; off /= 2)
+#pragma unroll
+              for (int r = 0; r < kRows; ++r) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
+          }
+#pragma unroll
+          for (int r = 0; r < kRows; ++r)
+            if (my_c == g && my_r == r) sum = acc[r];
+        }
+        // bwd_store's arithmetic, all 32 lanes at once.
+        if (mine) {
+          if (s >= len) {
+            p.dr[at] = 0.0f;
+          } else {
+            const float r = bwd_uses_next(s, len) ? sum : r_end;
+            if (s < 0) {
+              if (p.dh0) p.dh0[state_index(d, b, my_row, p.B, H)] = r;
+            } else {
+              const float deriv = p.relu ? (h > 0.0f ? 1.0f : 0.0f) : 1.0f - h * h;
+              p.dr[at] = deriv * (dout + r);
+            }
+          }
+        }
+      }
+      __syncthreads();
+    }
+    grid.sync();
+  }
+}
+
+template <int KPT>
+static cudaError_t prepare(const RegistersShape& shape, int D) {
+  int dev = 0, sms = 0, optin = 0, per_sm = 0;
+  cudaError_t err = cudaGetDevice(&dev);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+  if (err == cudaSuccess)
+    err = cudaFuncSetAttribute(backward_registers_kernel<KPT>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin);
+  if (err == cudaSuccess)
+    err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, backward_registers_kernel<KPT>, kThreads,
+                                                        shape.smem_bytes);
+  if (err != cudaSuccess) return err;
+  if (per_sm < 1 || D * shape.blocks_per_dir > per_sm * sms) return cudaErrorInvalidConfiguration;
+  return cudaSuccess;
+}
+
+cudaError_t backward_registers_prepare(const RegistersShape& shape, int D) {
+  switch (shape.cols_per_lane) {
+    case 4: return prepare<4>(shape, D);
+    case 8: return prepare<8>(shape, D);
+    case 16: return prepare<16>(shape, D);
+    case 32: return prepare<32>(shape, D);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+template <int KPT>
+static cudaError_t launch(const BackwardParams& p, const RegistersShape& shape, cudaStream_t stream) {
+  BackwardParams params = p;
+  RegistersShape sh = shape;
+  void* args[] = {&params, &sh};
+  return cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(backward_registers_kernel<KPT>),
+                                     dim3(p.D * shape.blocks_per_dir), dim3(kThreads), args, shape.smem_bytes, stream);
+}
+
+cudaError_t launch_backward_registers(const BackwardParams& p, const RegistersShape& shape, cudaStream_t stream) {
+  if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || !p.y || !p.dout || !p.w_hh_t || !p.dr)
+    return cudaErrorInvalidValue;
+  if (p.H > 32 * shape.cols_per_lane || shape.batch_chunk < 1 || shape.buffers < 1 || shape.buffers > 2 ||
+      static_cast<int64_t>(shape.blocks_per_dir) * kBlockRows < p.H)
+    return cudaErrorInvalidValue;
+  switch (shape.cols_per_lane) {
+    case 4: return launch<4>(p, shape, stream);
+    case 8: return launch<8>(p, shape, stream);
+    case 16: return launch<16>(p, shape, stream);
+    case 32: return launch<32>(p, shape, stream);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace rnn::kernels
