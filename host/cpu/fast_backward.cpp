@@ -43,13 +43,13 @@ void steps_back(const Model& model, int64_t l, int64_t d, Cache& cc, float* dout
   const float* whh = model.cell(l, d).w_hh.data();
   // carry = dz W_hh = dz (W_hh^T)^T: the step kernel on W_hh^T, packed
   // straight from W_hh; its plain copy only where some step goes to BLAS
-  // (one row, or more than the packed kernel takes).
+  // (more rows than the packed kernel takes, or no packed kernel).
   const int64_t fewest = cc.active[static_cast<size_t>(T - 1)], most = cc.active[0];
   const bool pack = wants_packed(fewest, most);
   if (pack) pack_panels_transposed(whh, H, H, cc.packed);
   const float* wp = pack ? cc.packed.data() : nullptr;
   std::vector<float>& wt = cc.w_t;
-  if (!pack || fewest < 2 || most > kPackedRows) {
+  if (!pack || most > kPackedRows) {
     wt.resize(static_cast<size_t>(H * H));
     for (int64_t i = 0; i < H; ++i)
       for (int64_t j = 0; j < H; ++j) wt[static_cast<size_t>(j * H + i)] = whh[i * H + j];
