@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The rows of Kernel::Auto's table (host/cuda/auto_table.hpp) from a GPU
 record's bench.json (rnn bench --json): at each measured (B, H) the fastest
-of our kernels (rnn stepwise, rnn persistent, rnn registers, rnn gemm; status ok; the
+of our kernels (rnn stepwise, rnn persistent, rnn registers, rnn gemm, rnn cluster; status ok; the
 sum over the shapes measured there, every T, layer count and direction
 count), as rows whose bounds round a plan up to the next measured shape:
 ordered by H, then B, and a last row for plans larger than any measured.
@@ -17,7 +17,7 @@ import json
 import sys
 
 KERNELS = {"rnn stepwise": "Stepwise", "rnn persistent": "Persistent", "rnn registers": "Registers",
-           "rnn gemm": "Gemm"}
+           "rnn gemm": "Gemm", "rnn cluster": "Cluster"}
 BEGIN = "// BEGIN auto_table rows"
 END = "// END auto_table rows"
 

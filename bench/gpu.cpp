@@ -265,6 +265,9 @@ void ShapeRun::time_kernels() {
   // record shows where it wins.
   if (s.B <= 65535)
     attempt(make_row("rnn gemm"), [&](Row& r) { time_ours(r, Kernel::Gemm, cuda::TimingSkip::None); });
+  // Thread-block clusters, the states through distributed shared memory (H <= 512).
+  if (s.H <= 512)
+    attempt(make_row("rnn cluster"), [&](Row& r) { time_ours(r, Kernel::Cluster, cuda::TimingSkip::None); });
   time_auto(stepwise, persistent);
   time_variants(stepwise, persistent);
 }

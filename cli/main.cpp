@@ -5,7 +5,7 @@
 // commands; info.cpp: info, bench).
 //
 //   rnn run  --model M --input X [--h0 H0] [--lengths L] [--batch-first]
-//            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent|registers|gemm]
+//            [--device auto|cpu|cuda] [--kernel auto|stepwise|persistent|registers|gemm|cluster]
 //            [--output Y] [--final-state HN]
 //   rnn backward --model M --input X [--h0 H0] [--lengths L] [--batch-first]
 //            --grad-output DY [--grad-final-state DHN] [--grad-input DX]
@@ -151,7 +151,8 @@ void add_run_commands(CLI::App& app, Args& a) {
   run_cmd->add_option("--device", run.device, kDeviceHelp);
   run_cmd->add_option("--kernel", run.kernel,
                       "CUDA recurrence kernel: auto (default), stepwise, persistent, registers (W_hh in registers, "
-                      "H <= 1024) or gemm (a cuBLAS GEMM per step, for large batches)");
+                      "H <= 1024), gemm (a cuBLAS GEMM per step, for large batches) or cluster (thread-block "
+                      "clusters, H <= 512)");
   run_cmd->add_option("--output", run.output,
                       "write the model's output .npy: with a head the logits [T, B, O], else y [T, B, D*H] "
                       "(batch first with --batch-first)");

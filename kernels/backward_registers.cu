@@ -215,7 +215,10 @@ static cudaError_t launch(const BackwardParams& p, const RegistersShape& shape, 
 cudaError_t launch_backward_registers(const BackwardParams& p, const RegistersShape& shape, cudaStream_t stream) {
   if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || !p.y || !p.dout || !p.w_hh_t || !p.dr)
     return cudaErrorInvalidValue;
+  const size_t needed = static_cast<size_t>(shape.buffers) * shape.batch_chunk * 32 * shape.cols_per_lane *
+                            sizeof(float) + static_cast<size_t>(p.B) * sizeof(int);
   if (p.H > 32 * shape.cols_per_lane || shape.batch_chunk < 1 || shape.buffers < 1 || shape.buffers > 2 ||
+      shape.smem_bytes < needed ||
       static_cast<int64_t>(shape.blocks_per_dir) * kBlockRows < p.H)
     return cudaErrorInvalidValue;
   switch (shape.cols_per_lane) {

@@ -251,8 +251,11 @@ cudaError_t registers_shape(int H, int D, int B, RegistersShape* shape) {
 
 cudaError_t launch_recurrence_registers(const RecurrenceParams& p, const RegistersShape& shape, cudaStream_t stream) {
   if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || !p.p || !p.w_hh || !p.y) return cudaErrorInvalidValue;
+  // The shape's shared memory holds its buffers and p.B lengths.
+  const size_t needed = static_cast<size_t>(shape.buffers) * shape.batch_chunk * 32 * shape.cols_per_lane *
+                            sizeof(float) + static_cast<size_t>(p.B) * sizeof(int);
   if (p.timing_skip != kSkipNone || p.H > 32 * shape.cols_per_lane || shape.batch_chunk < 1 ||
-      shape.buffers < 1 || shape.buffers > 2 ||
+      shape.buffers < 1 || shape.buffers > 2 || shape.smem_bytes < needed ||
       static_cast<int64_t>(shape.blocks_per_dir) * kBlockRows < p.H)
     return cudaErrorInvalidValue;
   switch (shape.cols_per_lane) {

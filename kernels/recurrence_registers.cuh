@@ -24,9 +24,11 @@ constexpr int kRegistersMaxHidden = 1024;
 
 // Plans a launch for hidden size H, D directions and batch B on the current
 // device (raising the kernel's shared-memory limit there). cudaSuccess and
-// *shape filled when it runs: H <= kRegistersMaxHidden and the D *
-// ceil(H / 32) blocks are co-resident; cudaErrorInvalidConfiguration when
-// not; other errors from the runtime queries.
+// *shape filled when it runs: H <= kRegistersMaxHidden, the batch's B
+// lengths and one staged state row fit in a block's shared memory (B up to
+// about 57,000 on an H100 or H200 at H <= 128), and the D * ceil(H / 32)
+// blocks are co-resident; cudaErrorInvalidConfiguration when not; other
+// errors from the runtime queries.
 cudaError_t registers_shape(int H, int D, int B, RegistersShape* shape);
 
 // Runs all p.T steps of both directions of one layer (see recurrence.cuh)

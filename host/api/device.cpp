@@ -70,6 +70,7 @@ const char* kernel_name(Kernel k) noexcept {
     case Kernel::Persistent: return "persistent";
     case Kernel::Registers: return "registers";
     case Kernel::Gemm: return "gemm";
+    case Kernel::Cluster: return "cluster";
   }
   return "?";
 }
@@ -80,7 +81,9 @@ Kernel parse_kernel(const std::string& s, const std::string& subject) {
   if (s == "persistent") return Kernel::Persistent;
   if (s == "registers") return Kernel::Registers;
   if (s == "gemm") return Kernel::Gemm;
-  throw Error(subject, "unknown kernel '" + s + "' (expected auto, stepwise, persistent, registers or gemm)");
+  if (s == "cluster") return Kernel::Cluster;
+  throw Error(subject,
+              "unknown kernel '" + s + "' (expected auto, stepwise, persistent, registers, gemm or cluster)");
 }
 
 int cpu_threads() noexcept { return cpu::fast::threads(); }

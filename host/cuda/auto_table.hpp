@@ -5,12 +5,13 @@
 //
 // The rows are the design's estimate until a GPU record replaces them: the
 // persistent kernel (W_hh on chip, one launch per layer) wherever it fits,
-// else stepwise; the registers kernel is chosen by name only. No GPU run has
+// else stepwise; the registers, gemm and cluster kernels are chosen by name only. No GPU run has
 // measured them. bench/auto_table.py writes the rows from a record's
 // bench.json (the fastest of our kernels at each shape, checked against the
 // reference), and bench/device_check.sh leaves its proposal in the record
 // (auto_table.rows); a row that names a kernel which does not fit the plan
-// falls back (registers -> persistent -> stepwise).
+// falls back (cluster -> registers -> persistent -> stepwise; gemm -> persistent -> stepwise; the
+// cluster, registers and gemm fits are judged in host/cuda/plan.cpp).
 #pragma once
 
 #include <cstddef>
@@ -23,7 +24,7 @@ namespace rnn::cuda_detail {
 
 struct AutoRow {
   int64_t max_batch, max_hidden, max_steps;  // inclusive bounds
-  Kernel kernel;                             // Stepwise, Persistent, Registers or Gemm
+  Kernel kernel;                             // Stepwise, Persistent, Registers, Gemm or Cluster
 };
 
 inline constexpr int64_t kAnySize = std::numeric_limits<int64_t>::max();

@@ -26,6 +26,7 @@
 
 #include "../../kernels/backward_persistent.cuh"
 #include "../../kernels/backward_registers.cuh"
+#include "../../kernels/recurrence_cluster.cuh"
 #include "../../kernels/barrier_probe.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
@@ -81,6 +82,16 @@ Kernel auto_choice(Plan::Impl& m, bool persistent_fits) {
   const PlanOptions& o = m.options;
   const int64_t H = m.config.hidden_size, D = m.config.num_directions();
   Kernel k = cuda_detail::auto_kernel(o.max_batch, H, o.max_steps, persistent_fits, true);
+  if (k == Kernel::Cluster) {
+    kernels::ClusterShape probe;
+    const bool fits = o.timing_skip == TimingSkip::None &&
+                      kernels::cluster_shape(static_cast<int>(H), static_cast<int>(D), static_cast<int>(o.max_batch),
+                                             &probe) == cudaSuccess;
+    if (!fits) {
+      cudaGetLastError();
+      k = Kernel::Registers;
+    }
+  }
   if (k == Kernel::Registers) {
     kernels::RegistersShape probe;
     const bool fits = o.timing_skip == TimingSkip::None &&
@@ -88,7 +99,7 @@ Kernel auto_choice(Plan::Impl& m, bool persistent_fits) {
                                                &probe) == cudaSuccess;
     if (!fits) {
       cudaGetLastError();
-      k = cuda_detail::auto_kernel(o.max_batch, H, o.max_steps, persistent_fits, false);
+      k = persistent_fits ? Kernel::Persistent : Kernel::Stepwise;
     }
   }
   if (k == Kernel::Gemm && (o.max_batch > 65535 || o.timing_skip != TimingSkip::None))
@@ -119,13 +130,31 @@ void choose_kernels(Plan::Impl& m) {
       throw Error("kernel", reg == cudaErrorInvalidConfiguration
                                 ? "registers: the kernel holds W_hh in registers for H <= " +
                                       std::to_string(kernels::kRegistersMaxHidden) + " (H = " + std::to_string(H) +
-                                      ") with all its blocks co-resident; use persistent or stepwise"
+                                      ") with all its blocks co-resident and the batch's lengths (max_batch = " +
+                                      std::to_string(options.max_batch) +
+                                      ") in shared memory; use persistent or stepwise"
                                 : std::string("registers: kernel setup failed: ") + cudaGetErrorString(reg));
     }
     if (options.timing_skip != TimingSkip::None)
       throw Error("options", "timing_skip applies to the stepwise and persistent kernels (the registers kernel "
                              "has no timing variants)");
     m.kernel = Kernel::Registers;
+  } else if (want == Kernel::Cluster) {
+    const cudaError_t cl = kernels::cluster_shape(static_cast<int>(H), static_cast<int>(D),
+                                                  static_cast<int>(options.max_batch), &m.cluster_shape);
+    if (cl != cudaSuccess) {
+      cudaGetLastError();
+      throw Error("kernel", cl == cudaErrorInvalidConfiguration
+                                ? "cluster: the kernel spreads W_hh over a thread-block cluster for H <= " +
+                                      std::to_string(kernels::kClusterMaxHidden) + " (H = " + std::to_string(H) +
+                                      ") on a device of compute capability 9.0 or later that fits the cluster; use "
+                                      "registers, persistent or stepwise"
+                                : std::string("cluster: kernel setup failed: ") + cudaGetErrorString(cl));
+    }
+    if (options.timing_skip != TimingSkip::None)
+      throw Error("options", "timing_skip applies to the stepwise and persistent kernels (the cluster kernel "
+                             "has no timing variants)");
+    m.kernel = Kernel::Cluster;
   } else if (want == Kernel::Gemm) {
     if (options.timing_skip != TimingSkip::None)
       throw Error("options", "timing_skip applies to the stepwise and persistent kernels (the gemm kernel has no "
@@ -138,17 +167,22 @@ void choose_kernels(Plan::Impl& m) {
     m.kernel = Kernel::Stepwise;
   }
   // The backward recurrence follows the forward's kernel where its twin
-  // fits as well: a registers forward takes the registers backward (same
-  // shape), else the persistent one where that fits; a persistent forward
-  // the persistent backward; anything else runs stepwise.
+  // fits as well: a registers or cluster forward takes the registers
+  // backward (the registers shape), else the persistent one where that
+  // fits; a persistent forward the persistent backward; anything else runs
+  // stepwise.
   m.backward_kernel = Kernel::Stepwise;
-  if (m.kernel == Kernel::Registers) {
-    const cudaError_t br = kernels::backward_registers_prepare(m.registers_shape, static_cast<int>(D));
+  const bool on_chip = m.kernel == Kernel::Registers || m.kernel == Kernel::Cluster;
+  if (on_chip) {
+    cudaError_t br = m.kernel == Kernel::Registers
+                         ? cudaSuccess
+                         : kernels::registers_shape(static_cast<int>(H), static_cast<int>(D),
+                                                    static_cast<int>(options.max_batch), &m.registers_shape);
+    if (br == cudaSuccess) br = kernels::backward_registers_prepare(m.registers_shape, static_cast<int>(D));
     if (br == cudaSuccess) m.backward_kernel = Kernel::Registers;
     else cudaGetLastError();
   }
-  if (m.backward_kernel == Kernel::Stepwise &&
-      (m.kernel == Kernel::Persistent || (m.kernel == Kernel::Registers && fit == cudaSuccess))) {
+  if (m.backward_kernel == Kernel::Stepwise && (m.kernel == Kernel::Persistent || (on_chip && fit == cudaSuccess))) {
     const cudaError_t bp = kernels::backward_persistent_prepare(m.shape, static_cast<int>(D));
     if (bp == cudaSuccess) m.backward_kernel = Kernel::Persistent;
     else cudaGetLastError();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../../kernels/gemm_step.cuh"
+#include "../../kernels/recurrence_cluster.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_registers.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
@@ -93,7 +94,8 @@ struct Plan::Impl {
   int device = 0;
   Kernel kernel = Kernel::Stepwise;
   kernels::PersistentShape shape;
-  kernels::RegistersShape registers_shape;  // Kernel::Registers's launch
+  kernels::RegistersShape registers_shape;  // Kernel::Registers's launch (and the registers backward's)
+  kernels::ClusterShape cluster_shape;      // Kernel::Cluster's launch
   DeviceBuffer gemm_space;                  // Kernel::Gemm: state and Z, [D, max_batch, H] each
   std::vector<LayerWeights> layers;
   DeviceBuffer weights;
@@ -156,6 +158,8 @@ struct Plan::Impl {
         RNN_LAUNCH_CHECK(kernels::launch_recurrence_persistent(rp, shape, stream));
       } else if (kernel == Kernel::Registers) {
         RNN_LAUNCH_CHECK(kernels::launch_recurrence_registers(rp, registers_shape, stream));
+      } else if (kernel == Kernel::Cluster) {
+        RNN_LAUNCH_CHECK(kernels::launch_recurrence_cluster(rp, cluster_shape, stream));
       } else if (kernel == Kernel::Gemm) {
         enqueue_gemm_steps(rp, stream);
       } else {

@@ -21,15 +21,19 @@ enum class Kernel {
   Persistent,  // one cooperative launch per layer, W_hh kept on chip (in shared memory)
   Registers,   // the persistent kernel's second generation: W_hh held in registers, only h_prev
                // through shared memory (H <= 1024); selected by name only until a GPU record
-               // shows it ahead (its backward pass runs the persistent or stepwise kernels)
+               // shows it ahead (its backward pass runs its twin, W_hh^T in registers)
   Gemm,        // for large batches: each step one cuBLAS SGEMM over the whole batch, then an
                // elementwise kernel (bias, projection, activation); B <= 65535; selected by name
                // only until a GPU record shows it ahead (its backward pass runs stepwise)
+  Cluster,     // thread-block clusters (sm_90): W_hh spread over a cluster's blocks in registers,
+               // the states exchanged through distributed shared memory, a cluster barrier per
+               // step instead of a grid-wide one (H <= 512); selected by name only until a GPU
+               // record shows it ahead (its backward pass runs the registers twin)
 };
 
-// "auto" / "stepwise" / "persistent" / "registers" / "gemm"
+// "auto" / "stepwise" / "persistent" / "registers" / "gemm" / "cluster"
 const char* kernel_name(Kernel k) noexcept;
-// Parses "auto", "stepwise", "persistent", "registers" or "gemm"; throws rnn::Error(subject, ...) otherwise.
+// Parses "auto", "stepwise", "persistent", "registers", "gemm" or "cluster"; throws rnn::Error(subject, ...) otherwise.
 Kernel parse_kernel(const std::string& s, const std::string& subject = "kernel");
 
 // "auto" / "cpu" / "cuda" / "reference"

@@ -5,7 +5,8 @@
 // recurrence, in double), every variant of its kernels (stepwise, and
 // persistent at each batch tile that fits), validation of each on fresh
 // random data against the twin (relative error, norm-wise, below 1e-5; the
-// registers kernel, the persistent kernel's second generation, included), and
+// registers kernel, the persistent kernel's second generation, and the
+// cluster kernel included), and
 // timing (median of CUDA-event-timed runs; the timing shapes are checked on
 // their first 4 sequences, the twin costing T*H*H per sequence). One command
 // on a GPU machine:
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "../recurrence_cluster.cuh"
 #include "../recurrence_persistent.cuh"
 #include "../recurrence_registers.cuh"
 #include "../recurrence_stepwise.cuh"
@@ -48,6 +50,9 @@ std::vector<Case> cases(const std::string& which) {
       {256, 1, 256, 1, false, false, false, false, true}, {256, 8, 1024, 1, false, false, false, false, true},
       {256, 64, 1024, 1, false, false, false, false, true}, {256, 256, 1024, 1, false, false, false, false, true},
       {256, 8, 2048, 1, false, false, false, false, true},
+      // the cluster kernel's own sizes: 16-block clusters (H = 512), batch slices
+      {5, 40, 512, 2, true, true, false, false, false},  {256, 8, 512, 1, false, false, false, false, true},
+      {256, 64, 512, 1, false, false, false, false, true},
   };
   std::vector<Case> out;
   for (const Case& c : all)
@@ -236,6 +241,16 @@ bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std:
   rp.h_n = hn.p;
   rnn::kernels::PersistentShape shape;
   rnn::kernels::RegistersShape reg;
+  rnn::kernels::ClusterShape cl;
+  if (variant == "cluster") {
+    const cudaError_t fit = rnn::kernels::cluster_shape(c.H, c.D, c.B, &cl);
+    if (fit != cudaSuccess) {
+      std::printf("%-12s       T=%-3d B=%-3d H=%-4d D=%d  does not fit: %s\n", variant.c_str(), c.T, c.B, c.H, c.D,
+                  cudaGetErrorString(fit));
+      cudaGetLastError();
+      return true;
+    }
+  }
   if (variant == "registers") {
     const cudaError_t fit = rnn::kernels::registers_shape(c.H, c.D, c.B, &reg);
     if (fit != cudaSuccess) {
@@ -263,6 +278,7 @@ bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std:
   auto launch = [&]() -> cudaError_t {
     if (variant == "persistent") return rnn::kernels::launch_recurrence_persistent(rp, shape, nullptr);
     if (variant == "registers") return rnn::kernels::launch_recurrence_registers(rp, reg, nullptr);
+    if (variant == "cluster") return rnn::kernels::launch_recurrence_cluster(rp, cl, nullptr);
     for (int s = 0; s < c.T; ++s) {
       const cudaError_t e = rnn::kernels::launch_recurrence_stepwise(rp, s, nullptr);
       if (e != cudaSuccess) return e;
@@ -308,6 +324,7 @@ int main(int argc, char** argv) {
     for (int tile : {0, 1, 2, 4})
       if (!run_variant(pr, y, h_n, "persistent", tile, runs, failed)) return 1;
     if (!run_variant(pr, y, h_n, "registers", 0, runs, failed)) return 1;
+    if (!run_variant(pr, y, h_n, "cluster", 0, runs, failed)) return 1;
   }
   std::printf("workbench: %s\n", failed ? "FAIL" : "every variant matches the twin");
   return failed ? 1 : 0;

@@ -184,6 +184,10 @@ TEST(Device, ParseKernel) {
   EXPECT_STREQ(rnn::kernel_name(rnn::Kernel::Persistent), "persistent");
   EXPECT_EQ(rnn::parse_kernel("registers"), rnn::Kernel::Registers);
   EXPECT_STREQ(rnn::kernel_name(rnn::Kernel::Registers), "registers");
+  EXPECT_EQ(rnn::parse_kernel("gemm"), rnn::Kernel::Gemm);
+  EXPECT_STREQ(rnn::kernel_name(rnn::Kernel::Gemm), "gemm");
+  EXPECT_EQ(rnn::parse_kernel("cluster"), rnn::Kernel::Cluster);
+  EXPECT_STREQ(rnn::kernel_name(rnn::Kernel::Cluster), "cluster");
   const auto e = error_of([] { rnn::parse_kernel("fast", "--kernel"); });
   EXPECT_EQ(e.subject(), "--kernel");
   EXPECT_NE(e.message().find("unknown kernel 'fast'"), std::string::npos);

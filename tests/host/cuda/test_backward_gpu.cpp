@@ -90,6 +90,7 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   std::string why;
   if (kernel == rnn::Kernel::Persistent && !rnn::cuda::persistent_fits(cfg, c.B, &why)) GTEST_SKIP() << why;
   if (kernel == rnn::Kernel::Registers && c.H > 1024) GTEST_SKIP() << "the registers kernel holds H <= 1024";
+  if (kernel == rnn::Kernel::Cluster && c.H > 512) GTEST_SKIP() << "the cluster kernel holds H <= 512";
   const int64_t D = c.bidir ? 2 : 1;
   auto shape = [&](int64_t w) {
     return c.batch_first ? std::vector<int64_t>{c.B, c.T, w} : std::vector<int64_t>{c.T, c.B, w};
@@ -122,9 +123,11 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
   rnn::cuda::Plan plan(model, o);
   ASSERT_EQ(plan.kernel(), kernel);
   // The backward recurrence's kernel: the forward's (its twin, with the
-  // same shape, after a registers forward), stepwise after a gemm forward.
+  // same shape, after a registers forward), the registers twin after a
+  // cluster forward, stepwise after a gemm forward.
   rnn::Kernel want_backward = kernel;
   if (kernel == rnn::Kernel::Gemm) want_backward = rnn::Kernel::Stepwise;
+  if (kernel == rnn::Kernel::Cluster) want_backward = rnn::Kernel::Registers;
   if (plan.backward_kernel() != want_backward) {
     // The backward twins keep W_hh^T on chip as the forward kernels keep
     // W_hh: up to H = 1024 they must fit wherever the forward kernel does;
@@ -200,7 +203,7 @@ TEST_P(GpuBackward, MatchesCpuReferenceAndIsDeterministic) {
 INSTANTIATE_TEST_SUITE_P(Table, GpuBackward,
                          ::testing::Combine(::testing::ValuesIn(bcases()),
                                             ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers,
-                                                              rnn::Kernel::Gemm)),
+                                                              rnn::Kernel::Gemm, rnn::Kernel::Cluster)),
                          [](const auto& info) {
                            return std::get<0>(info.param).name + "_" + rnn::kernel_name(std::get<1>(info.param));
                          });
@@ -227,7 +230,7 @@ TEST_P(GpuGradParity, HostApiOnCudaMatchesAutograd) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, GpuGradParity,
                          ::testing::Combine(::testing::ValuesIn(testbed::case_names("grad")),
                                             ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers,
-                                                              rnn::Kernel::Gemm)),
+                                                              rnn::Kernel::Gemm, rnn::Kernel::Cluster)),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + rnn::kernel_name(std::get<1>(info.param));
                          });

@@ -39,6 +39,7 @@ TEST_P(GpuForward, MatchesCpuReferenceAndIsDeterministic) {
   if (kernel == rnn::Kernel::Persistent && !rnn::cuda::persistent_fits(model.config(), c.B, &why))
     GTEST_SKIP() << why;
   if (kernel == rnn::Kernel::Registers && c.H > 1024) GTEST_SKIP() << "the registers kernel holds H <= 1024";
+  if (kernel == rnn::Kernel::Cluster && c.H > 512) GTEST_SKIP() << "the cluster kernel holds H <= 512";
 
   const int64_t D = c.bidir ? 2 : 1;
   const std::vector<int64_t> xshape = c.batch_first ? std::vector<int64_t>{c.B, c.T, c.I}
@@ -109,7 +110,7 @@ std::string case_name(const ::testing::TestParamInfo<std::tuple<Case, rnn::Kerne
 INSTANTIATE_TEST_SUITE_P(Table, GpuForward,
                          ::testing::Combine(::testing::ValuesIn(cases()),
                                             ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers,
-                                                              rnn::Kernel::Gemm)),
+                                                              rnn::Kernel::Gemm, rnn::Kernel::Cluster)),
                          case_name);
 
 // The host API on the GPU gives PyTorch's outputs on every parity fixture.
@@ -128,7 +129,7 @@ TEST_P(GpuParity, HostApiOnCudaMatchesPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, GpuParity,
                          ::testing::Combine(::testing::ValuesIn(testbed::case_names("parity")),
                                             ::testing::Values(rnn::Kernel::Stepwise, rnn::Kernel::Persistent, rnn::Kernel::Registers,
-                                                              rnn::Kernel::Gemm)),
+                                                              rnn::Kernel::Gemm, rnn::Kernel::Cluster)),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + rnn::kernel_name(std::get<1>(info.param));
                          });
