@@ -44,7 +44,7 @@ std::vector<Case> cases(const std::string& which) {
       {3, 64, 128, 2, true, true, false, false, false},
       {256, 1, 256, 1, false, true, false, false, true}, {256, 8, 1024, 1, false, true, false, false, true},
       {256, 64, 1024, 1, false, true, false, false, true}, {256, 256, 1024, 1, false, true, false, false, true},
-      {3, 70, 1024, 1, true, true, false, false, false},  // registers: two staging buffers, three chunks
+      {3, 70, 1024, 1, true, true, false, false, false},  // registers on an H100/H200: two staging buffers, three chunks
   };
   std::vector<Case> out;
   for (const Case& c : all)

@@ -5,8 +5,8 @@
 // recurrence, in double), every variant of its kernels (stepwise, and
 // persistent at each batch tile that fits), validation of each on fresh
 // random data against the twin (relative error, norm-wise, below 1e-5; the
-// registers kernel, the persistent kernel's second generation, and the
-// cluster kernel included), and
+// registers kernel, the persistent kernel's second generation, the cluster
+// kernel and the gemm kernel with its cuBLAS SGEMM per step included), and
 // timing (median of CUDA-event-timed runs; the timing shapes are checked on
 // their first 4 sequences, the twin costing T*H*H per sequence). One command
 // on a GPU machine:
@@ -17,16 +17,19 @@
 // reference (rnn::forward on Device::Reference, whose input projection and
 // bias it is given) and says that the kernels were not run; exit 0. A
 // kernel that fails validation exits 1.
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "../gemm_step.cuh"
 #include "../recurrence_cluster.cuh"
 #include "../recurrence_persistent.cuh"
 #include "../recurrence_registers.cuh"
@@ -217,6 +220,47 @@ bool check_twin() {
   return ok;
 }
 
+// The gemm variant's run, as the plan's Kernel::Gemm does it
+// (host/cuda/plan_impl.hpp): state seeded from h0 (or zeros); per step one
+// cuBLAS SGEMM, Z = state W_hh^T strided over the directions in strict
+// FP32, then gemm_step; h_n copied from state at the end.
+class GemmRun {
+ public:
+  explicit GemmRun(const rnn::kernels::RecurrenceParams& rp)
+      : rp_(rp), state_(static_cast<size_t>(rp.D) * rp.B * rp.H), z_(static_cast<size_t>(rp.D) * rp.B * rp.H) {
+    if (cublasCreate(&handle_) != CUBLAS_STATUS_SUCCESS) handle_ = nullptr;
+    if (handle_) cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH);
+  }
+  ~GemmRun() {
+    if (handle_) cublasDestroy(handle_);
+  }
+  GemmRun(const GemmRun&) = delete;
+  GemmRun& operator=(const GemmRun&) = delete;
+
+  cudaError_t operator()() {
+    const int B = rp_.B, H = rp_.H, D = rp_.D;
+    const size_t bytes = static_cast<size_t>(D) * B * H * sizeof(float);
+    if (!handle_ || !state_.p || !z_.p) return cudaErrorMemoryAllocation;
+    cudaError_t e = rp_.h0 ? cudaMemcpy(state_.p, rp_.h0, bytes, cudaMemcpyDeviceToDevice)
+                           : cudaMemset(state_.p, 0, bytes);
+    const float one = 1.0f, zero = 0.0f;
+    const long long w_stride = static_cast<long long>(H) * H, s_stride = static_cast<long long>(B) * H;
+    for (int s = 0; e == cudaSuccess && s < rp_.T; ++s) {
+      if (cublasSgemmStridedBatched(handle_, CUBLAS_OP_T, CUBLAS_OP_N, H, B, H, &one, rp_.w_hh, H, w_stride, state_.p,
+                                    H, s_stride, &zero, z_.p, H, s_stride, D) != CUBLAS_STATUS_SUCCESS)
+        return cudaErrorUnknown;
+      e = rnn::kernels::launch_gemm_step(rp_, s, z_.p, state_.p, nullptr);
+    }
+    if (e == cudaSuccess && rp_.h_n) e = cudaMemcpy(rp_.h_n, state_.p, bytes, cudaMemcpyDeviceToDevice);
+    return e;
+  }
+
+ private:
+  rnn::kernels::RecurrenceParams rp_;
+  workbench::Dev<float> state_, z_;
+  cublasHandle_t handle_ = nullptr;
+};
+
 // Runs `variant` on the problem, validates it against the twin and times it.
 bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std::vector<double>& hn_ref,
                  const std::string& variant, int tile, int runs, bool& failed) {
@@ -275,7 +319,10 @@ bool run_variant(const Problem& pr, const std::vector<double>& y_ref, const std:
       shape.batch_tile = tile;
     }
   }
+  std::optional<GemmRun> gemm;
+  if (variant == "gemm") gemm.emplace(rp);
   auto launch = [&]() -> cudaError_t {
+    if (gemm) return (*gemm)();
     if (variant == "persistent") return rnn::kernels::launch_recurrence_persistent(rp, shape, nullptr);
     if (variant == "registers") return rnn::kernels::launch_recurrence_registers(rp, reg, nullptr);
     if (variant == "cluster") return rnn::kernels::launch_recurrence_cluster(rp, cl, nullptr);
@@ -325,6 +372,7 @@ int main(int argc, char** argv) {
       if (!run_variant(pr, y, h_n, "persistent", tile, runs, failed)) return 1;
     if (!run_variant(pr, y, h_n, "registers", 0, runs, failed)) return 1;
     if (!run_variant(pr, y, h_n, "cluster", 0, runs, failed)) return 1;
+    if (!run_variant(pr, y, h_n, "gemm", 0, runs, failed)) return 1;
   }
   std::printf("workbench: %s\n", failed ? "FAIL" : "every variant matches the twin");
   return failed ? 1 : 0;
