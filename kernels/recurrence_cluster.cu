@@ -38,7 +38,7 @@ namespace {
 constexpr int kThreads = 256;  // 8 warps
 constexpr int kRows = 4;       // rows per warp
 constexpr int kBlockRows = kRows * kThreads / 32;
-constexpr int kGroup = 8;      // lane l finishes row l % 4 of the group's sequence l / 4
+[[maybe_unused]] constexpr int kGroup = 8;      // lane l finishes row l % 4 of the group's sequence l / 4
 constexpr int kMaxCluster = kClusterMaxHidden / kBlockRows;
 
 __host__ __device__ constexpr int row_stride(int kpt) { return 32 * kpt + 4; }
@@ -46,6 +46,9 @@ __host__ __device__ constexpr int row_stride(int kpt) { return 32 * kpt + 4; }
 
 template <int KPT>
 static __global__ void __launch_bounds__(kThreads, 1) recurrence_cluster_kernel(RecurrenceParams p, ClusterShape shape) {
+  // Clusters exist from sm_90 on; cluster_shape() refuses older devices, so
+  // a build that also targets them compiles an empty kernel for them.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   cg::cluster_group cluster = cg::this_cluster();
   extern __shared__ float4 smem4[];
   constexpr int HS = row_stride(KPT);
@@ -142,6 +145,9 @@ static __global__ void __launch_bounds__(kThreads, 1) recurrence_cluster_kernel(
     }
     cluster.sync();
   }
+#elif defined(__CUDA_ARCH__)
+  __trap();
+#endif
 }
 
 namespace {
@@ -214,10 +220,19 @@ cudaError_t cluster_shape(int H, int D, int B, ClusterShape* shape) {
   if (room < 1) return cudaErrorInvalidConfiguration;
   s.batch_per_cluster = static_cast<int>(std::min(room, want));
   s.smem_bytes = 2 * s.batch_per_cluster * row_bytes + (s.batch_per_cluster * sizeof(int) + 15) / 16 * 16;
-  switch (s.cols_per_lane) {
-    case 4: err = fits<4>(s, smem_optin); break;
-    case 8: err = fits<8>(s, smem_optin); break;
-    default: err = fits<16>(s, smem_optin); break;
+  // A cluster of C blocks of this size must find C free multiprocessors in
+  // one GPC: where it does not, smaller slices (less shared memory each)
+  // are tried.
+  for (;;) {
+    if ((B + s.batch_per_cluster - 1) / s.batch_per_cluster > 65535) return cudaErrorInvalidConfiguration;
+    switch (s.cols_per_lane) {
+      case 4: err = fits<4>(s, smem_optin); break;
+      case 8: err = fits<8>(s, smem_optin); break;
+      default: err = fits<16>(s, smem_optin); break;
+    }
+    if (err != cudaErrorInvalidConfiguration || s.batch_per_cluster == 1) break;
+    s.batch_per_cluster = (s.batch_per_cluster + 1) / 2;
+    s.smem_bytes = 2 * s.batch_per_cluster * row_bytes + (s.batch_per_cluster * sizeof(int) + 15) / 16 * 16;
   }
   if (err != cudaSuccess) return err;
   *shape = s;
@@ -226,7 +241,10 @@ cudaError_t cluster_shape(int H, int D, int B, ClusterShape* shape) {
 
 cudaError_t launch_recurrence_cluster(const RecurrenceParams& p, const ClusterShape& shape, cudaStream_t stream) {
   if (p.T < 1 || p.B < 1 || p.H < 1 || p.D < 1 || p.D > 2 || !p.p || !p.w_hh || !p.y) return cudaErrorInvalidValue;
+  const size_t needed = static_cast<size_t>(shape.batch_per_cluster) *
+                        (2 * static_cast<size_t>(row_stride(shape.cols_per_lane)) * sizeof(float) + sizeof(int));
   if (p.timing_skip != kSkipNone || p.H > 32 * shape.cols_per_lane || shape.batch_per_cluster < 1 ||
+      shape.smem_bytes < needed ||
       shape.cluster_blocks < 1 || shape.cluster_blocks > kMaxCluster ||
       static_cast<int64_t>(shape.cluster_blocks) * kBlockRows < p.H)
     return cudaErrorInvalidValue;
