@@ -21,16 +21,18 @@
 // Registers, spills and the hot loop's instruction mix: scripts/kernel_report.sh.
 #include <cooperative_groups.h>
 
-#include "async_copy.cuh"
 #include "backward_registers.cuh"
+#include "registers_tile.cuh"
 
 namespace cg = cooperative_groups;
 
 namespace rnn::kernels {
 
+namespace tile = registers_tile;
+
 namespace {
 constexpr int kThreads = 256;
-constexpr int kRows = 4;
+constexpr int kRows = tile::kRows;
 constexpr int kBlockRows = kRows * kThreads / 32;
 constexpr int kGroup = 8;
 
@@ -39,25 +41,6 @@ constexpr int kGroup = 8;
 __device__ __forceinline__ const float* next_source(const BackwardParams& p, int d, int b, int s, int len, int col) {
   if (col >= p.H || s >= len || !bwd_uses_next(s, len)) return nullptr;
   return p.dr + bwd_row(p, time_of_step(d, s + 1, len), b) * (p.D * p.H) + d * p.H + col;
-}
-
-template <int KPT>
-__device__ __forceinline__ void stage_chunk(const BackwardParams& p, int d, int s, int b0, int nb, const int* lens,
-                                            float* vb, bool vec) {
-  constexpr int HP = 32 * KPT, kSegs = HP / 4;
-  if (vec) {
-    for (int seg = threadIdx.x; seg < nb * kSegs; seg += kThreads) {
-      const int c = seg / kSegs, col = 4 * (seg % kSegs), b = b0 + c;
-      const float* src = next_source(p, d, b, s, lens[b], col);
-      copy16_async(vb + c * HP + col, src ? src : p.dr, src != nullptr);
-    }
-  } else {
-    for (int k = threadIdx.x; k < nb * HP; k += kThreads) {
-      const int c = k / HP, col = k % HP, b = b0 + c;
-      const float* src = next_source(p, d, b, s, lens[b], col);
-      vb[k] = src ? __ldcg(src) : 0.0f;
-    }
-  }
 }
 
 }  // namespace
@@ -79,32 +62,28 @@ static __global__ void __launch_bounds__(kThreads, 1) backward_registers_kernel(
 
   // Rows row0 .. row0+3 of W_hh[d]^T, columns 4(lane + 32m) + 0..3.
   float w[kRows][KPT];
-#pragma unroll
-  for (int r = 0; r < kRows; ++r)
-#pragma unroll
-    for (int m = 0; m < KPT / 4; ++m)
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const int row = row0 + r, col = 4 * (lane + 32 * m) + q;
-        w[r][4 * m + q] = row < H && col < H ? p.w_hh_t[(static_cast<int64_t>(d) * H + row) * H + col] : 0.0f;
-      }
+  tile::load_rows<KPT>(p.w_hh_t + static_cast<int64_t>(d) * H * H, H, row0, lane, w);
   const int my_r = lane % kRows, my_row = row0 + my_r, my_c = lane / kRows;
   __syncthreads();  // lens
 
+  auto stage = [&](int s, int first, int n, float* buf) {
+    tile::stage<KPT, kThreads>([&](int b, int len, int col) { return next_source(p, d, b, s, len, col); }, p.dr, first,
+                               n, lens, buf, vec);
+  };
+
   const int last = p.dh0 ? -1 : 0;  // step -1 only produces dh0
   for (int s = p.T - 1; s >= last; --s) {
-    stage_chunk<KPT>(p, d, s, 0, min(chunk, p.B), lens, vb, vec);
+    stage(s, 0, min(chunk, p.B), vb);
     copies_commit();
     for (int b0 = 0, k = 0; b0 < p.B; b0 += chunk, ++k) {
       const int nb = min(chunk, p.B - b0);
       float* cur = vb + static_cast<int64_t>(buffers == 2 ? k & 1 : 0) * chunk * HP;
       if (buffers == 1 && k > 0) {
-        stage_chunk<KPT>(p, d, s, b0, nb, lens, cur, vec);
+        stage(s, b0, nb, cur);
         copies_commit();
       }
       if (buffers == 2 && b0 + chunk < p.B) {
-        stage_chunk<KPT>(p, d, s, b0 + chunk, min(chunk, p.B - b0 - chunk), lens,
-                         vb + static_cast<int64_t>((k + 1) & 1) * chunk * HP, vec);
+        stage(s, b0 + chunk, min(chunk, p.B - b0 - chunk), vb + static_cast<int64_t>((k + 1) & 1) * chunk * HP);
         copies_commit();
         copies_wait<1>();
       } else {
@@ -134,27 +113,9 @@ static __global__ void __launch_bounds__(kThreads, 1) backward_registers_kernel(
         for (int g = 0; g < gn; ++g) {
           float acc[kRows] = {0.0f, 0.0f, 0.0f, 0.0f};
           const int lg = lens[b0 + g0 + g];
-          if (s < lg && bwd_uses_next(s, lg)) {  // the whole warp agrees: one sequence
-            const float4* v4 = reinterpret_cast<const float4*>(cur + static_cast<int64_t>(g0 + g) * HP);
-#pragma unroll
-            for (int m = 0; m < KPT / 4; ++m) {
-              const float4 v = v4[lane + 32 * m];
-#pragma unroll
-              for (int r = 0; r < kRows; ++r) {
-                acc[r] = fmaf(w[r][4 * m + 0], v.x, acc[r]);
-                acc[r] = fmaf(w[r][4 * m + 1], v.y, acc[r]);
-                acc[r] = fmaf(w[r][4 * m + 2], v.z, acc[r]);
-                acc[r] = fmaf(w[r][4 * m + 3], v.w, acc[r]);
-              }
-            }
-#pragma unroll
-            for (int off = 16; off > 0; off /= 2)
-#pragma unroll
-              for (int r = 0; r < kRows; ++r) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
-          }
-#pragma unroll
-          for (int r = 0; r < kRows; ++r)
-            if (my_c == g && my_r == r) sum = acc[r];
+          if (s < lg && bwd_uses_next(s, lg))  // the whole warp agrees: one sequence
+            tile::dot_rows<KPT>(w, cur + static_cast<int64_t>(g0 + g) * HP, lane, acc);
+          sum = tile::pick(acc, my_c, my_r, g, sum);
         }
         // bwd_store's arithmetic, all 32 lanes at once.
         if (mine) {

@@ -29,14 +29,17 @@
 #include <algorithm>
 
 #include "recurrence_cluster.cuh"
+#include "registers_tile.cuh"
 
 namespace cg = cooperative_groups;
 
 namespace rnn::kernels {
 
+namespace tile = registers_tile;
+
 namespace {
 constexpr int kThreads = 256;  // 8 warps
-constexpr int kRows = 4;       // rows per warp
+constexpr int kRows = tile::kRows;  // rows per warp
 constexpr int kBlockRows = kRows * kThreads / 32;
 [[maybe_unused]] constexpr int kGroup = 8;      // lane l finishes row l % 4 of the group's sequence l / 4
 constexpr int kMaxCluster = kClusterMaxHidden / kBlockRows;
@@ -74,15 +77,7 @@ static __global__ void __launch_bounds__(kThreads, 1) recurrence_cluster_kernel(
     }
 
   float w[kRows][KPT];
-#pragma unroll
-  for (int r = 0; r < kRows; ++r)
-#pragma unroll
-    for (int m = 0; m < KPT / 4; ++m)
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const int row = row0 + r, col = 4 * (lane + 32 * m) + q;
-        w[r][4 * m + q] = row < H && col < H ? p.w_hh[(static_cast<int64_t>(d) * H + row) * H + col] : 0.0f;
-      }
+  tile::load_rows<KPT>(p.w_hh + static_cast<int64_t>(d) * H * H, H, row0, lane, w);
   const int my_r = lane % kRows, my_row = row0 + my_r, my_c = lane / kRows;
   const float my_bias = p.bias && my_row < H ? p.bias[d * H + my_row] : 0.0f;
   // Every block started (its shared memory may be written) and has its h0.
@@ -105,27 +100,9 @@ static __global__ void __launch_bounds__(kThreads, 1) recurrence_cluster_kernel(
       const int gn = min(kGroup, nb - g0);
       for (int g = 0; g < gn; ++g) {
         float acc[kRows] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (s < lens[g0 + g]) {  // the whole warp agrees: one sequence
-          const float4* h4 = reinterpret_cast<const float4*>(cur + (g0 + g) * HS);
-#pragma unroll
-          for (int m = 0; m < KPT / 4; ++m) {
-            const float4 h = h4[lane + 32 * m];
-#pragma unroll
-            for (int r = 0; r < kRows; ++r) {
-              acc[r] = fmaf(w[r][4 * m + 0], h.x, acc[r]);
-              acc[r] = fmaf(w[r][4 * m + 1], h.y, acc[r]);
-              acc[r] = fmaf(w[r][4 * m + 2], h.z, acc[r]);
-              acc[r] = fmaf(w[r][4 * m + 3], h.w, acc[r]);
-            }
-          }
-#pragma unroll
-          for (int off = 16; off > 0; off /= 2)
-#pragma unroll
-            for (int r = 0; r < kRows; ++r) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
-        }
-#pragma unroll
-        for (int r = 0; r < kRows; ++r)
-          if (my_c == g && my_r == r) sum = acc[r];
+        if (s < lens[g0 + g])  // the whole warp agrees: one sequence
+          tile::dot_rows<KPT>(w, cur + (g0 + g) * HS, lane, acc);
+        sum = tile::pick(acc, my_c, my_r, g, sum);
       }
       if (mine) {
         if (s < len) {

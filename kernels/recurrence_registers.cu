@@ -35,16 +35,18 @@
 
 #include <algorithm>
 
-#include "async_copy.cuh"
 #include "recurrence_registers.cuh"
+#include "registers_tile.cuh"
 
 namespace rnn::kernels {
 
 namespace cg = cooperative_groups;
 
+namespace tile = registers_tile;
+
 namespace {
 constexpr int kThreads = 256;  // 8 warps
-constexpr int kRows = 4;       // rows per warp
+constexpr int kRows = tile::kRows;  // rows per warp
 constexpr int kBlockRows = kRows * kThreads / 32;
 constexpr int kGroup = 8;      // sequences finished together: lane l finishes row l % 4 of sequence l / 4
 
@@ -55,30 +57,6 @@ __device__ __forceinline__ const float* prev_source(const RecurrenceParams& p, i
   if (s == 0) return p.h0 ? p.h0 + state_index(d, b, col, p.B, p.H) : nullptr;
   const int t_prev = d == 0 ? s - 1 : len - s;
   return p.y + rec_row(p, t_prev, b) * (p.D * p.H) + d * p.H + col;
-}
-
-// Stages h_prev of sequences b0 .. b0+nb-1 into hb [nb][HP], zero-padded.
-// vec: 16-byte asynchronous copies, several in flight per thread (each
-// thread's share issued before any lands; the caller commits and waits);
-// else one float at a time (H not a multiple of 4, or y / h0 not 16-byte
-// aligned). Row and column of an element by shifts (HP a power of two).
-template <int KPT>
-__device__ __forceinline__ void stage_chunk(const RecurrenceParams& p, int d, int s, int b0, int nb, const int* lens,
-                                            float* hb, bool vec) {
-  constexpr int HP = 32 * KPT, kSegs = HP / 4;
-  if (vec) {
-    for (int seg = threadIdx.x; seg < nb * kSegs; seg += kThreads) {
-      const int c = seg / kSegs, col = 4 * (seg % kSegs), b = b0 + c;
-      const float* src = prev_source(p, d, b, s, lens[b], col);
-      copy16_async(hb + c * HP + col, src ? src : p.y, src != nullptr);
-    }
-  } else {
-    for (int k = threadIdx.x; k < nb * HP; k += kThreads) {
-      const int c = k / HP, col = k % HP, b = b0 + c;
-      const float* src = prev_source(p, d, b, s, lens[b], col);
-      hb[k] = src ? __ldcg(src) : 0.0f;
-    }
-  }
 }
 
 }  // namespace
@@ -102,36 +80,31 @@ static __global__ void __launch_bounds__(kThreads, 1) recurrence_registers_kerne
 
   // This lane's slice of W_hh[d]: rows row0 .. row0+3, columns 4(lane + 32m) + 0..3.
   float w[kRows][KPT];
-#pragma unroll
-  for (int r = 0; r < kRows; ++r)
-#pragma unroll
-    for (int m = 0; m < KPT / 4; ++m)
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        const int row = row0 + r, col = 4 * (lane + 32 * m) + q;
-        w[r][4 * m + q] = row < H && col < H ? p.w_hh[(static_cast<int64_t>(d) * H + row) * H + col] : 0.0f;
-      }
+  tile::load_rows<KPT>(p.w_hh + static_cast<int64_t>(d) * H * H, H, row0, lane, w);
   // The row this lane finishes (lane % 4 of its warp's four) and its bias,
   // read once for the launch.
   const int my_r = lane % kRows, my_row = row0 + my_r, my_c = lane / kRows;
   const float my_bias = p.bias && my_row < H ? p.bias[d * H + my_row] : 0.0f;
   __syncthreads();  // lens
+  auto stage = [&](int s, int first, int n, float* buf) {
+    tile::stage<KPT, kThreads>([&](int b, int len, int col) { return prev_source(p, d, b, s, len, col); }, p.y, first,
+                               n, lens, buf, vec);
+  };
 
   for (int s = 0; s < p.T; ++s) {
     // Chunk k is staged into buffer k % buffers; with two buffers, chunk
     // k + 1's copies fly while chunk k is computed.
-    stage_chunk<KPT>(p, d, s, 0, min(chunk, p.B), lens, hb, vec);
+    stage(s, 0, min(chunk, p.B), hb);
     copies_commit();
     for (int b0 = 0, k = 0; b0 < p.B; b0 += chunk, ++k) {
       const int nb = min(chunk, p.B - b0);
       float* cur = hb + static_cast<int64_t>(buffers == 2 ? k & 1 : 0) * chunk * HP;
       if (buffers == 1 && k > 0) {  // one buffer: staged once its last readers are done
-        stage_chunk<KPT>(p, d, s, b0, nb, lens, cur, vec);
+        stage(s, b0, nb, cur);
         copies_commit();
       }
       if (buffers == 2 && b0 + chunk < p.B) {
-        stage_chunk<KPT>(p, d, s, b0 + chunk, min(chunk, p.B - b0 - chunk), lens,
-                         hb + static_cast<int64_t>((k + 1) & 1) * chunk * HP, vec);
+        stage(s, b0 + chunk, min(chunk, p.B - b0 - chunk), hb + static_cast<int64_t>((k + 1) & 1) * chunk * HP);
         copies_commit();
         copies_wait<1>();  // this chunk's copies landed; the next chunk's may fly
       } else {
@@ -154,28 +127,10 @@ static __global__ void __launch_bounds__(kThreads, 1) recurrence_registers_kerne
         const int gn = min(kGroup, nb - g0);
         for (int g = 0; g < gn; ++g) {
           float acc[kRows] = {0.0f, 0.0f, 0.0f, 0.0f};
-          if (s < lens[b0 + g0 + g]) {  // the whole warp agrees: one sequence
-            const float4* h4 = reinterpret_cast<const float4*>(cur + static_cast<int64_t>(g0 + g) * HP);
-#pragma unroll
-            for (int m = 0; m < KPT / 4; ++m) {
-              const float4 h = h4[lane + 32 * m];
-#pragma unroll
-              for (int r = 0; r < kRows; ++r) {
-                acc[r] = fmaf(w[r][4 * m + 0], h.x, acc[r]);
-                acc[r] = fmaf(w[r][4 * m + 1], h.y, acc[r]);
-                acc[r] = fmaf(w[r][4 * m + 2], h.z, acc[r]);
-                acc[r] = fmaf(w[r][4 * m + 3], h.w, acc[r]);
-              }
-            }
-#pragma unroll
-            for (int off = 16; off > 0; off /= 2)
-#pragma unroll
-              for (int r = 0; r < kRows; ++r) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], off);
-          }
+          if (s < lens[b0 + g0 + g])  // the whole warp agrees: one sequence
+            tile::dot_rows<KPT>(w, cur + static_cast<int64_t>(g0 + g) * HP, lane, acc);
           // Every lane holds the four sums; the lanes of sequence g keep theirs.
-#pragma unroll
-          for (int r = 0; r < kRows; ++r)
-            if (my_c == g && my_r == r) sum = acc[r];
+          sum = tile::pick(acc, my_c, my_r, g, sum);
         }
         // rec_store's arithmetic, all 32 lanes at once (4 rows x 8 sequences).
         if (mine) {
