@@ -18,7 +18,8 @@
 #               a step (timing variants); bench.json/bench.csv are complete
 #               after every shape
 #   parity      every parity case of tests/data/parity through `rnn run
-#               --device cuda`, with each kernel, against PyTorch (1e-5)
+#               --device cuda`, with the stepwise and persistent kernels,
+#               against PyTorch (1e-5; the others: gpu-tests' GpuParity)
 #   python      the Python package's pytest suite (python/tests) with this
 #               build's librnn_c: rnn.torch.RNN on CUDA tensors against
 #               torch.nn.RNN, torch.compile(fullgraph=True) where PyTorch >= 2.4
@@ -53,9 +54,9 @@
 #                 short still leaves its record
 #   logs.txt      environment, build, tests, parity, sanitizers, in sections,
 #                 written as they run
-#   bench.json, bench.csv, bench.txt (our table, then PyTorch's), torch.json,
-#   auto_table.rows (Kernel::Auto's table as bench.json measures it),
-#   time_per_step.png, ratio_to_cudnn.png
+#   bench.json, bench.csv, bench.txt (our table, PyTorch's, then Kernel::Auto's
+#   table as bench.json measures it), torch.json, time_per_step.png,
+#   ratio_to_cudnn.png
 # Temporary files live in a folder of their own, outside $OUT, removed at
 # the end. The summary is printed last.
 #
@@ -180,11 +181,15 @@ compose_bench_txt() {
   } >"$out/bench.txt"
 }
 # auto_table_rows: Kernel::Auto's table as this record's bench.json measures
-# it (auto_table.rows: the block for host/cuda/auto_table.hpp; bench/auto_table.py
-# --write puts it in).
+# it, appended to bench.txt (the block for host/cuda/auto_table.hpp, which
+# bench/auto_table.py <record>/bench.json --write puts in; no file of its
+# own: $OUT holds at most 8).
 auto_table_rows() {
   [ -f "$out/bench.json" ] || return 0
-  $py bench/auto_table.py "$out/bench.json" >"$out/auto_table.rows" 2>>"$log" || rm -f "$out/auto_table.rows"
+  local rows
+  rows=$($py bench/auto_table.py "$out/bench.json" 2>>"$log") || return 0
+  { echo; echo "---- Kernel::Auto's table as this record measures it (bench/auto_table.py) ----"; echo "$rows"; } \
+    >>"$out/bench.txt"
 }
 
 # bench_detail: the figures of bench.json for results.json.

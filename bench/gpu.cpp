@@ -284,10 +284,11 @@ void ShapeRun::time_auto(const Row& stepwise, const Row& persistent) {
       chosen = cuda::Plan(in.model, po).kernel();
     }
     r.engine += std::string("=") + kernel_name(chosen);
-    const Row& same = chosen == Kernel::Persistent ? persistent : stepwise;
-    if (same.ms > 0) {  // the plan it picked was timed above: repeat its figures, untimed
-      r.ms = same.ms, r.us_per_step = same.us_per_step, r.tflops = same.tflops, r.check = same.check;
-      r.status = "same plan as " + same.engine + " (not timed again)";
+    // Only a stepwise or persistent choice has its row at hand; another is timed.
+    const Row* same = chosen == Kernel::Persistent ? &persistent : chosen == Kernel::Stepwise ? &stepwise : nullptr;
+    if (same && same->ms > 0) {  // the plan it picked was timed above: repeat its figures, untimed
+      r.ms = same->ms, r.us_per_step = same->us_per_step, r.tflops = same->tflops, r.check = same->check;
+      r.status = "same plan as " + same->engine + " (not timed again)";
       return;
     }
     time_ours(r, Kernel::Auto, cuda::TimingSkip::None);

@@ -27,7 +27,7 @@ struct BackwardParams {
   const float* y = nullptr;        // [T*B, D*H] this layer's forward outputs
   const float* dout = nullptr;     // [T*B, D*H] dL/d(this layer's outputs)
   const float* w_hh = nullptr;     // [D, H, H] row-major (stepwise kernel: W[j][i] coalesced over i)
-  const float* w_hh_t = nullptr;   // [D, H, H] transposed (persistent kernel: row i of W^T)
+  const float* w_hh_t = nullptr;   // [D, H, H] transposed (persistent and registers kernels: row i of W^T)
   const float* dh_n = nullptr;     // [D, B, H] or null
   const int32_t* lengths = nullptr;  // [B] or null
   float* dr = nullptr;             // [T*B, D*H] out: dhraw

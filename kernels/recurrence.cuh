@@ -34,7 +34,7 @@ struct RecurrenceParams {
   bool relu = false;             // act = relu, else tanh
   const float* p = nullptr;      // [T*B, D*H] input projection W_ih x (bias not added)
   const float* bias = nullptr;   // [D*H] b_ih + b_hh, or null
-  const float* w_hh = nullptr;   // [D, H, H] W_hh row-major (persistent kernel)
+  const float* w_hh = nullptr;   // [D, H, H] W_hh row-major (persistent, registers, cluster kernels; gemm's SGEMM)
   const float* w_hh_t = nullptr; // [D, H, H] W_hh transposed: [d][j][i] (stepwise kernel)
   const float* h0 = nullptr;     // [D, B, H] this layer's initial states, or null (zeros)
   const int32_t* lengths = nullptr;  // [B] each in [1, T], or null (all T)

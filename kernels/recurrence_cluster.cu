@@ -50,7 +50,7 @@ __host__ __device__ constexpr int row_stride(int kpt) { return 32 * kpt + 4; }
 template <int KPT>
 static __global__ void __launch_bounds__(kThreads, 1) recurrence_cluster_kernel(RecurrenceParams p, ClusterShape shape) {
   // Clusters exist from sm_90 on; cluster_shape() refuses older devices, so
-  // a build that also targets them compiles an empty kernel for them.
+  // a build that also targets them compiles a kernel that only traps.
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   cg::cluster_group cluster = cg::this_cluster();
   extern __shared__ float4 smem4[];

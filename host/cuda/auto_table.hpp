@@ -8,8 +8,8 @@
 // else stepwise; the registers, gemm and cluster kernels are chosen by name only. No GPU run has
 // measured them. bench/auto_table.py writes the rows from a record's
 // bench.json (the fastest of our kernels at each shape, checked against the
-// reference), and bench/device_check.sh leaves its proposal in the record
-// (auto_table.rows); a row that names a kernel which does not fit the plan
+// reference), and bench/device_check.sh leaves its proposal at the end of
+// the record's bench.txt; a row that names a kernel which does not fit the plan
 // falls back (cluster -> registers -> persistent -> stepwise; gemm -> persistent -> stepwise; the
 // cluster, registers and gemm fits are judged in host/cuda/plan.cpp).
 #pragma once

@@ -11,7 +11,7 @@
 // 1024) are validated against the twin at 1e-5 on random data
 // and timed:
 //
-//   build/bench/rnn-workbench-backward [--cases all|small|timing] [--runs N]
+//   build/kernels/workbench/rnn-workbench-backward [--cases all|small|timing] [--runs N]
 #include <cuda_runtime.h>
 
 #include <algorithm>

@@ -11,7 +11,7 @@
 // their first 4 sequences, the twin costing T*H*H per sequence). One command
 // on a GPU machine:
 //
-//   build/bench/rnn-workbench-recurrence [--cases all|small|timing] [--runs N]
+//   build/kernels/workbench/rnn-workbench-recurrence [--cases all|small|timing] [--runs N]
 //
 // Without a GPU it validates the twin itself against the library's double
 // reference (rnn::forward on Device::Reference, whose input projection and

@@ -28,7 +28,7 @@ ORDER = ["build", "preflight", "gpu-tests", "bench", "parity", "python", "workbe
          "initcheck", "synccheck", "torch", "bench-more", "cpu-tests"]
 GPU_SECTIONS = ["gpu-tests", "bench", "parity", "python", "workbench", "train", "tasks", "memcheck", "racecheck", "initcheck",
                 "synccheck", "torch", "bench-more"]
-ALLOWED = {"results.json", "logs.txt", "bench.json", "bench.csv", "bench.txt", "auto_table.rows", "torch.json",
+ALLOWED = {"results.json", "logs.txt", "bench.json", "bench.csv", "bench.txt", "torch.json",
            "time_per_step.png", "ratio_to_cudnn.png"}
 
 

@@ -6,6 +6,8 @@
 // registers -> persistent -> stepwise.
 #include <gtest/gtest.h>
 
+#include <string_view>
+
 #include "cuda/auto_table.hpp"
 
 namespace {
@@ -16,6 +18,10 @@ using rnn::cuda_detail::auto_kernel;
 using rnn::cuda_detail::kAnySize;
 
 TEST(AutoTable, ShippedTableIsPersistentWhereItFits) {
+  // A table filled from a GPU record (bench/auto_table.py --write) says so
+  // in its source; this test is about the design's estimate only.
+  if (std::string_view(rnn::cuda_detail::kAutoTableSource).rfind("measured", 0) == 0)
+    GTEST_SKIP() << "the table is measured: " << rnn::cuda_detail::kAutoTableSource;
   for (int64_t B : {1, 8, 64, 256, 100000})
     for (int64_t H : {1, 256, 2048, 8192}) {
       EXPECT_EQ(auto_kernel(B, H, 64, true, true), Kernel::Persistent) << B << " " << H;

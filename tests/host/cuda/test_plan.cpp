@@ -1,7 +1,7 @@
 // tests/host/cuda/test_plan.cpp: the CUDA backend against the CPU reference.
 //
 // One table of cases (every feature, awkward sizes, long T, saturation) runs
-// on both recurrence kernels through the device API: fresh random inputs,
+// on every recurrence kernel through the device API: fresh random inputs,
 // outputs poisoned with NaN before each run (an element a kernel forgets to
 // write fails), relative error < 1e-5 against the double-accumulating CPU
 // reference, and a second run bitwise identical to the first; and the host
