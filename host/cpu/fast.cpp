@@ -105,7 +105,7 @@ void recur(const Model& model, int64_t l, int64_t d, Cache& cc, const float* sta
   const int64_t H = c.hidden_size, D = c.num_directions(), W = D * H, T = cc.T, B = cc.B;
   const float* whh = model.cell(l, d).w_hh.data();
   // W_hh packed for the small-batch kernel, when some step has few rows.
-  const bool pack = wants_packed(cc.active[static_cast<size_t>(T - 1)], cc.active[0]);
+  const bool pack = wants_packed(cc.active[static_cast<size_t>(T - 1)]);
   if (pack) pack_panels(whh, H, H, cc.packed);
   const float* wp = pack ? cc.packed.data() : nullptr;
   // The team splits each step by columns (whole panels); a barrier ends
@@ -152,11 +152,14 @@ void layers(const Model& model, const Tensor& x, const Tensor* h0, Cache& cc, bo
   // GEMMs over all steps (P, dW_ih) take every row.
   const bool padded = T > 0 && cc.active[static_cast<size_t>(T - 1)] < B;
   if (cc.permuted || padded) {
-    cc.input.assign(static_cast<size_t>(T * B * in_w), 0.0f);
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t r = 0; r < cc.active[static_cast<size_t>(t)]; ++r)
-        std::copy_n(x.data() + (t * B + cc.order[static_cast<size_t>(r)]) * in_w, in_w,
-                    cc.input.data() + (t * B + r) * in_w);
+    cc.input.resize(static_cast<size_t>(T * B * in_w));
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t n = cc.active[static_cast<size_t>(t)];
+      float* step = cc.input.data() + t * B * in_w;
+      for (int64_t r = 0; r < n; ++r)
+        std::copy_n(x.data() + (t * B + cc.order[static_cast<size_t>(r)]) * in_w, in_w, step + r * in_w);
+      std::fill(step + n * in_w, step + B * in_w, 0.0f);  // each value written once
+    }
     in = cc.input.data();
   } else {
     cc.input.clear();

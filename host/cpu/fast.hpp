@@ -3,7 +3,7 @@
 // The CPU counterpart of the GPU design. Forward: per layer, one SGEMM
 // projects the inputs of every step for both directions at once (P = X
 // [W_ih_fwd; W_ih_rev]^T + b_ih + b_hh); then the recurrence, one small GEMM
-// (a GEMV at B = 1) per step and direction with W_hh hot in cache, the
+// (a GEMV at B = 1; both on our packed kernel up to 64 rows) per step and direction with W_hh hot in cache, the
 // activation fused in place. With lengths, sequences are taken in
 // decreasing length (a stable permutation, undone at the end), so the
 // sequences active at a step are a prefix of the batch and padded steps are

@@ -45,7 +45,7 @@ void steps_back(const Model& model, int64_t l, int64_t d, Cache& cc, float* dout
   // straight from W_hh; its plain copy only where some step goes to BLAS
   // (more rows than the packed kernel takes, or no packed kernel).
   const int64_t fewest = cc.active[static_cast<size_t>(T - 1)], most = cc.active[0];
-  const bool pack = wants_packed(fewest, most);
+  const bool pack = wants_packed(fewest);
   if (pack) pack_panels_transposed(whh, H, H, cc.packed);
   const float* wp = pack ? cc.packed.data() : nullptr;
   std::vector<float>& wt = cc.w_t;

@@ -74,11 +74,9 @@ bool have_avx2_fma();
 // panels, about twice as fast as BLAS's (which reads W_hh's rows as they
 // lie, unaligned).
 constexpr int64_t kPackedRows = 64;
-// True when a pass whose steps run `fewest` to `most` rows has steps for
+// True when a pass whose fewest rows at a step are `fewest` has steps for
 // the packed kernel (so W_hh is worth packing).
-inline bool wants_packed(int64_t fewest, int64_t most) {
-  return have_avx2_fma() && most >= 1 && fewest <= kPackedRows;
-}
+inline bool wants_packed(int64_t fewest) { return have_avx2_fma() && fewest <= kPackedRows; }
 // The packed kernel's panel width PW: 16 where the CPU has AVX-512F (the
 // AVX-512 kernel), else 8 (AVX2); RNN_CPU_ISA=avx2 in the environment keeps
 // 8 and AVX2 (the two give the same bits).

@@ -60,7 +60,7 @@ __attribute__((target("avx2,fma"))) void rows_panels(int64_t p0, int64_t here, i
 // The next block of rows, `rest` rows being left: its rows and panels.
 // Six rows by two panels where many are left; otherwise blocks of at most
 // four rows, wider, so that no block has fewer than 8 chains (a lone row
-// happens only at M = 1, which is a GEMV).
+// happens only at M = 1: the GEMV, one row against four panels).
 struct Block {
   int rows, panels;
 };
