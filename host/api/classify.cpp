@@ -1,6 +1,7 @@
 // host/api/classify.cpp: many-to-one classification on the final states.
 #include <cmath>
 
+#include "api/inputs.hpp"
 #include "engine/pass.hpp"
 #include "rnn/backward.hpp"
 #include "rnn/classify.hpp"
@@ -34,14 +35,14 @@ ClassifyStepResult classify_step(Model& model, Optimizer& optimizer, const Tenso
   if (!model.has_head()) throw Error("model", "has no output head (fc.weight) to classify with");
   const ModelConfig& c = model.config();
   const int64_t D = c.num_directions(), H = c.hidden_size, L = c.num_layers, W = D * H, O = c.output_size;
+  // The labels before any work (x itself: the pass checks it).
+  if (x.rank() == 3) detail::check_labels(labels, options.batch_first ? x.dim(0) : x.dim(1), O);
   // One forward pass, kept for the backward pass below.
   ForwardOptions on = options;
   on.device = resolve_device(options.device);
   const std::unique_ptr<detail::Pass> pass = detail::forward_for_backward(model, x, nullptr, &lengths, on);
   const Tensor& h_n = pass->h_n();
   const int64_t B = h_n.dim(1);
-  if (static_cast<int64_t>(labels.size()) != B)
-    throw Error("labels", "holds " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(B));
   const Tensor features = final_features(model, h_n);
   const Tensor logits = apply_head(model, features);
   const LossResult loss = softmax_cross_entropy(logits, labels);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/check_model.hpp"
 #include "engine/backend.hpp"
 #include "api/inputs.hpp"
 #include "cpu/fast.hpp"
@@ -42,11 +43,7 @@ void check_lengths(const std::vector<int64_t>& lengths, int64_t T, int64_t B) {
 
 void validate_inputs(const Model& model, const Tensor& x, const Tensor* h0, const std::vector<int64_t>* lengths,
                      bool batch_first) {
-  try {
-    model.validate();
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
+  detail::check_model(model);
   check_inputs_fit(model.config(), x, h0, lengths, batch_first);
 }
 

@@ -43,6 +43,9 @@ void check_targets_within(const std::vector<int64_t>& targets, int64_t T, int64_
                           const std::vector<int64_t>* lengths);
 // Each target below O; at least one counted (>= 0). Returns the count.
 int64_t counted_targets(const std::vector<int64_t>& targets, int64_t O);
+// labels [B] of a classifier's batch, each in [0, O) (none ignored: the loss
+// is the mean over the batch); rnn::Error("labels").
+void check_labels(const std::vector<int64_t>& labels, int64_t B, int64_t O);
 
 // Refuses (rnn::Error "model") an encoder and decoder that do not fit
 // together (rnn/seq2seq.hpp).

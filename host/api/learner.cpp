@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/inputs.hpp"
+#include "engine/check_model.hpp"
 #include "engine/learner.hpp"
 #include "rnn/error.hpp"
 #include "rnn/learner.hpp"
@@ -35,11 +36,7 @@ struct Given {
 // The model validated (rnn::Error "model"), with a head unless it is an
 // encoder.
 Given given_of(const Model& model, bool encoder = false) {
-  try {
-    model.validate();
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
+  detail::check_model(model);
   if (!encoder && !model.has_head())
     throw Error("model", "has no output head (fc.weight): nothing to train against");
   return Given{model.config(), model.vocab, model.metadata, model.embedding};
@@ -84,13 +81,7 @@ StepStats Learner::step(const Tensor& x, const std::vector<int64_t>* lengths, co
 StepStats Learner::classify(const Tensor& x, const std::vector<int64_t>& lengths,
                             const std::vector<int64_t>& labels) {
   detail::check_inputs_fit(impl_->given.config, x, nullptr, &lengths, /*batch_first=*/false);
-  const int64_t B = x.dim(1), O = impl_->given.config.output_size;
-  if (static_cast<int64_t>(labels.size()) != B)
-    throw Error("labels", "holds " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(B));
-  for (size_t b = 0; b < labels.size(); ++b)
-    if (labels[b] < 0 || labels[b] >= O)
-      throw Error("labels", "label " + std::to_string(labels[b]) + " of sequence " + std::to_string(b) +
-                                " is outside [0, " + std::to_string(O) + ")");
+  detail::check_labels(labels, x.dim(1), impl_->given.config.output_size);
   return impl_->engine->final_state(x, lengths, labels);
 }
 
@@ -145,6 +136,7 @@ struct ChunkTrainer::Impl {
   Given given;
   Device device = Device::Cpu;
   int64_t max_steps = 0, max_batch = 0;
+  int64_t carried_batch = 0;  // the sequences of the state carried to the next chunk (0: none yet)
   std::unique_ptr<detail::Learner> engine;
 };
 
@@ -179,6 +171,7 @@ ChunkTrainer::ChunkTrainer(const Model& model, const OptimizerOptions& optimizer
   o = resolved(o);
   check_memory(model, o.device, max_steps, max_batch);
   impl_->engine = detail::make_learner(model, o);
+  impl_->engine->reserve(max_steps, max_batch);  // on the GPU, sized once, here
   impl_->device = o.device;
   impl_->max_steps = max_steps;
   impl_->max_batch = max_batch;
@@ -194,8 +187,13 @@ double ChunkTrainer::step(const Tensor& x, const std::vector<int64_t>& targets, 
   if (x.dim(0) > m.max_steps || x.dim(1) > m.max_batch)
     throw Error("x", "shape " + shape_string(x.shape()) + " is larger than the trainer's chunks of " +
                          std::to_string(m.max_steps) + " x " + std::to_string(m.max_batch));
+  if (!fresh && m.carried_batch != 0 && x.dim(1) != m.carried_batch)
+    throw Error("x", "holds " + std::to_string(x.dim(1)) + " sequences; the state carried from the previous chunk "
+                     "holds " + std::to_string(m.carried_batch) + " (pass fresh = true to start from zeros)");
   detail::counted_targets(targets, m.given.config.output_size);
-  return m.engine->every_step(x, nullptr, targets, /*carry=*/!fresh).loss;
+  const double loss = m.engine->every_step(x, nullptr, targets, /*carry=*/!fresh).loss;
+  m.carried_batch = x.dim(1);
+  return loss;
 }
 
 Model ChunkTrainer::model() const { return labelled(impl_->engine->model(), impl_->given); }

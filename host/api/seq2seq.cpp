@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 
+#include "engine/check_model.hpp"
 #include "rnn/backward.hpp"
 #include "rnn/error.hpp"
 #include "rnn/forward.hpp"
@@ -84,12 +85,8 @@ Seq2SeqStepResult seq2seq_step(Seq2SeqModel& model, Optimizer& encoder_opt, Opti
                                const std::vector<int64_t>& src_lengths, const Tensor& dec_in,
                                const std::vector<int64_t>& tgt_lengths, const std::vector<int64_t>& targets,
                                double clip, Device device) {
-  try {
-    model.encoder.validate();
-    model.decoder.validate();
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
+  detail::check_model(model.encoder);
+  detail::check_model(model.decoder);
   detail::check_seq2seq_step(model.encoder.config(), model.decoder.config(), model.context, src, src_lengths, dec_in,
                              tgt_lengths, targets);
   ForwardOptions cpu;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/check_model.hpp"
 #include "cpu/fast.hpp"
 #include "cpu/fast_kernels.hpp"
 #include "rnn/error.hpp"
@@ -41,7 +42,7 @@ std::shared_ptr<const detail::StepWeights> step_weights(const Model& model, int6
     if (c.bias)
       for (int64_t k = 0; k < H; ++k) bias[static_cast<size_t>(k)] = cw.b_ih[k] + cw.b_hh[k];
     cpu::fast::Packed packed;
-    if (cpu::fast::wants_packed(batch, batch)) cpu::fast::pack_panels(cw.w_hh.data(), H, H, packed);
+    if (cpu::fast::wants_packed(batch)) cpu::fast::pack_panels(cw.w_hh.data(), H, H, packed);
     w->bias.push_back(std::move(bias));
     w->packed.push_back(std::move(packed));
   }
@@ -58,11 +59,7 @@ std::shared_ptr<const detail::StepWeights> step_weights(const Model& model, int6
 }  // namespace
 
 Stepper::Stepper(const Model& model, int64_t batch, Device device) : model_(&model), batch_(batch) {
-  try {
-    model.validate();
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
+  detail::check_model(model);
   if (model.config().bidirectional)
     throw Error("model", "is bidirectional: its reverse direction needs the whole sequence, it cannot be stepped");
   if (batch < 1) throw Error("batch", "must be at least 1");

@@ -117,6 +117,15 @@ void check_training_inputs(const ModelConfig& config, const Tensor& x, const Ten
   check_targets_within(targets, x.dim(0), x.dim(1), lengths);
 }
 
+void check_labels(const std::vector<int64_t>& labels, int64_t B, int64_t O) {
+  if (static_cast<int64_t>(labels.size()) != B)
+    throw Error("labels", "holds " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(B));
+  for (size_t b = 0; b < labels.size(); ++b)
+    if (labels[b] < 0 || labels[b] >= O)
+      throw Error("labels", "label " + std::to_string(labels[b]) + " of sequence " + std::to_string(b) +
+                                " is outside [0, " + std::to_string(O) + ")");
+}
+
 int64_t counted_targets(const std::vector<int64_t>& targets, int64_t O) {
   int64_t count = 0;
   for (size_t i = 0; i < targets.size(); ++i) {

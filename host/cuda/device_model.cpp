@@ -8,6 +8,7 @@
 #include "../../kernels/fill.cuh"
 #include "../../kernels/optimizer.cuh"
 #include "../../kernels/softmax_xent.cuh"
+#include "engine/check_model.hpp"
 #include "plan_impl.hpp"
 
 namespace rnn::cuda_detail {
@@ -23,11 +24,7 @@ size_t floats(int64_t a, int64_t b, int64_t c = 1) {
 DeviceModel::DeviceModel(const Model& model, const OptimizerOptions& optimizer, Kernel kernel, int64_t max_steps,
                          int64_t max_batch)
     : config_(model.config()), optimizer_(optimizer), kernel_(kernel) {
-  try {
-    model.validate();  // the flat buffer below follows the config's shapes
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
+  rnn::detail::check_model(model);  // the flat buffer below follows the config's shapes
   std::vector<float> flat;
   for (const auto& [name, p] : model.parameters()) flat.insert(flat.end(), p->values().begin(), p->values().end());
   n_params_ = flat.size();
@@ -185,16 +182,7 @@ void DeviceModel::update(cudaStream_t stream) {
     RNN_LAUNCH_CHECK(kernels::launch_sgd(n_params_, params, grads, first_.as<float>(), static_cast<float>(o.lr),
                                          static_cast<float>(o.momentum), steps_ == 1, stream));
   } else {
-    const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(steps_));
-    const double bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(steps_));
-    kernels::AdamConstants c;
-    c.beta1 = static_cast<float>(o.beta1);
-    c.one_minus_beta1 = static_cast<float>(1.0 - o.beta1);
-    c.beta2 = static_cast<float>(o.beta2);
-    c.one_minus_beta2 = static_cast<float>(1.0 - o.beta2);
-    c.eps = static_cast<float>(o.eps);
-    c.step_size = static_cast<float>(o.lr / bc1);
-    c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+    const kernels::AdamConstants c = kernels::adam_constants(o.lr, o.beta1, o.beta2, o.eps, steps_);
     RNN_LAUNCH_CHECK(kernels::launch_adam(n_params_, params, grads, first_.as<float>(), second_.as<float>(), c, stream));
   }
   plan_->impl_->load_parameters(params, stream);
@@ -220,6 +208,16 @@ Model DeviceModel::download() const {
     at += static_cast<size_t>(p->numel());
   }
   return m;
+}
+
+double clip_and_update(std::initializer_list<DeviceModel*> models, double clip, cudaStream_t stream) {
+  double sq = 0.0;
+  for (DeviceModel* m : models) sq += m->grad_sq(stream);
+  const double norm = std::sqrt(sq);
+  if (clip > 0.0 && norm > clip)
+    for (DeviceModel* m : models) m->scale_grads(static_cast<float>(clip / (norm + 1e-6)), stream);
+  for (DeviceModel* m : models) m->update(stream);
+  return norm;
 }
 
 }  // namespace rnn::cuda_detail

@@ -24,6 +24,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -51,8 +52,10 @@ class DeviceModel {
   int64_t max_steps() const noexcept { return max_steps_; }
   int64_t max_batch() const noexcept { return max_batch_; }
   // Grows the plan and the step's buffers to hold T x B (the largest of
-  // each seen so far); a no-op when they fit. Every step calls it first. Synchronises the device when
-  // it grows.
+  // each seen so far); a no-op when they fit. The learners' steps call it
+  // first (and ChunkTrainer's constructor, through the engine's reserve);
+  // cuda::Trainer sizes it once, at construction. Synchronises the device
+  // when it grows.
   void reserve(int64_t T, int64_t B);
 
   // Inputs into the model's own buffers (within reserve()'s sizes):
@@ -103,9 +106,14 @@ class DeviceModel {
   DeviceBuffer params_, grads_, first_, second_;  // flat, n_params_ floats each
   DeviceBuffer workspace_, x_, lengths_, y_, dy_, logits_, row_loss_, targets_, ones_;
   // Host copies of the last upload's lengths and targets, kept until the
-  // next step (which synchronises first): an asynchronous copy may read
-  // them after the upload returns.
+  // next upload: an asynchronous copy may read them after the upload
+  // returns, and every step synchronises before it ends (reading the loss).
   std::vector<int32_t> staged_lengths_, staged_targets_;
 };
+
+// The global norm over every model's gradients, clipping by it (PyTorch's
+// clip_grad_norm_: scale clip / (norm + 1e-6) where norm > clip > 0), then
+// one update of each. Returns the norm before clipping.
+double clip_and_update(std::initializer_list<DeviceModel*> models, double clip, cudaStream_t stream);
 
 }  // namespace rnn::cuda_detail

@@ -17,23 +17,12 @@
 namespace rnn::detail {
 
 using cuda_detail::DeviceBuffer;
+using cuda_detail::clip_and_update;
 using cuda_detail::DeviceModel;
 
 namespace {
 
 constexpr cudaStream_t kStream = nullptr;
-
-// The global norm over every model's gradients, clipping (PyTorch's
-// clip_grad_norm_), one update of each. Returns the norm before clipping.
-double clip_and_update(std::initializer_list<DeviceModel*> models, double clip) {
-  double sq = 0.0;
-  for (DeviceModel* m : models) sq += m->grad_sq(kStream);
-  const double norm = std::sqrt(sq);
-  if (clip > 0.0 && norm > clip)
-    for (DeviceModel* m : models) m->scale_grads(static_cast<float>(clip / (norm + 1e-6)), kStream);
-  for (DeviceModel* m : models) m->update(kStream);
-  return norm;
-}
 
 int64_t counted(const std::vector<int64_t>& targets) {
   int64_t n = 0;
@@ -54,6 +43,12 @@ size_t state_bytes(const ModelConfig& c, int64_t B) {
 class GpuLearner final : public Learner {
  public:
   GpuLearner(const Model& model, const LearnOptions& o) : dm_(model, o.optimizer, o.kernel, 0, 0), o_(o) {}
+
+  void reserve(int64_t T, int64_t B) override {
+    dm_.reserve(T, B);
+    at_least(state_[0], state_bytes(dm_.config(), B));
+    at_least(state_[1], state_bytes(dm_.config(), B));
+  }
 
   StepStats every_step(const Tensor& x, const std::vector<int64_t>* lengths, const std::vector<int64_t>& targets,
                        bool carry) override {
@@ -77,7 +72,7 @@ class GpuLearner final : public Learner {
     dm_.head(dm_.y(), rows, tg, static_cast<int>(count), dm_.dy(), nullptr, kStream);
     dm_.backward(dm_.dy(), nullptr, nullptr, nullptr, kStream);
     StepStats s;
-    s.grad_norm = clip_and_update({&dm_}, o_.clip);
+    s.grad_norm = clip_and_update({&dm_}, o_.clip, kStream);
     s.loss = dm_.mean_loss(rows, count, kStream);
     s.count = count;
     current_ = next;  // the step went through: its h_n is the state carried
@@ -132,7 +127,7 @@ StepStats GpuLearner::final_state(const Tensor& x, const std::vector<int64_t>& l
   RNN_CUDA_CHECK(cudaMemsetAsync(dm_.dy(), 0, static_cast<size_t>(T * B * W) * sizeof(float), kStream));
   dm_.backward(dm_.dy(), dh_n, nullptr, nullptr, kStream);
   StepStats s;
-  s.grad_norm = clip_and_update({&dm_}, o_.clip);
+  s.grad_norm = clip_and_update({&dm_}, o_.clip, kStream);
   s.loss = dm_.mean_loss(static_cast<int>(B), B, kStream);
   s.count = B;
   std::vector<float> logits(static_cast<size_t>(B * O));
@@ -192,13 +187,15 @@ StepStats GpuPairLearner::step(const Tensor& src, const std::vector<int64_t>& sr
   const int32_t* tl = dec_.upload_lengths(&tgt_lengths, kStream);
   const int32_t* tg = dec_.upload_targets(targets, kStream);
   const int64_t count = counted(targets);
+  if (context_) {  // with the other uploads: a copy from pageable memory waits for the stream's queued work
+    const size_t sym = static_cast<size_t>(V) * sizeof(float);
+    RNN_CUDA_CHECK(cudaMemcpy2DAsync(xd, static_cast<size_t>(width) * sizeof(float), dec_in.data(), sym, sym,
+                                     static_cast<size_t>(Tt * B), cudaMemcpyHostToDevice, kStream));
+  }
   float* h_n = enc_h_n_.as<float>();
   float* dh0 = dec_dh0_.as<float>();
   enc_.forward(xs, Ts, B, nullptr, sl, h_n, kStream);
   if (context_) {
-    const size_t sym = static_cast<size_t>(V) * sizeof(float);
-    RNN_CUDA_CHECK(cudaMemcpy2DAsync(xd, static_cast<size_t>(width) * sizeof(float), dec_in.data(), sym, sym,
-                                     static_cast<size_t>(Tt * B), cudaMemcpyHostToDevice, kStream));
     RNN_LAUNCH_CHECK(kernels::launch_append_context(static_cast<int>(Tt), static_cast<int>(B), static_cast<int>(V),
                                                     static_cast<int>(H), h_n + top, xd, kStream));
   }
@@ -212,7 +209,7 @@ StepStats GpuPairLearner::step(const Tensor& src, const std::vector<int64_t>& sr
   RNN_CUDA_CHECK(cudaMemsetAsync(enc_.dy(), 0, static_cast<size_t>(Ts * B * H) * sizeof(float), kStream));
   enc_.backward(enc_.dy(), dh0, nullptr, nullptr, kStream);
   StepStats s;
-  s.grad_norm = clip_and_update({&enc_, &dec_}, o_.clip);
+  s.grad_norm = clip_and_update({&enc_, &dec_}, o_.clip, kStream);
   s.loss = dec_.mean_loss(rows, count, kStream);
   s.count = count;
   return s;

@@ -30,6 +30,7 @@
 #include "../../kernels/barrier_probe.cuh"
 #include "../../kernels/recurrence_persistent.cuh"
 #include "../../kernels/recurrence_stepwise.cuh"
+#include "engine/check_model.hpp"
 #include "auto_table.hpp"
 #include "plan_impl.hpp"
 
@@ -70,14 +71,12 @@ void Plan::Impl::load_parameters(const float* flat, cudaStream_t stream) {
 
 namespace {
 
-// The forward and backward kernels for m.options (m.config, m.device set).
-// Kernel::Auto takes the row of auto_table.hpp that holds the plan's
-// B x H x T (the design's estimate until a GPU record fills the table).
-// Throws rnn::Error ("kernel" or "options") for a kernel or timing variant
-// that cannot run.
-// Kernel::Auto's choice for the plan: the table's row, a registers or gemm
-// row taken only where that kernel fits (and no timing variant asks for a
-// kernel it lacks).
+// Kernel::Auto's choice for the plan: the row of auto_table.hpp that holds
+// the plan's B x H x T (the design's estimate until a GPU record fills the
+// table), a cluster, registers or gemm row taken only where that kernel
+// fits (and no timing variant asks for a kernel it lacks): cluster falls
+// back to registers, registers and gemm to persistent, persistent to
+// stepwise.
 Kernel auto_choice(Plan::Impl& m, bool persistent_fits) {
   const PlanOptions& o = m.options;
   const int64_t H = m.config.hidden_size, D = m.config.num_directions();
@@ -107,6 +106,9 @@ Kernel auto_choice(Plan::Impl& m, bool persistent_fits) {
   return k;
 }
 
+// The forward and backward kernels for m.options (m.config, m.device set).
+// Throws rnn::Error ("kernel" or "options") for a kernel or timing variant
+// that cannot run.
 void choose_kernels(Plan::Impl& m) {
   const ModelConfig& c = m.config;
   const PlanOptions& options = m.options;
@@ -238,11 +240,7 @@ void upload_weights(Plan::Impl& m, const Model& model) {
 
 Plan::Plan(const Model& model, const PlanOptions& options) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
-  try {
-    model.validate();
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
+  rnn::detail::check_model(model);
   m.config = model.config();
   m.options = options;
   const ModelConfig& c = m.config;

@@ -1,6 +1,7 @@
 // host/cuda/plan_impl.hpp: the inside of rnn::cuda::Plan, shared by
-// host/cuda/plan.cpp (the plan) and host/cuda/trainer.cpp (the GPU trainer,
-// which runs the plan's forward and backward halves around the head).
+// host/cuda/plan.cpp (the plan) and host/cuda/device_model.cpp (the GPU
+// learners' model, which runs the plan's forward and backward halves
+// around the head).
 #pragma once
 
 #include <cublas_v2.h>
@@ -218,7 +219,7 @@ struct Plan::Impl {
   }
 
   // backward() in two halves, so a caller can compute dy from y in between
-  // (the GPU trainer applies the head and the loss there):
+  // (the GPU learners apply the head and the loss there):
   // the forward pass keeping every layer's outputs in the backward workspace ...
   void forward_keep(const RunArgs& a, void* workspace, cudaStream_t stream);
   // ... and the backward pass from dy, after forward_keep with the same a and workspace.
@@ -237,7 +238,7 @@ struct Plan::Impl {
   };
   BackwardSpace backward_space(const RunArgs& a, void* workspace) const;
 
-  // The checks of run(), backward() and the trainer's step: sizes within the
+  // The checks of run(), backward() and a GPU learner's step: sizes within the
   // plan, pointers present, h0 and h_n apart, the plan's device current.
   void check_run_args(const RunArgs& a, const void* workspace) const;
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "../../kernels/step.cuh"
+#include "engine/check_model.hpp"
 #include "buffer.hpp"
 #include "check.hpp"
 #include "rnn/cuda.hpp"
@@ -90,11 +91,7 @@ void upload_weights(const Model& model, int64_t batch, DeviceBuffer& weights, ke
 
 Stepper::Stepper(const Model& model, int64_t batch) : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
-  try {
-    model.validate();
-  } catch (const Error& e) {
-    throw Error("model", e.what());
-  }
+  rnn::detail::check_model(model);
   const ModelConfig& c = model.config();
   if (c.bidirectional)
     throw Error("model", "is bidirectional: its reverse direction needs the whole sequence, it cannot be stepped");

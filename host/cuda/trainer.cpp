@@ -61,11 +61,7 @@ TrainStats Trainer::step(const float* x, int64_t T, int64_t B, const std::vector
   t.dm.forward(x, T, B, h0, nullptr, h_n, stream);
   t.dm.head(t.dm.y(), static_cast<int>(rows), t32, count, t.dm.dy(), nullptr, stream);
   t.dm.backward(t.dm.dy(), nullptr, nullptr, nullptr, stream);
-  // Clipping by the global norm (PyTorch's clip_grad_norm_), then the update.
-  const double norm = std::sqrt(t.dm.grad_sq(stream));
-  if (t.options.clip > 0.0 && norm > t.options.clip)
-    t.dm.scale_grads(static_cast<float>(t.options.clip / (norm + 1e-6)), stream);
-  t.dm.update(stream);
+  const double norm = cuda_detail::clip_and_update({&t.dm}, t.options.clip, stream);
   ++t.steps;
   TrainStats s;
   s.loss = t.dm.mean_loss(static_cast<int>(rows), count, stream);

@@ -92,22 +92,14 @@ class CpuPairLearner final : public PairLearner {
 
 }  // namespace
 
-std::unique_ptr<Learner> cpu_learner(const Model& model, const LearnOptions& options) {
-  return std::make_unique<CpuLearner>(model, options);
-}
-
-std::unique_ptr<PairLearner> cpu_pair_learner(const Seq2SeqModel& model, const LearnOptions& options) {
-  return std::make_unique<CpuPairLearner>(model, options);
-}
-
 std::unique_ptr<Learner> make_learner(const Model& model, const LearnOptions& options) {
   if (options.device == Device::Cuda) return gpu().learner(model, options);
-  return cpu_learner(model, options);
+  return std::make_unique<CpuLearner>(model, options);
 }
 
 std::unique_ptr<PairLearner> make_pair_learner(const Seq2SeqModel& model, const LearnOptions& options) {
   if (options.device == Device::Cuda) return gpu().pair_learner(model, options);
-  return cpu_pair_learner(model, options);
+  return std::make_unique<CpuPairLearner>(model, options);
 }
 
 }  // namespace rnn::detail

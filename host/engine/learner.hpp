@@ -42,6 +42,10 @@ class Learner {
   virtual StepStats final_state(const Tensor& x, const std::vector<int64_t>& lengths,
                                 const std::vector<int64_t>& labels) = 0;
   virtual Model model() const = 0;  // weights only (no vocab or metadata)
+  // Sizes what the learner keeps for steps of up to T x B now rather than
+  // at the first step that needs it (the GPU's plan and buffers; nothing
+  // on the CPU). Throws what growing would (out of device memory, say).
+  virtual void reserve(int64_t /*T*/, int64_t /*B*/) {}
 };
 
 class PairLearner {
@@ -53,10 +57,9 @@ class PairLearner {
   virtual Seq2SeqModel model() const = 0;  // weights only
 };
 
-// The CPU's (Device::Cpu: the fast backend where it fits; Reference).
-std::unique_ptr<Learner> cpu_learner(const Model& model, const LearnOptions& options);
-std::unique_ptr<PairLearner> cpu_pair_learner(const Seq2SeqModel& model, const LearnOptions& options);
-// The one for options.device: the CPU's, or the CUDA backend's.
+// The one for options.device: the CPU's (host/engine/cpu_learner.cpp;
+// Device::Cpu, the fast backend where it fits, or Reference), or the CUDA
+// backend's.
 std::unique_ptr<Learner> make_learner(const Model& model, const LearnOptions& options);
 std::unique_ptr<PairLearner> make_pair_learner(const Seq2SeqModel& model, const LearnOptions& options);
 

@@ -104,8 +104,9 @@ class Plan {
   size_t gradient_count() const noexcept;
   // The kernel the plan runs (never Kernel::Auto).
   Kernel kernel() const noexcept;
-  // The kernel backward() runs for the backward recurrence: the forward's,
-  // or Stepwise where the persistent backward kernel does not fit.
+  // The kernel backward() runs for the backward recurrence: the forward's
+  // own twin (Persistent after Persistent; Registers after Registers or
+  // Cluster, else Persistent where it fits), Stepwise otherwise.
   Kernel backward_kernel() const noexcept;
   const ModelConfig& config() const noexcept;
 

@@ -113,14 +113,14 @@ uint64_t train_step_bytes(const ModelConfig& config, int64_t T, int64_t B, const
 
 // Truncated BPTT over chunks of a long stream (a character language model's
 // text, say), the state carried from each chunk to the next. On the CPU
-// each step is train_step(); on the GPU (cuda::Trainer) the weights,
-// gradients, optimizer state and the carried state stay on the device for
-// the whole run: a step uploads x and reads back the loss. The model (which
+// each step is train_step(); on the GPU the weights, gradients, optimizer
+// state and the carried state stay on the device for the whole run: a step
+// uploads x and reads back the loss. The model (which
 // needs a head) is copied in; model() gives the trained weights back.
 class ChunkTrainer {
  public:
   // `device` may be Auto (resolved here). Chunks are at most max_steps x
-  // max_batch (the GPU's buffers are sized once). Throws rnn::Error like
+  // max_batch (the GPU's plan and buffers are sized for them here, once). Throws rnn::Error like
   // train_step ("model" without a head) or the GPU's setup ("device", "cuda");
   // on the CPU, rnn::Error("model", "... needs N GiB ...") before allocating
   // when the model's copy and train_step_bytes() exceed the memory available.
@@ -132,11 +132,12 @@ class ChunkTrainer {
 
   // One update from x [T, B, I] (time-major, T <= max_steps, B <= max_batch)
   // and targets [T*B] (-1 ignored); `fresh` starts from zeros, else from the
-  // previous chunk's final state (same B). Returns the chunk's mean NLL (nats).
+  // previous chunk's final state (same B, else rnn::Error("x", ...)).
+  // Returns the chunk's mean NLL (nats).
   double step(const Tensor& x, const std::vector<int64_t>& targets, bool fresh);
   // The current weights, with the vocab and metadata of the model given.
   Model model() const;
-  Device device() const noexcept;  // where it trains (Cpu or Cuda)
+  Device device() const noexcept;  // where it trains (Cpu, Reference or Cuda)
 
  private:
   struct Impl;

@@ -62,6 +62,22 @@ TEST(ChunkTrainer, IsTrainStepWithTheStateCarriedBitForBit) {
   EXPECT_EQ(trained.metadata.at("note"), "kept");
 }
 
+// A carried state holds the previous chunk's B sequences: another B is
+// refused, naming x, unless the chunk starts fresh.
+TEST(ChunkTrainer, RefusesAnotherBatchSizeForTheCarriedState) {
+  const int64_t T = 4, V = 7;
+  rnn::ChunkTrainer trainer(char_model(5), {}, 0.0, rnn::Device::Cpu, T, 3);
+  trainer.step(testbed::random_tensor({T, 2, V}, 30), targets_for(T * 2, V, 31), true);
+  try {
+    trainer.step(testbed::random_tensor({T, 3, V}, 32), targets_for(T * 3, V, 33), false);
+    FAIL() << "a chunk of 3 sequences continued a state of 2";
+  } catch (const rnn::Error& e) {
+    EXPECT_EQ(e.subject(), "x");
+    EXPECT_NE(e.message().find("holds 2"), std::string::npos) << e.message();
+  }
+  EXPECT_GT(trainer.step(testbed::random_tensor({T, 3, V}, 32), targets_for(T * 3, V, 33), true), 0.0);
+}
+
 TEST(ChunkTrainer, RefusesModelsWithoutAHeadAndEmptySizes) {
   rnn::ModelConfig c;
   c.input_size = 3;

@@ -83,6 +83,25 @@ TEST(Classify, StepGradientsMatchFiniteDifferences) {
 }
 
 // Label = which of three symbols the sequence holds most of: learnt to >= 90%.
+// Every label is counted (the loss is a mean over the batch): a label
+// outside [0, O), -1 included, or a count other than B is refused, naming
+// the labels, and the model is left as it was.
+TEST(Classify, StepRefusesLabelsOutsideTheHead) {
+  const rnn::Model m0 = rnn::Model::random(config(false), 5);
+  const auto x = testbed::random_tensor({4, 3, 4}, 6);
+  const std::vector<int64_t> len = {4, 2, 3};
+  for (const std::vector<int64_t>& bad : {std::vector<int64_t>{0, -1, 1}, std::vector<int64_t>{0, 3, 1},
+                                          std::vector<int64_t>{0, 1}}) {
+    rnn::Model m = m0;
+    rnn::Optimizer opt(m, rnn::OptimizerOptions{});
+    rnn::ForwardOptions o;
+    o.device = rnn::Device::Cpu;
+    EXPECT_TRUE(testbed::says(testbed::error_of([&] { rnn::classify_step(m, opt, x, len, bad, 0.0, o); }, "labels"),
+                              "label"));
+    EXPECT_EQ(std::as_const(m).parameters()[0].second->values(), m0.parameters()[0].second->values());
+  }
+}
+
 TEST(Classify, LearnsAMajoritySymbolTask) {
   rnn::ModelConfig c;
   c.input_size = 3;

@@ -3,7 +3,7 @@
 // optimizer.cuh states them: SGD (the momentum buffer starting as the first
 // gradient, then momentum buf + g; p -= lr buf) and Adam (m, v, the bias
 // corrections of step t), one and several steps, the Adam constants computed
-// as host/cuda/trainer.cpp computes them. Skips without a usable GPU.
+// as the GPU learners compute them. Skips without a usable GPU.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -100,19 +100,10 @@ void adam_twin(std::vector<double>& p, std::vector<double>& m, std::vector<doubl
   }
 }
 
-// The kernel's constants for step t, as host/cuda/trainer.cpp computes them (in double, then rounded).
+// The kernel's constants for step t, as the GPU learners compute them
+// (kernels/optimizer.cuh's adam_constants, in double, then rounded).
 rnn::kernels::AdamConstants adam_constants(const AdamHyper& h, int t) {
-  const double bc1 = 1.0 - std::pow(h.beta1, static_cast<double>(t));
-  const double bc2 = 1.0 - std::pow(h.beta2, static_cast<double>(t));
-  rnn::kernels::AdamConstants c;
-  c.beta1 = static_cast<float>(h.beta1);
-  c.one_minus_beta1 = static_cast<float>(1.0 - h.beta1);
-  c.beta2 = static_cast<float>(h.beta2);
-  c.one_minus_beta2 = static_cast<float>(1.0 - h.beta2);
-  c.eps = static_cast<float>(h.eps);
-  c.step_size = static_cast<float>(h.lr / bc1);
-  c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-  return c;
+  return rnn::kernels::adam_constants(h.lr, h.beta1, h.beta2, h.eps, t);
 }
 
 // `steps` SGD steps on the device and in the twin, compared after each; with
